@@ -1,0 +1,63 @@
+"""Connecting to the store's database: the one place where SQLite and PostgreSQL differ.
+
+SQLite is the embedded default. It allows one writer at a time, so every transaction
+starts with ``BEGIN IMMEDIATE``: a transaction that reads first and writes later would
+otherwise take the write lock half-way through and fail with "database is locked"
+instead of waiting for it. WAL mode lets readers go on while the writer works, and
+``synchronous=FULL`` makes each commit durable before it returns, which is the promise
+the write-ahead log depends on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine for ``url``, configured for the saga store's access pattern.
+
+    SQLite files get WAL, full fsync and immediate transactions; their parent folder
+    is created. PostgreSQL gets a pool sized by ``options`` (SQLAlchemy's defaults
+    otherwise) with pre-ping, so a restarted server costs a reconnect, not an error.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(url, **options)
+    options.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **options)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _create_sqlite_engine(url: str, **options: Any) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
