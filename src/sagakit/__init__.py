@@ -1,0 +1,61 @@
+"""sagakit: durable sagas for any domain.
+
+A saga is a list of steps, each with an action and a compensation. The engine runs
+the actions in order; when one fails for good it runs the compensations of the steps
+that were started, in reverse. Every attempt is written ahead to a store, so a saga
+whose process dies is finished by another, with the same idempotency keys.
+"""
+
+from sagakit.database import create_engine
+from sagakit.definition import (
+    JSON,
+    Action,
+    Direction,
+    RetryPolicy,
+    Saga,
+    Step,
+    StepContext,
+    idempotency_key,
+)
+from sagakit.engine import SagaEngine
+from sagakit.errors import (
+    InvalidTransition,
+    LeaseLost,
+    SagaError,
+    SagaNotFound,
+    StepRejected,
+    TransientError,
+    UnknownSagaError,
+)
+from sagakit.memory_store import InMemorySagaStore
+from sagakit.sql_store import SqlSagaStore
+from sagakit.state import AttemptRecord, AttemptStatus, Failure, SagaState, SagaStatus
+from sagakit.store import SagaStore
+
+__all__ = [
+    "JSON",
+    "Action",
+    "AttemptRecord",
+    "AttemptStatus",
+    "Direction",
+    "Failure",
+    "InMemorySagaStore",
+    "InvalidTransition",
+    "LeaseLost",
+    "RetryPolicy",
+    "Saga",
+    "SagaEngine",
+    "SagaError",
+    "SagaNotFound",
+    "SagaState",
+    "SagaStatus",
+    "SagaStore",
+    "SqlSagaStore",
+    "Step",
+    "StepContext",
+    "StepRejected",
+    "TransientError",
+    "UnknownSagaError",
+    "create_engine",
+    "idempotency_key",
+]

@@ -1,0 +1,167 @@
+"""What a saga is: a named, versioned, ordered list of steps. Definitions are data.
+
+A definition does no I/O and holds no control flow; it reads top to bottom like the
+business process::
+
+    checkout = Saga(
+        name="checkout",
+        version=1,
+        steps=(
+            Step("payment", action=charge, compensation=refund),
+            Step("inventory", action=reserve, compensation=release),
+            Step("shipping", action=ship, compensation=cancel_shipment),
+        ),
+    )
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+JSON = Any
+"""A value that ``json.dumps`` accepts: what actions receive and return."""
+
+
+class Direction(StrEnum):
+    FORWARD = "forward"
+    COMPENSATE = "compensate"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepContext:
+    """Everything an action needs to know, passed as one value so fields can be added.
+
+    ``results`` holds the results of the forward steps that completed so far, by step
+    name. A compensation finds its own step's forward result in ``result``, or ``None``
+    when the forward outcome is unknown (the call timed out or kept failing).
+    """
+
+    saga_id: str
+    saga_name: str
+    step: str
+    direction: Direction
+    idempotency_key: str
+    attempt: int
+    input: Mapping[str, JSON]
+    results: Mapping[str, JSON]
+    result: JSON = None
+
+
+Action = Callable[[StepContext], Awaitable[JSON]]
+
+
+def idempotency_key(saga_id: str, step: str, direction: Direction) -> str:
+    """The key a participant uses to apply this call's effect once.
+
+    Deterministic, so every retry and every process that resumes the saga sends the
+    same key for the same step and direction.
+    """
+    return f"{saga_id}:{step}:{direction.value}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How often and how patiently a failing call is retried.
+
+    Before attempt ``n + 1`` (``n >= 1``) the engine waits::
+
+        min(maximum_interval, initial_interval * backoff_coefficient ** (n - 1))
+            * uniform(1 - jitter, 1 + jitter)
+
+    ``maximum_attempts=None`` retries for ever. Exceptions whose type is in
+    ``non_retryable_error_types`` end the step at once.
+    """
+
+    initial_interval: timedelta = timedelta(milliseconds=100)
+    backoff_coefficient: float = 2.0
+    maximum_interval: timedelta = timedelta(seconds=10)
+    maximum_attempts: int | None = 5
+    jitter: float = 0.2
+    non_retryable_error_types: tuple[type[BaseException], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.initial_interval < timedelta(0):
+            raise ValueError("initial_interval must not be negative")
+        if self.maximum_interval < self.initial_interval:
+            raise ValueError("maximum_interval must be at least initial_interval")
+        if self.backoff_coefficient < 1:
+            raise ValueError("backoff_coefficient must be at least 1")
+        if self.maximum_attempts is not None and self.maximum_attempts < 1:
+            raise ValueError("maximum_attempts must be at least 1, or None for no limit")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter must be in [0, 1)")
+
+    def allows_another_attempt(self, attempts_made: int) -> bool:
+        return self.maximum_attempts is None or attempts_made < self.maximum_attempts
+
+    def is_retryable(self, error: BaseException) -> bool:
+        return not isinstance(error, self.non_retryable_error_types)
+
+    def delay_before(
+        self, attempt: int, *, uniform: Callable[[float, float], float] = random.uniform
+    ) -> timedelta:
+        """The wait before ``attempt`` (the second attempt is ``attempt=2``)."""
+        exponent = max(attempt - 2, 0)
+        base = self.initial_interval.total_seconds() * self.backoff_coefficient**exponent
+        capped = min(base, self.maximum_interval.total_seconds())
+        return timedelta(seconds=capped * uniform(1 - self.jitter, 1 + self.jitter))
+
+
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_COMPENSATION_RETRY = RetryPolicy(
+    maximum_attempts=10, maximum_interval=timedelta(seconds=30)
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: a forward action, its compensation, and how patiently to call each.
+
+    ``timeout`` bounds a single attempt of either action. A step without a
+    compensation (a read, a notification) is skipped when the saga compensates.
+    """
+
+    name: str
+    action: Action
+    compensation: Action | None = None
+    retry: RetryPolicy = DEFAULT_RETRY
+    compensation_retry: RetryPolicy = DEFAULT_COMPENSATION_RETRY
+    timeout: timedelta = timedelta(seconds=10)
+
+    def __post_init__(self) -> None:
+        if not self.name or ":" in self.name:
+            raise ValueError(f"step name {self.name!r} must be non-empty and contain no ':'")
+        if self.timeout <= timedelta(0):
+            raise ValueError(f"step {self.name!r}: timeout must be positive")
+
+
+@dataclass(frozen=True)
+class Saga:
+    """A named, versioned business process. ``deadline`` bounds its forward progress:
+    once it passes, the saga stops going forward and compensates what it started."""
+
+    name: str
+    version: int
+    steps: tuple[Step, ...]
+    deadline: timedelta | None = None
+    step_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError(f"saga {self.name!r} needs at least one step")
+        names = [step.name for step in self.steps]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"saga {self.name!r} repeats step names: {duplicates}")
+        if self.version < 1:
+            raise ValueError("version must be at least 1")
+        object.__setattr__(self, "step_index", {name: i for i, name in enumerate(names)})
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.name, self.version)

@@ -1,0 +1,421 @@
+"""The executor: drives saga instances forward, then back, recording every step.
+
+For each attempt the engine writes ahead (the attempt row, committed), calls the
+action with no transaction open, then writes the outcome together with the saga's
+next state. Whatever instant a process dies at, the log tells a successor what may
+have happened, and the successor calls the unfinished step again with the same
+idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+
+from sagakit.definition import JSON, Direction, Saga, Step, StepContext, idempotency_key
+from sagakit.errors import (
+    InvalidTransition,
+    LeaseLost,
+    SagaNotFound,
+    StepRejected,
+    UnknownSagaError,
+)
+from sagakit.progress import (
+    Outcome,
+    OutcomeKind,
+    Uniform,
+    current_step,
+    decide,
+    retry_compensation,
+    stop_forward,
+)
+from sagakit.state import AttemptEnd, AttemptStart, AttemptStatus, Failure, SagaState, SagaStatus
+from sagakit.store import SagaStore
+
+log = logging.getLogger("sagakit")
+
+Sleep = Callable[[float], Awaitable[None]]
+_OUTCOME_STATUS = {
+    OutcomeKind.SUCCEEDED: AttemptStatus.SUCCEEDED,
+    OutcomeKind.REJECTED: AttemptStatus.REJECTED,
+    OutcomeKind.FAILED: AttemptStatus.FAILED,
+    OutcomeKind.FATAL: AttemptStatus.FAILED,
+    OutcomeKind.TIMED_OUT: AttemptStatus.TIMED_OUT,
+}
+
+
+class SagaEngine:
+    """Runs sagas against a store. One engine drives many sagas in one event loop.
+
+    ``owner`` names this process in leases; ``max_concurrency`` bounds how many sagas
+    it drives at once. ``clock``, ``sleep`` and ``uniform`` (the jitter source) are
+    injectable so tests never wait on real time.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: SagaStore,
+        sagas: Iterable[Saga],
+        owner: str | None = None,
+        max_concurrency: int = 64,
+        clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
+        uniform: Uniform = random.uniform,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.store = store
+        self.owner = owner or f"engine-{uuid.uuid4().hex[:12]}"
+        self._definitions: dict[tuple[str, int], Saga] = {}
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._max_concurrency = max_concurrency
+        self._clock, self._sleep, self._uniform = clock, sleep, uniform
+        self._tasks: set[asyncio.Task[SagaState | None]] = set()
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._driving = 0
+        for saga in sagas:
+            self.register(saga)
+
+    def register(self, saga: Saga) -> None:
+        """Make a definition (one version of it) available to new and resumed sagas."""
+        for step in saga.steps:
+            if step.timeout >= self.store.lease_duration:
+                raise ValueError(
+                    f"step {step.name!r} of saga {saga.name!r}: its timeout must be shorter "
+                    f"than the store's lease ({self.store.lease_duration}), or another "
+                    "process could take the saga over while the step is still running"
+                )
+        self._definitions[saga.key] = saga
+
+    def definition(self, state: SagaState) -> Saga:
+        try:
+            return self._definitions[(state.name, state.version)]
+        except KeyError:
+            raise UnknownSagaError(
+                f"saga {state.id} needs definition {state.name!r} version {state.version}, "
+                "which this engine has not registered; register every version that may "
+                "still have sagas in flight"
+            ) from None
+
+    def new_state(
+        self, saga: Saga, *, input: Mapping[str, JSON], saga_id: str | None = None
+    ) -> SagaState:
+        """The initial state of a saga, not yet stored (see ``start``)."""
+        if saga.key not in self._definitions:
+            self.register(saga)
+        now = self._clock()
+        deadline = now + saga.deadline.total_seconds() if saga.deadline else None
+        return SagaState(
+            id=saga_id or str(uuid.uuid4()),
+            name=saga.name,
+            version=saga.version,
+            status=SagaStatus.RUNNING,
+            input=dict(input),
+            deadline_at=deadline,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def start(
+        self, saga: Saga, *, input: Mapping[str, JSON], saga_id: str | None = None
+    ) -> SagaState:
+        """Store a new saga, leased to this engine, without driving it yet."""
+        return await self.store.create(
+            self.new_state(saga, input=input, saga_id=saga_id), owner=self.owner
+        )
+
+    async def run(
+        self, saga: Saga, *, input: Mapping[str, JSON], saga_id: str | None = None
+    ) -> SagaState:
+        """Start a saga and drive it to its end (or until it waits for a long retry)."""
+        state = await self.start(saga, input=input, saga_id=saga_id)
+        return await self.drive(state)
+
+    def launch(self, state: SagaState, *, claimed: bool = False) -> asyncio.Task[SagaState | None]:
+        """Drive a stored saga in the background; the task's result is its last state."""
+        task = asyncio.create_task(self._drive_guarded(state, claimed=claimed))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drive(self, state: SagaState, *, claimed: bool = False) -> SagaState:
+        """Drive a saga this engine holds until it is terminal or parked for a retry.
+
+        ``claimed`` says the saga was just taken over from the log, so attempts a dead
+        process left open are closed as ``interrupted`` before they are called again.
+        """
+        self._driving += 1
+        try:
+            async with self._slots:
+                return await self._drive(state, claimed=claimed)
+        finally:
+            self._driving -= 1
+            self._notify(state.id)
+
+    async def resume(self, saga_id: str) -> SagaState | None:
+        """Take over one saga whose lease has expired and drive it; None if it is held."""
+        state = await self.store.claim(saga_id, owner=self.owner)
+        if state is None:
+            return None
+        return await self.drive(state, claimed=True)
+
+    async def recover(self, *, limit: int | None = None) -> int:
+        """Claim the sagas that are due and unheld and drive them to rest; returns how many."""
+        claimed = await self.store.claim_due(owner=self.owner, limit=limit or self._max_concurrency)
+        await asyncio.gather(*(self._drive_guarded(state, claimed=True) for state in claimed))
+        return len(claimed)
+
+    async def retry(self, saga_id: str) -> SagaState:
+        """An operator's retry of a ``failed`` saga: resume its unfinished compensations."""
+        state = await self._claim_for_operator(saga_id)
+        if state.status is not SagaStatus.FAILED:
+            raise InvalidTransition(
+                f"saga {saga_id} is {state.status}; only a failed saga can be retried"
+            )
+        retried = retry_compensation(self.definition(state), state)
+        await self.store.transition(state, retried)
+        return await self.drive(retried, claimed=True)
+
+    async def abort(self, saga_id: str, *, reason: str = "aborted by an operator") -> SagaState:
+        """Stop a running saga's forward progress and compensate what it started.
+
+        The abort takes the lease by force: a process still driving the saga finds its
+        fencing token stale at its next write and lets go.
+        """
+        state = await self._claim_for_operator(saga_id, force=True)
+        if state.status is not SagaStatus.RUNNING:
+            raise InvalidTransition(
+                f"saga {saga_id} is {state.status}; only a running saga can be aborted"
+            )
+        saga = self.definition(state)
+        failure = Failure(
+            step=current_step(saga, state).name,
+            direction=Direction.FORWARD,
+            error=reason,
+            code="aborted",
+        )
+        aborted = stop_forward(saga, state, failure)
+        await self.store.transition(state, aborted)
+        return await self.drive(aborted, claimed=True)
+
+    async def run_worker(self, *, poll_interval: float = 1.0, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set, claim due sagas into free slots and drive them.
+
+        This is how sagas whose process died, or that wait for a retry, get finished;
+        a failing pass (the database restarting, say) is logged and tried again.
+        """
+        while not stop.is_set():
+            free = self._max_concurrency - self._driving
+            claimed: Sequence[SagaState] = []
+            if free > 0:
+                try:
+                    claimed = await self.store.claim_due(owner=self.owner, limit=free)
+                except Exception:
+                    log.exception("claiming due sagas failed; trying again")
+            for state in claimed:
+                self.launch(state, claimed=True)
+            if not claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), poll_interval)
+
+    async def wait(self, saga_id: str, *, seconds: float, poll_interval: float = 0.2) -> SagaState:
+        """The saga's state once it settles (terminal) or ``seconds`` pass.
+
+        Sagas this engine drives wake the waiter at once; others are polled.
+        """
+        deadline = time.monotonic() + seconds
+        while True:
+            state = await self.store.load(saga_id)
+            if state is None:
+                raise SagaNotFound(f"no saga has id {saga_id}")
+            remaining = deadline - time.monotonic()
+            if state.status.is_terminal or remaining <= 0:
+                return state
+            woken = asyncio.Event()
+            waiters = self._waiters.setdefault(saga_id, set())
+            waiters.add(woken)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), min(remaining, poll_interval))
+            finally:
+                waiters.discard(woken)
+                if not waiters:
+                    self._waiters.pop(saga_id, None)
+
+    async def close(self) -> None:
+        """Cancel the sagas driven in the background; their leases expire and others resume."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _claim_for_operator(self, saga_id: str, *, force: bool = False) -> SagaState:
+        state = await self.store.claim(saga_id, owner=self.owner, force=force)
+        if state is not None:
+            return state
+        if await self.store.load(saga_id) is None:
+            raise SagaNotFound(f"no saga has id {saga_id}")
+        raise InvalidTransition(
+            f"saga {saga_id} is being driven by another process; try again when its lease expires"
+        )
+
+    async def _drive_guarded(self, state: SagaState, *, claimed: bool) -> SagaState | None:
+        try:
+            return await self.drive(state, claimed=claimed)
+        except LeaseLost as lost:
+            log.warning(
+                "saga %s: lease lost, letting go: %s", state.id, lost, extra={"saga_id": state.id}
+            )
+            return None
+        except Exception:
+            log.exception(
+                "saga %s: driving failed; it will be recovered",
+                state.id,
+                extra={"saga_id": state.id},
+            )
+            return None
+
+    async def _drive(self, state: SagaState, *, claimed: bool) -> SagaState:
+        saga = self.definition(state)
+        begun: AttemptStart | None = None
+        close_interrupted = claimed
+        while state.status.is_active:
+            if begun is None and self._deadline_passed(saga, state):
+                failure = Failure(
+                    step=current_step(saga, state).name,
+                    direction=Direction.FORWARD,
+                    code="deadline_exceeded",
+                    error=f"the saga's deadline of {saga.deadline} passed",
+                )
+                next_state = stop_forward(saga, state, failure)
+                await self.store.transition(state, next_state)
+                state = next_state
+                continue
+            if begun is None:
+                begun = self._attempt_start(saga, state)
+                await self.store.begin_attempt(state, begun, close_interrupted=close_interrupted)
+                close_interrupted = False
+                state = state.evolve(attempt=begun.attempt)
+            outcome = await self._invoke(saga, state, begun)
+            decision = decide(saga, state, outcome, uniform=self._uniform)
+            next_state, retry_after = decision.state, decision.retry_after
+            park = retry_after is not None and retry_after > self.store.lease_duration / 2
+            next_start = None
+            if (
+                retry_after is None
+                and next_state.status.is_active
+                and not self._deadline_passed(saga, next_state)
+            ):
+                next_start = self._attempt_start(saga, next_state)
+            end = AttemptEnd(
+                status=_OUTCOME_STATUS[outcome.kind],
+                finished_at=self._clock(),
+                result=outcome.result,
+                error=outcome.error,
+            )
+            await self.store.finish_attempt(
+                state,
+                begun,
+                end,
+                next_state,
+                next_start=next_start,
+                retry_after=retry_after,
+                release=park,
+            )
+            self._log_attempt(begun, end)
+            state, begun = next_state, next_start
+            if next_start is not None:
+                state = state.evolve(attempt=next_start.attempt)
+            if park:
+                return state
+            if retry_after is not None:
+                await self._sleep(retry_after.total_seconds())
+        return state
+
+    def _deadline_passed(self, saga: Saga, state: SagaState) -> bool:
+        return (
+            state.status is SagaStatus.RUNNING
+            and state.deadline_at is not None
+            and self._clock() >= state.deadline_at
+        )
+
+    def _attempt_start(self, saga: Saga, state: SagaState) -> AttemptStart:
+        step = current_step(saga, state)
+        return AttemptStart(
+            saga_id=state.id,
+            step=step.name,
+            direction=state.direction,
+            attempt=state.attempt + 1,
+            idempotency_key=idempotency_key(state.id, step.name, state.direction),
+            started_at=self._clock(),
+        )
+
+    async def _invoke(self, saga: Saga, state: SagaState, start: AttemptStart) -> Outcome:
+        step = current_step(saga, state)
+        forward = start.direction is Direction.FORWARD
+        action = step.action if forward else step.compensation
+        assert action is not None, "the cursor never rests on a step without compensation"
+        context = StepContext(
+            saga_id=state.id,
+            saga_name=state.name,
+            step=step.name,
+            direction=start.direction,
+            idempotency_key=start.idempotency_key,
+            attempt=start.attempt,
+            input=state.input,
+            results=state.results,
+            result=None if forward else state.results.get(step.name),
+        )
+        try:
+            async with asyncio.timeout(step.timeout.total_seconds()):
+                result = await action(context)
+        except TimeoutError:
+            return Outcome(
+                kind=OutcomeKind.TIMED_OUT,
+                error=f"no answer within {step.timeout.total_seconds():g}s",
+            )
+        except StepRejected as rejected:
+            return Outcome(kind=OutcomeKind.REJECTED, error=str(rejected), code=rejected.code)
+        except Exception as error:
+            return self._error_outcome(step, forward, error)
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as error:
+            return Outcome(
+                kind=OutcomeKind.FATAL,
+                code="result_not_json",
+                error=f"the action's result is not JSON-serialisable: {error}",
+            )
+        return Outcome(kind=OutcomeKind.SUCCEEDED, result=result)
+
+    def _error_outcome(self, step: Step, forward: bool, error: Exception) -> Outcome:
+        policy = step.retry if forward else step.compensation_retry
+        kind = OutcomeKind.FAILED if policy.is_retryable(error) else OutcomeKind.FATAL
+        return Outcome(kind=kind, error=f"{type(error).__name__}: {error}")
+
+    def _log_attempt(self, start: AttemptStart, end: AttemptEnd) -> None:
+        log.info(
+            "saga %s step %s %s attempt %d: %s",
+            start.saga_id,
+            start.step,
+            start.direction.value,
+            start.attempt,
+            end.status.value,
+            extra={
+                "saga_id": start.saga_id,
+                "step": start.step,
+                "direction": start.direction.value,
+                "attempt": start.attempt,
+                "status": end.status.value,
+            },
+        )
+
+    def _notify(self, saga_id: str) -> None:
+        for woken in self._waiters.get(saga_id, ()):
+            woken.set()

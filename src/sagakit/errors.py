@@ -1,0 +1,59 @@
+"""Every error the engine raises or understands, in one place.
+
+How an action's error steers a saga:
+
+- ``StepRejected``: a business refusal ("card declined", "out of stock"). The step
+  did nothing, so it is not retried and not compensated; the steps before it are.
+- ``TransientError`` (and a timeout, and any exception not named below): the step may
+  or may not have taken effect. It is retried under the step's ``RetryPolicy``; when
+  the policy gives up, the outcome is unknown, so the step is compensated as if it
+  had happened (a participant makes compensating something that never happened a
+  no-op).
+- An exception whose type is listed in ``RetryPolicy.non_retryable_error_types`` is
+  not retried, and the step's outcome is treated as unknown, like an exhausted retry.
+
+Errors the engine raises to its callers:
+
+- ``UnknownSagaError``: no saga definition is registered under that name and version.
+- ``SagaNotFound``: no saga instance with that id.
+- ``InvalidTransition``: the saga is not in a state that allows the requested action
+  (for example, retrying a saga that has not failed).
+- ``LeaseLost``: another process holds the saga now; this one must stop driving it.
+"""
+
+from __future__ import annotations
+
+
+class SagaError(Exception):
+    """Base class of every error raised by the engine."""
+
+
+class StepRejected(SagaError):
+    """A participant refused the step for a business reason; nothing happened.
+
+    ``code`` is a short machine-readable reason (``"payment_declined"``).
+    """
+
+    def __init__(self, message: str, *, code: str = "rejected") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientError(SagaError):
+    """The step failed in a way that may pass: retry it with the same idempotency key."""
+
+
+class UnknownSagaError(SagaError):
+    """No saga definition is registered under this name and version."""
+
+
+class SagaNotFound(SagaError):
+    """No saga instance has this id."""
+
+
+class InvalidTransition(SagaError):
+    """The saga's current status does not allow the requested action."""
+
+
+class LeaseLost(SagaError):
+    """The saga's lease passed to another process; stop driving it and do not write."""

@@ -1,0 +1,156 @@
+"""A store in a dict: for unit tests and for trying the engine out without a database.
+
+It keeps the same promises as the SQL store (fenced writes, leases, one outcome and
+next state written together) so executor tests exercise the real rules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from sagakit.errors import LeaseLost, SagaError
+from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, AttemptStatus, SagaState
+
+
+@dataclass
+class _Row:
+    state: SagaState
+    owner: str | None
+    lease_expires_at: float | None
+    next_attempt_at: float
+
+
+class InMemorySagaStore:
+    def __init__(
+        self,
+        *,
+        lease_duration: timedelta = timedelta(seconds=30),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._lease = lease_duration.total_seconds()
+        self._clock = clock
+        self._rows: dict[str, _Row] = {}
+        self._attempts: dict[str, list[AttemptRecord]] = {}
+
+    @property
+    def lease_duration(self) -> timedelta:
+        return timedelta(seconds=self._lease)
+
+    async def create(self, state: SagaState, *, owner: str) -> SagaState:
+        if state.id in self._rows:
+            raise SagaError(f"a saga with id {state.id!r} exists already")
+        now = self._clock()
+        created = replace(state, fencing_token=1, created_at=now, updated_at=now)
+        self._rows[state.id] = _Row(created, owner, now + self._lease, now)
+        self._attempts[state.id] = []
+        return created
+
+    async def begin_attempt(
+        self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
+    ) -> None:
+        row = self._fenced(state)
+        history = self._attempts[state.id]
+        if close_interrupted:
+            for i, record in enumerate(history):
+                if record.status is AttemptStatus.STARTED:
+                    history[i] = replace(record, status=AttemptStatus.INTERRUPTED)
+        history.append(_started(start))
+        self._save(row, replace(row.state, attempt=start.attempt), renew=True)
+
+    async def finish_attempt(
+        self,
+        state: SagaState,
+        start: AttemptStart,
+        end: AttemptEnd,
+        next_state: SagaState,
+        *,
+        next_start: AttemptStart | None = None,
+        retry_after: timedelta | None = None,
+        release: bool = False,
+    ) -> None:
+        row = self._fenced(state)
+        history = self._attempts[state.id]
+        for i, record in enumerate(history):
+            if (record.step, record.direction, record.attempt) == (
+                start.step,
+                start.direction,
+                start.attempt,
+            ):
+                history[i] = replace(
+                    record,
+                    status=end.status,
+                    finished_at=end.finished_at,
+                    result=end.result,
+                    error=end.error,
+                )
+        if next_start is not None:
+            history.append(_started(next_start))
+            next_state = replace(next_state, attempt=next_start.attempt)
+        delay = retry_after.total_seconds() if retry_after else 0.0
+        row.next_attempt_at = self._clock() + delay
+        self._save(row, next_state, renew=not release)
+
+    async def transition(self, state: SagaState, next_state: SagaState) -> None:
+        row = self._fenced(state)
+        self._save(row, next_state, renew=True)
+
+    async def claim_due(self, *, owner: str, limit: int) -> Sequence[SagaState]:
+        now = self._clock()
+        due = [
+            row
+            for row in self._rows.values()
+            if row.state.status.is_active and self._is_free(row, now) and row.next_attempt_at <= now
+        ]
+        due.sort(key=lambda row: row.next_attempt_at)
+        return [self._lease_to(row, owner) for row in due[:limit]]
+
+    async def claim(self, saga_id: str, *, owner: str, force: bool = False) -> SagaState | None:
+        row = self._rows.get(saga_id)
+        if row is None or not (force or self._is_free(row, self._clock())):
+            return None
+        return self._lease_to(row, owner)
+
+    async def load(self, saga_id: str) -> SagaState | None:
+        row = self._rows.get(saga_id)
+        return row.state if row else None
+
+    async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
+        return list(self._attempts.get(saga_id, []))
+
+    def _is_free(self, row: _Row, now: float) -> bool:
+        return row.lease_expires_at is None or row.lease_expires_at < now
+
+    def _lease_to(self, row: _Row, owner: str) -> SagaState:
+        row.owner = owner
+        row.lease_expires_at = self._clock() + self._lease
+        row.state = replace(row.state, fencing_token=row.state.fencing_token + 1)
+        return row.state
+
+    def _fenced(self, state: SagaState) -> _Row:
+        row = self._rows[state.id]
+        if row.state.fencing_token != state.fencing_token:
+            raise LeaseLost(f"saga {state.id} was claimed by {row.owner}")
+        return row
+
+    def _save(self, row: _Row, state: SagaState, *, renew: bool) -> None:
+        now = self._clock()
+        row.state = replace(state, fencing_token=row.state.fencing_token, updated_at=now)
+        if state.status.is_terminal or not renew:
+            row.owner, row.lease_expires_at = None, None
+        else:
+            row.lease_expires_at = now + self._lease
+
+
+def _started(start: AttemptStart) -> AttemptRecord:
+    return AttemptRecord(
+        saga_id=start.saga_id,
+        step=start.step,
+        direction=start.direction,
+        attempt=start.attempt,
+        idempotency_key=start.idempotency_key,
+        status=AttemptStatus.STARTED,
+        started_at=start.started_at,
+    )

@@ -1,0 +1,132 @@
+"""How a saga moves, as pure functions of its definition, its state and an outcome.
+
+Nothing here does I/O, so every rule of the state machine can be tested on its own
+and the executor only has to persist what these functions decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sagakit.definition import JSON, Direction, RetryPolicy, Saga, Step
+from sagakit.state import Failure, SagaState, SagaStatus
+
+
+class OutcomeKind(StrEnum):
+    SUCCEEDED = "succeeded"
+    REJECTED = "rejected"
+    """A business refusal: the step did nothing."""
+    FAILED = "failed"
+    """A retryable error: the step may have taken effect."""
+    TIMED_OUT = "timed_out"
+    FATAL = "fatal"
+    """A non-retryable error that is not a business refusal: the outcome is unknown."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    kind: OutcomeKind
+    result: JSON = None
+    error: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    state: SagaState
+    retry_after: timedelta | None = None
+    """Set when the same step and direction should be attempted again after a wait."""
+
+
+def current_step(saga: Saga, state: SagaState) -> Step:
+    return saga.steps[state.cursor]
+
+
+Uniform = Callable[[float, float], float]
+"""The source of jitter, ``random.uniform`` unless a test fixes it."""
+
+
+def decide(saga: Saga, state: SagaState, outcome: Outcome, *, uniform: Uniform) -> Decision:
+    """The state after ``outcome`` of the attempt at ``state``'s cursor."""
+    if state.direction is Direction.FORWARD:
+        return _after_forward(saga, state, outcome, uniform)
+    return _after_compensation(saga, state, outcome, uniform)
+
+
+def stop_forward(saga: Saga, state: SagaState, failure: Failure) -> SagaState:
+    """Stop going forward (deadline, abort) and compensate every step that was started.
+
+    The step under the cursor counts as started once an attempt of it has begun.
+    """
+    first_to_undo = state.cursor if state.attempt > 0 else state.cursor - 1
+    return _begin_compensation(saga, state, first_to_undo, failure)
+
+
+def retry_compensation(saga: Saga, state: SagaState) -> SagaState:
+    """An operator's retry of a ``failed`` saga: resume at the compensation that gave up."""
+    return state.evolve(status=SagaStatus.COMPENSATING, attempt=0, compensation_failure=None)
+
+
+def _after_forward(saga: Saga, state: SagaState, outcome: Outcome, uniform: Uniform) -> Decision:
+    step = current_step(saga, state)
+    if outcome.kind is OutcomeKind.SUCCEEDED:
+        results = {**state.results, step.name: outcome.result}
+        cursor = state.cursor + 1
+        status = SagaStatus.COMPLETED if cursor == len(saga.steps) else SagaStatus.RUNNING
+        return Decision(
+            state=state.evolve(status=status, cursor=cursor, attempt=0, results=results)
+        )
+    failure = _failure(step, Direction.FORWARD, outcome)
+    if outcome.kind is OutcomeKind.REJECTED:
+        # A refusal means the step did nothing: undo only the steps before it.
+        return Decision(state=_begin_compensation(saga, state, state.cursor - 1, failure))
+    if _may_retry(step.retry, state.attempt, outcome):
+        delay = step.retry.delay_before(state.attempt + 1, uniform=uniform)
+        return Decision(state=state, retry_after=delay)
+    # Unknown outcome: the step may have happened, so it is compensated too.
+    return Decision(state=_begin_compensation(saga, state, state.cursor, failure))
+
+
+def _after_compensation(
+    saga: Saga, state: SagaState, outcome: Outcome, uniform: Uniform
+) -> Decision:
+    step = current_step(saga, state)
+    if outcome.kind is OutcomeKind.SUCCEEDED:
+        return Decision(state=_compensate_from(saga, state, state.cursor - 1))
+    if _may_retry(step.compensation_retry, state.attempt, outcome):
+        delay = step.compensation_retry.delay_before(state.attempt + 1, uniform=uniform)
+        return Decision(state=state, retry_after=delay)
+    failure = _failure(step, Direction.COMPENSATE, outcome)
+    return Decision(state=state.evolve(status=SagaStatus.FAILED, compensation_failure=failure))
+
+
+def _may_retry(policy: RetryPolicy, attempts_made: int, outcome: Outcome) -> bool:
+    """Only errors that may pass are retried; a refusal or a fatal error would repeat."""
+    retryable = outcome.kind in (OutcomeKind.FAILED, OutcomeKind.TIMED_OUT)
+    return retryable and policy.allows_another_attempt(attempts_made)
+
+
+def _begin_compensation(
+    saga: Saga, state: SagaState, first_to_undo: int, failure: Failure
+) -> SagaState:
+    return _compensate_from(saga, state.evolve(failure=failure), first_to_undo)
+
+
+def _compensate_from(saga: Saga, state: SagaState, index: int) -> SagaState:
+    """Point the cursor at the highest step at or below ``index`` that has a compensation."""
+    while index >= 0 and saga.steps[index].compensation is None:
+        index -= 1
+    status = SagaStatus.COMPENSATING if index >= 0 else SagaStatus.COMPENSATED
+    return state.evolve(status=status, cursor=max(index, 0), attempt=0)
+
+
+def _failure(step: Step, direction: Direction, outcome: Outcome) -> Failure:
+    return Failure(
+        step=step.name,
+        direction=direction,
+        error=outcome.error or outcome.kind.value,
+        code=outcome.code or outcome.kind.value,
+    )

@@ -1,0 +1,290 @@
+"""The saga store on SQLAlchemy: SQLite for one process, PostgreSQL for many.
+
+Each method is one short transaction. A claim is a single ``UPDATE … RETURNING`` that
+bumps the fencing token; on PostgreSQL its candidate rows are chosen with
+``FOR UPDATE SKIP LOCKED`` so competing workers never wait for, or take, the same
+saga. SQLite has one writer at a time, so the same statement is already exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Double, Row, and_, cast, func, insert, literal, or_, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sagakit.definition import Direction
+from sagakit.errors import LeaseLost
+from sagakit.state import (
+    AttemptEnd,
+    AttemptRecord,
+    AttemptStart,
+    AttemptStatus,
+    Failure,
+    SagaState,
+    SagaStatus,
+)
+from sagakit.tables import ACTIVE_STATUSES, attempts, sagas
+
+
+class SqlSagaStore:
+    def __init__(self, engine: AsyncEngine, *, lease_duration: timedelta = timedelta(seconds=30)):
+        if lease_duration <= timedelta(0):
+            raise ValueError("lease_duration must be positive")
+        self._engine = engine
+        self._lease = lease_duration.total_seconds()
+        self._is_postgres = engine.dialect.name == "postgresql"
+
+    @property
+    def lease_duration(self) -> timedelta:
+        return timedelta(seconds=self._lease)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    def now(self) -> ColumnElement[float]:
+        """The database's clock, in seconds since the epoch."""
+        if self._is_postgres:
+            return cast(func.extract("epoch", func.clock_timestamp()), Double)
+        return (func.julianday("now") - 2440587.5) * 86400.0
+
+    async def create(
+        self, state: SagaState, *, owner: str, connection: AsyncConnection | None = None
+    ) -> SagaState:
+        """Insert a new saga leased to ``owner``.
+
+        Given a ``connection``, the insert joins the caller's transaction (so an
+        application can store its own record and the saga atomically) and nothing is
+        committed here.
+        """
+        created = state.evolve(fencing_token=1)
+        values = {
+            **_state_values(created),
+            "id": created.id,
+            "name": created.name,
+            "version": created.version,
+            "input": created.input,
+            "created_at": created.created_at,
+            "deadline_at": created.deadline_at,
+            "owner": owner,
+            "fencing_token": created.fencing_token,
+            "lease_expires_at": self._renewed(),
+            "next_attempt_at": self.now(),
+        }
+        if connection is not None:
+            await connection.execute(insert(sagas).values(values))
+        else:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(sagas).values(values))
+        return created
+
+    async def begin_attempt(
+        self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await self._fenced_update(
+                conn,
+                state,
+                {
+                    "attempt": start.attempt,
+                    "updated_at": start.started_at,
+                    "lease_expires_at": self._renewed(),
+                },
+            )
+            if close_interrupted:
+                await conn.execute(
+                    sql_update(attempts)
+                    .where(
+                        attempts.c.saga_id == state.id,
+                        attempts.c.status == AttemptStatus.STARTED.value,
+                    )
+                    .values(status=AttemptStatus.INTERRUPTED.value)
+                )
+            await conn.execute(insert(attempts).values(_start_values(start)))
+
+    async def finish_attempt(
+        self,
+        state: SagaState,
+        start: AttemptStart,
+        end: AttemptEnd,
+        next_state: SagaState,
+        *,
+        next_start: AttemptStart | None = None,
+        retry_after: timedelta | None = None,
+        release: bool = False,
+    ) -> None:
+        if next_start is not None:
+            next_state = next_state.evolve(attempt=next_start.attempt)
+        values = {
+            **_state_values(next_state),
+            "updated_at": end.finished_at,
+            **self._lease_values(next_state, release=release),
+            "next_attempt_at": self.now() + (retry_after or timedelta()).total_seconds(),
+        }
+        async with self._engine.begin() as conn:
+            await self._fenced_update(conn, state, values)
+            await conn.execute(
+                sql_update(attempts)
+                .where(
+                    attempts.c.saga_id == start.saga_id,
+                    attempts.c.step == start.step,
+                    attempts.c.direction == start.direction.value,
+                    attempts.c.attempt == start.attempt,
+                )
+                .values(
+                    status=end.status.value,
+                    finished_at=end.finished_at,
+                    result=end.result,
+                    error=end.error,
+                )
+            )
+            if next_start is not None:
+                await conn.execute(insert(attempts).values(_start_values(next_start)))
+
+    async def transition(self, state: SagaState, next_state: SagaState) -> None:
+        values = {
+            **_state_values(next_state),
+            "updated_at": next_state.updated_at,
+            **self._lease_values(next_state, release=False),
+        }
+        async with self._engine.begin() as conn:
+            await self._fenced_update(conn, state, values)
+
+    async def claim_due(self, *, owner: str, limit: int) -> Sequence[SagaState]:
+        if limit < 1:
+            return []
+        candidates = (
+            select(sagas.c.id)
+            .where(
+                sagas.c.status.in_(ACTIVE_STATUSES),
+                self._unheld(),
+                sagas.c.next_attempt_at <= self.now(),
+            )
+            .order_by(sagas.c.next_attempt_at)
+            .limit(limit)
+        )
+        if self._is_postgres:
+            candidates = candidates.with_for_update(skip_locked=True)
+        return await self._claim_where(sagas.c.id.in_(candidates.scalar_subquery()), owner)
+
+    async def claim(self, saga_id: str, *, owner: str, force: bool = False) -> SagaState | None:
+        condition = sagas.c.id == saga_id
+        if not force:
+            condition = and_(condition, self._unheld())
+        claimed = await self._claim_where(condition, owner)
+        return claimed[0] if claimed else None
+
+    async def load(self, saga_id: str) -> SagaState | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(sagas).where(sagas.c.id == saga_id))).first()
+        return _to_state(row) if row else None
+
+    async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
+        query = select(attempts).where(attempts.c.saga_id == saga_id).order_by(attempts.c.id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_to_attempt(row) for row in rows]
+
+    async def _claim_where(self, condition: ColumnElement[bool], owner: str) -> list[SagaState]:
+        statement = (
+            sql_update(sagas)
+            .where(condition)
+            .values(
+                owner=owner,
+                fencing_token=sagas.c.fencing_token + 1,
+                lease_expires_at=self._renewed(),
+            )
+            .returning(*sagas.c)
+        )
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(statement)).all()
+        return [_to_state(row) for row in rows]
+
+    async def _fenced_update(
+        self, conn: AsyncConnection, state: SagaState, values: dict[str, Any]
+    ) -> None:
+        result = await conn.execute(
+            sql_update(sagas)
+            .where(sagas.c.id == state.id, sagas.c.fencing_token == state.fencing_token)
+            .values(values)
+        )
+        if result.rowcount != 1:
+            raise LeaseLost(
+                f"saga {state.id} was claimed by another process "
+                f"(fencing token {state.fencing_token} is stale)"
+            )
+
+    def _unheld(self) -> ColumnElement[bool]:
+        return or_(sagas.c.lease_expires_at.is_(None), sagas.c.lease_expires_at < self.now())
+
+    def _renewed(self) -> ColumnElement[float]:
+        return self.now() + literal(self._lease, Double)
+
+    def _lease_values(self, state: SagaState, *, release: bool) -> dict[str, Any]:
+        if release or state.status.is_terminal:
+            return {"owner": None, "lease_expires_at": None}
+        return {"lease_expires_at": self._renewed()}
+
+
+def _state_values(state: SagaState) -> dict[str, Any]:
+    return {
+        "status": state.status.value,
+        "results": state.results,
+        "cursor": state.cursor,
+        "attempt": state.attempt,
+        "failure": state.failure.to_json() if state.failure else None,
+        "compensation_failure": (
+            state.compensation_failure.to_json() if state.compensation_failure else None
+        ),
+        "updated_at": state.updated_at,
+    }
+
+
+def _start_values(start: AttemptStart) -> dict[str, Any]:
+    return {
+        "saga_id": start.saga_id,
+        "step": start.step,
+        "direction": start.direction.value,
+        "attempt": start.attempt,
+        "idempotency_key": start.idempotency_key,
+        "status": AttemptStatus.STARTED.value,
+        "started_at": start.started_at,
+    }
+
+
+def _to_state(row: Row[Any]) -> SagaState:
+    return SagaState(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        status=SagaStatus(row.status),
+        input=row.input,
+        results=row.results,
+        cursor=row.cursor,
+        attempt=row.attempt,
+        failure=Failure.from_json(row.failure),
+        compensation_failure=Failure.from_json(row.compensation_failure),
+        deadline_at=row.deadline_at,
+        fencing_token=row.fencing_token,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _to_attempt(row: Row[Any]) -> AttemptRecord:
+    return AttemptRecord(
+        saga_id=row.saga_id,
+        step=row.step,
+        direction=Direction(row.direction),
+        attempt=row.attempt,
+        idempotency_key=row.idempotency_key,
+        status=AttemptStatus(row.status),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        result=row.result,
+        error=row.error,
+    )

@@ -1,0 +1,141 @@
+"""A saga instance as the store keeps it: one row of state plus append-only attempts.
+
+The state is a cursor over the definition's steps. While ``running`` it points at the
+next forward step; while ``compensating`` at the next step to undo, walking back to
+the first; when ``failed`` at the compensation that gave up, so an operator's retry
+resumes exactly there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from sagakit.definition import JSON, Direction
+
+
+class SagaStatus(StrEnum):
+    RUNNING = "running"
+    COMPENSATING = "compensating"
+    COMPLETED = "completed"
+    COMPENSATED = "compensated"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        """No process drives a saga in a terminal status (``failed`` waits for an operator)."""
+        return self in _TERMINAL
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_terminal
+
+
+_TERMINAL = frozenset({SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED})
+
+
+class AttemptStatus(StrEnum):
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    INTERRUPTED = "interrupted"
+    """The process died (or lost its lease) after the attempt began: outcome unknown."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure:
+    """Why a saga stopped going forward, or why a compensation gave up."""
+
+    step: str
+    direction: Direction
+    error: str
+    code: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "step": self.step,
+            "direction": self.direction.value,
+            "error": self.error,
+            "code": self.code,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Failure | None:
+        if data is None:
+            return None
+        return cls(
+            step=data["step"],
+            direction=Direction(data["direction"]),
+            error=data["error"],
+            code=data["code"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SagaState:
+    id: str
+    name: str
+    version: int
+    status: SagaStatus
+    input: dict[str, JSON]
+    results: dict[str, JSON] = field(default_factory=dict)
+    cursor: int = 0
+    attempt: int = 0
+    """Attempts begun at the current cursor and direction."""
+    failure: Failure | None = None
+    compensation_failure: Failure | None = None
+    deadline_at: float | None = None
+    fencing_token: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def direction(self) -> Direction:
+        return Direction.COMPENSATE if self.status in _BACKWARD else Direction.FORWARD
+
+    def evolve(self, **changes: Any) -> SagaState:
+        return replace(self, **changes)
+
+
+_BACKWARD = frozenset({SagaStatus.COMPENSATING, SagaStatus.FAILED, SagaStatus.COMPENSATED})
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptStart:
+    """Written before an action runs: the write-ahead half of an attempt."""
+
+    saga_id: str
+    step: str
+    direction: Direction
+    attempt: int
+    idempotency_key: str
+    started_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptEnd:
+    """Written after the action returned or raised, with the saga's next state."""
+
+    status: AttemptStatus
+    finished_at: float
+    result: JSON = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptRecord:
+    """One row of a saga's history."""
+
+    saga_id: str
+    step: str
+    direction: Direction
+    attempt: int
+    idempotency_key: str
+    status: AttemptStatus
+    started_at: float
+    finished_at: float | None = None
+    result: JSON = None
+    error: str | None = None
