@@ -1,0 +1,1 @@
+"""The e-commerce checkout built on sagakit: orders (the orchestrator) and its participants."""

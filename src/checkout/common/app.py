@@ -1,0 +1,71 @@
+"""Assemble a participant's FastAPI app from its routers: the parts all of them share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from checkout.common.database import Database
+from checkout.common.errors import install_error_handlers
+from checkout.common.faults import FaultInjector, faults_router
+from checkout.common.limits import BodySizeLimitMiddleware
+from checkout.common.routing import AdminRoute
+from checkout.common.settings import ServiceSettings
+
+
+def build_app(
+    *,
+    title: str,
+    settings: ServiceSettings,
+    database_url: str,
+    routers: Sequence[APIRouter],
+    database: Database | None = None,
+    faults: FaultInjector | None = None,
+) -> FastAPI:
+    """A participant app. A ``database`` passed in stays the caller's to dispose.
+
+    Faults are installed only when ``settings.faults_enabled``; ``faults`` lets tests
+    pass an injector with a deterministic random source.
+    """
+    owned = database is None
+    db = database if database is not None else Database(database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await db.dispose()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = db
+    app.state.faults = (faults or FaultInjector()) if settings.faults_enabled else None
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in routers:
+        app.include_router(router)
+    if settings.faults_enabled:
+        app.include_router(faults_router(AdminRoute))
+    return app
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]

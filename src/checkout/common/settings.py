@@ -1,0 +1,47 @@
+"""Settings every checkout service shares, read from the environment by pydantic-settings.
+
+Each service subclasses :class:`ServiceSettings` and adds its database URL. Settings are
+built inside ``create_app``, never at import time, so tests pass their own instance.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Tokens, limits and switches common to the checkout services."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, frozen=True, case_sensitive=False
+    )
+
+    service_token: SecretStr = Field(validation_alias="SERVICE_TOKEN", min_length=1)
+    admin_token: SecretStr = Field(validation_alias="ADMIN_TOKEN", min_length=1)
+    faults_enabled: bool = Field(default=False, validation_alias="FAULTS_ENABLED")
+    max_body_bytes: int = Field(default=1_048_576, validation_alias="MAX_BODY_BYTES", gt=0)
+    data_dir: str = Field(default="data", validation_alias="CHECKOUT_DATA_DIR")
+    idempotency_disabled: bool = Field(
+        default=False,
+        validation_alias="IDEMPOTENCY_DISABLED",
+        description=(
+            "TEST-ONLY. When true, the participants' forward POSTs ignore the "
+            "Idempotency-Key they receive, so a retried request applies its effect "
+            "again. It exists only so the chaos test can prove its invariant checker "
+            "catches double effects. Never set it anywhere else."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _tokens_differ(self) -> Self:
+        # Equal tokens would let the service token open the admin endpoints.
+        if self.service_token.get_secret_value() == self.admin_token.get_secret_value():
+            raise ValueError("SERVICE_TOKEN and ADMIN_TOKEN must differ")
+        return self
+
+
+def default_sqlite_url(data_dir: str, name: str) -> str:
+    return f"sqlite+aiosqlite:///{data_dir}/{name}.db"

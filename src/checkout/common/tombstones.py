@@ -1,0 +1,90 @@
+"""Remember orders whose compensation arrived before (or instead of) the forward action.
+
+If a forward call times out, the orchestrator compensates; the compensation finds
+nothing to undo and answers "nothing to ..." . But the timed-out call may still be
+running and act a moment later, leaving an effect nobody will ever undo. So a no-op
+compensation leaves a tombstone, and a forward action for a tombstoned order is refused
+with 409 ``order_compensated``. Both sides take the per-order lock first
+(:func:`checkout.common.database.lock_order`), so neither can slip between the other's
+check and write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.common.errors import BusinessError
+
+
+def compensated_orders_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "compensated_orders",
+        metadata,
+        sa.Column("order_id", sa.String(36), primary_key=True),
+        sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    order_id: str
+    idempotency_key: str
+
+
+async def insert_once(connection: AsyncConnection, statement: sa.Insert) -> bool:
+    """Run ``statement`` in a savepoint; False when a unique index refused it.
+
+    The savepoint keeps the surrounding transaction usable (PostgreSQL aborts a whole
+    transaction on error), so the caller can re-read the row that won the race.
+    """
+    try:
+        async with connection.begin_nested():
+            await connection.execute(statement)
+    except IntegrityError:
+        return False
+    return True
+
+
+async def tombstone_by_key(
+    connection: AsyncConnection, table: sa.Table, idempotency_key: str
+) -> Tombstone | None:
+    row = (
+        await connection.execute(
+            sa.select(table.c.order_id).where(table.c.idempotency_key == idempotency_key)
+        )
+    ).first()
+    return None if row is None else Tombstone(row.order_id, idempotency_key)
+
+
+async def is_compensated(connection: AsyncConnection, table: sa.Table, order_id: str) -> bool:
+    query = sa.select(table.c.order_id).where(table.c.order_id == order_id)
+    return (await connection.execute(query)).first() is not None
+
+
+async def record_compensated(
+    connection: AsyncConnection, table: sa.Table, *, order_id: str, idempotency_key: str
+) -> None:
+    """Leave the tombstone once; a second no-op compensation keeps the first."""
+    if await is_compensated(connection, table, order_id):
+        return
+    statement = table.insert().values(
+        order_id=order_id, idempotency_key=idempotency_key, created_at=datetime.now(UTC)
+    )
+    await insert_once(connection, statement)
+
+
+async def refuse_if_compensated(
+    connection: AsyncConnection, table: sa.Table, order_id: str
+) -> None:
+    if await is_compensated(connection, table, order_id):
+        raise BusinessError(
+            409,
+            "order_compensated",
+            "This order was already compensated; it cannot be acted on again.",
+        )

@@ -1,0 +1,1 @@
+"""The payment participant (:8001): charges and refunds."""
