@@ -1,0 +1,167 @@
+"""The SQL store on the database chosen by TEST_DATABASE (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from sagakit import (
+    AttemptStatus,
+    Direction,
+    LeaseLost,
+    SagaEngine,
+    SagaStatus,
+    SqlSagaStore,
+    create_engine,
+)
+from sagakit.migrate import upgrade
+from sagakit.state import AttemptEnd, AttemptStart
+from tests.support.participants import Behaviour, FakeParticipant, saga_over
+
+F = Direction.FORWARD
+
+
+def attempt(saga_id: str, step: str = "payment", number: int = 1) -> AttemptStart:
+    return AttemptStart(
+        saga_id=saga_id,
+        step=step,
+        direction=F,
+        attempt=number,
+        idempotency_key=f"{saga_id}:{step}:forward",
+        started_at=1.0,
+    )
+
+
+async def test_a_saga_round_trips_through_the_store(sql_store: SqlSagaStore):
+    participant = FakeParticipant()
+    saga = saga_over(participant)
+    engine = SagaEngine(store=sql_store, sagas=[saga])
+
+    started = await engine.start(saga, input={"total": "25.00", "items": [1, 2]})
+    loaded = await sql_store.load(started.id)
+
+    assert loaded == started
+
+
+async def test_a_saga_and_its_history_are_recorded_on_the_database(sql_store: SqlSagaStore):
+    participant = FakeParticipant().on("inventory", F, Behaviour.FAIL, Behaviour.REJECT)
+    saga = saga_over(participant)
+    state = await SagaEngine(store=sql_store, sagas=[saga]).run(saga, input={})
+
+    loaded = await sql_store.load(state.id)
+    history = await sql_store.attempts(state.id)
+
+    assert loaded is not None and loaded.status is SagaStatus.COMPENSATED
+    assert loaded.failure is not None and loaded.failure.step == "inventory"
+    assert [(a.step, a.direction.value, a.attempt, a.status) for a in history] == [
+        ("payment", "forward", 1, AttemptStatus.SUCCEEDED),
+        ("inventory", "forward", 1, AttemptStatus.FAILED),
+        ("inventory", "forward", 2, AttemptStatus.REJECTED),
+        ("payment", "compensate", 1, AttemptStatus.SUCCEEDED),
+    ]
+    assert all(a.finished_at is not None and a.finished_at >= a.started_at for a in history)
+
+
+async def test_a_write_with_a_stale_fencing_token_changes_nothing(sql_store: SqlSagaStore):
+    saga = saga_over(FakeParticipant())
+    engine = SagaEngine(store=sql_store, sagas=[saga])
+    mine = await engine.start(saga, input={})
+    theirs = await sql_store.claim(mine.id, owner="other", force=True)
+
+    assert theirs is not None and theirs.fencing_token == mine.fencing_token + 1
+    with pytest.raises(LeaseLost):
+        await sql_store.begin_attempt(mine, attempt(mine.id))
+    assert await sql_store.attempts(mine.id) == []
+
+
+async def test_finishing_an_attempt_with_a_stale_token_records_nothing(sql_store: SqlSagaStore):
+    saga = saga_over(FakeParticipant())
+    mine = await SagaEngine(store=sql_store, sagas=[saga]).start(saga, input={})
+    await sql_store.begin_attempt(mine, attempt(mine.id))
+    await sql_store.claim(mine.id, owner="other", force=True)
+
+    done = mine.evolve(cursor=1, results={"payment": {"ok": True}})
+    with pytest.raises(LeaseLost):
+        await sql_store.finish_attempt(
+            mine,
+            attempt(mine.id),
+            AttemptEnd(status=AttemptStatus.SUCCEEDED, finished_at=2.0),
+            done,
+        )
+
+    loaded = await sql_store.load(mine.id)
+    assert loaded is not None and loaded.cursor == 0
+    assert [a.status for a in await sql_store.attempts(mine.id)] == [AttemptStatus.STARTED]
+
+
+async def test_claims_skip_sagas_whose_lease_is_live(sql_store: SqlSagaStore):
+    saga = saga_over(FakeParticipant())
+    await SagaEngine(store=sql_store, sagas=[saga]).start(saga, input={})
+
+    assert await sql_store.claim_due(owner="other", limit=10) == []
+
+
+async def test_claims_take_sagas_whose_lease_expired(database_url: str):
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    store = SqlSagaStore(engine, lease_duration=timedelta(milliseconds=100))
+    saga = saga_over(FakeParticipant())
+    started = await SagaEngine(store=store, sagas=[saga]).start(saga, input={})
+
+    await asyncio.sleep(0.15)
+    claimed = await store.claim_due(owner="rescuer", limit=10)
+
+    assert [s.id for s in claimed] == [started.id]
+    assert claimed[0].fencing_token == started.fencing_token + 1
+    await engine.dispose()
+
+
+async def test_concurrent_claimers_never_take_the_same_saga(database_url: str):
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    short_lease = SqlSagaStore(engine, lease_duration=timedelta(milliseconds=60))
+    saga = saga_over(FakeParticipant(), timeout=timedelta(milliseconds=20))
+    creator = SagaEngine(store=short_lease, sagas=[saga])
+    for _ in range(40):
+        await creator.start(saga, input={})
+    await asyncio.sleep(0.1)
+    workers = SqlSagaStore(engine, lease_duration=timedelta(minutes=1))
+
+    batches = await asyncio.gather(
+        *(workers.claim_due(owner=f"worker-{i}", limit=7) for i in range(8))
+    )
+
+    claimed = [state.id for batch in batches for state in batch]
+    assert len(claimed) == len(set(claimed)) == 40
+    await engine.dispose()
+
+
+async def test_a_retry_scheduled_later_is_not_due_yet(sql_store: SqlSagaStore):
+    saga = saga_over(FakeParticipant())
+    mine = await SagaEngine(store=sql_store, sagas=[saga]).start(saga, input={})
+    await sql_store.begin_attempt(mine, attempt(mine.id))
+    await sql_store.finish_attempt(
+        mine,
+        attempt(mine.id),
+        AttemptEnd(status=AttemptStatus.FAILED, finished_at=2.0),
+        mine.evolve(attempt=1),
+        retry_after=timedelta(hours=1),
+        release=True,
+    )
+
+    assert await sql_store.claim_due(owner="other", limit=10) == []
+
+
+async def test_migrations_apply_once_and_can_run_again(database_url: str):
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        version = (
+            await conn.execute(text("SELECT version_num FROM sagakit_alembic_version"))
+        ).all()
+    assert version == [("sagakit_0001",)]
+    await engine.dispose()

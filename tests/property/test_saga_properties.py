@@ -1,0 +1,101 @@
+"""Properties that hold for every saga shape and every schedule of failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sagakit import Direction, InMemorySagaStore, RetryPolicy, Saga, SagaEngine, SagaStatus, Step
+from tests.support.participants import Behaviour, FakeClock, FakeParticipant, no_jitter
+
+F, C = Direction.FORWARD, Direction.COMPENSATE
+RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=1),
+    maximum_interval=timedelta(milliseconds=1),
+    maximum_attempts=3,
+)
+FORWARD_BEHAVIOURS = st.sampled_from(list(Behaviour))
+COMPENSATION_BEHAVIOURS = st.sampled_from(
+    [Behaviour.OK, Behaviour.FAIL, Behaviour.FAIL_AFTER_EFFECT, Behaviour.HANG]
+)
+
+
+@st.composite
+def saga_shapes(draw: st.DrawFn) -> tuple[list[tuple[str, bool]], FakeParticipant]:
+    """Steps (name, has a compensation) and a participant scripted to fail at random."""
+    count = draw(st.integers(min_value=1, max_value=5))
+    steps = [(f"s{i}", draw(st.booleans()) or i == 0) for i in range(count)]
+    participant = FakeParticipant()
+    for name, _ in steps:
+        participant.on(name, F, *draw(st.lists(FORWARD_BEHAVIOURS, max_size=4)))
+        participant.on(name, C, *draw(st.lists(COMPENSATION_BEHAVIOURS, max_size=4)))
+    return steps, participant
+
+
+def build(steps: list[tuple[str, bool]], participant: FakeParticipant) -> Saga:
+    return Saga(
+        "shape",
+        1,
+        tuple(
+            Step(
+                name,
+                participant.action(name, F),
+                participant.action(name, C) if compensated else None,
+                retry=RETRY,
+                compensation_retry=RETRY,
+                timeout=timedelta(milliseconds=5),
+            )
+            for name, compensated in steps
+        ),
+    )
+
+
+def started_forward_steps(participant: FakeParticipant, saga_id: str) -> list[str]:
+    """Forward steps that may have taken effect: called, and not finally refused."""
+    last_answer: dict[str, Behaviour] = {}
+    for call in participant.calls:
+        if call.direction is F:
+            script = participant.script.get((call.step, F), [])
+            index = call.attempt - 1
+            last_answer[call.step] = script[index] if index < len(script) else Behaviour.OK
+    return [step for step, answer in last_answer.items() if answer is not Behaviour.REJECT]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=saga_shapes())
+async def test_every_saga_ends_terminal_and_compensates_exactly_what_started(shape):
+    steps, participant = shape
+    saga = build(steps, participant)
+    clock = FakeClock()
+    engine = SagaEngine(
+        store=InMemorySagaStore(clock=clock),
+        sagas=[saga],
+        clock=clock,
+        sleep=clock.sleep,
+        uniform=no_jitter,
+    )
+
+    state = await engine.run(saga, input={})
+
+    assert state.status.is_terminal
+    compensable = {name for name, compensated in steps if compensated}
+    expected = [
+        s for s in reversed(started_forward_steps(participant, state.id)) if s in compensable
+    ]
+    compensated = participant.called(state.id, C)
+    if state.status is SagaStatus.COMPLETED:
+        assert participant.called(state.id, F) == [name for name, _ in steps]
+        assert compensated == []
+    elif state.status is SagaStatus.COMPENSATED:
+        assert compensated == expected
+    else:
+        assert state.status is SagaStatus.FAILED
+        assert compensated == expected[: len(compensated)]
+        assert state.compensation_failure is not None
+        assert state.compensation_failure.step == compensated[-1]
+    for name, _ in steps:
+        for direction in (F, C):
+            assert len(participant.keys_used(state.id, name, direction)) <= 1
+    assert all(count == 1 for count in participant.applied.values())

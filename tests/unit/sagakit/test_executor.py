@@ -1,0 +1,259 @@
+"""The executor against the in-memory store and a fake participant."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from sagakit import (
+    AttemptStatus,
+    Direction,
+    InMemorySagaStore,
+    InvalidTransition,
+    RetryPolicy,
+    Saga,
+    SagaEngine,
+    SagaStatus,
+    Step,
+)
+from tests.support.participants import (
+    Behaviour,
+    FakeClock,
+    FakeParticipant,
+    no_jitter,
+    saga_over,
+)
+
+F, C = Direction.FORWARD, Direction.COMPENSATE
+STEPS = ["payment", "inventory", "shipping"]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def participant() -> FakeParticipant:
+    return FakeParticipant()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> InMemorySagaStore:
+    return InMemorySagaStore(clock=clock)
+
+
+def engine_for(store: InMemorySagaStore, clock: FakeClock, *sagas: Saga) -> SagaEngine:
+    return SagaEngine(store=store, sagas=sagas, clock=clock, sleep=clock.sleep, uniform=no_jitter)
+
+
+async def test_runs_every_step_forward_once_and_completes(store, clock, participant):
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={"order": 1})
+
+    assert state.status is SagaStatus.COMPLETED
+    assert participant.called(state.id, F) == STEPS
+    assert participant.called(state.id, C) == []
+    assert set(state.results) == set(STEPS)
+
+
+async def test_later_steps_see_earlier_results(store, clock, participant):
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    assert state.results["shipping"]["seen"] == ["inventory", "payment"]
+
+
+@pytest.mark.parametrize("failing", range(3))
+async def test_a_rejection_compensates_the_steps_before_it_in_reverse(
+    store, clock, participant, failing
+):
+    participant.on(STEPS[failing], F, Behaviour.REJECT)
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    assert state.status is SagaStatus.COMPENSATED
+    assert participant.called(state.id, F) == STEPS[: failing + 1]
+    assert participant.called(state.id, C) == list(reversed(STEPS[:failing]))
+    assert state.failure is not None
+    assert (state.failure.step, state.failure.code) == (STEPS[failing], f"{STEPS[failing]}_refused")
+
+
+async def test_a_transient_failure_is_retried_with_the_same_key_then_succeeds(
+    store, clock, participant
+):
+    participant.on("inventory", F, Behaviour.FAIL, Behaviour.FAIL_AFTER_EFFECT, Behaviour.OK)
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    assert state.status is SagaStatus.COMPLETED
+    assert participant.keys_used(state.id, "inventory", F) == {f"{state.id}:inventory:forward"}
+    assert participant.applied[f"{state.id}:inventory:forward"] == 1
+    history = [a.status for a in await store.attempts(state.id) if a.step == "inventory"]
+    assert history == [AttemptStatus.FAILED, AttemptStatus.FAILED, AttemptStatus.SUCCEEDED]
+
+
+async def test_retries_wait_with_exponential_backoff(store, clock, participant):
+    participant.on("payment", F, Behaviour.FAIL, Behaviour.FAIL, Behaviour.OK)
+    saga = saga_over(participant)
+    await engine_for(store, clock, saga).run(saga, input={})
+
+    assert clock.slept == pytest.approx([0.001, 0.002])
+
+
+async def test_exhausted_retries_compensate_the_step_too_because_its_outcome_is_unknown(
+    store, clock, participant
+):
+    participant.on("inventory", F, Behaviour.FAIL_AFTER_EFFECT, Behaviour.FAIL, Behaviour.FAIL)
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    assert state.status is SagaStatus.COMPENSATED
+    assert participant.called(state.id, C) == ["inventory", "payment"]
+    assert state.failure is not None and state.failure.step == "inventory"
+
+
+async def test_a_non_retryable_error_stops_at_once_and_compensates(store, clock, participant):
+    class Broken(Exception):
+        pass
+
+    async def broken(_context):
+        raise Broken("bad request built by the action")
+
+    payment, inventory, shipping = saga_over(participant).steps
+    policy = RetryPolicy(non_retryable_error_types=(Broken,))
+    saga = Saga("checkout", 1, (payment, replace(inventory, action=broken, retry=policy), shipping))
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    attempts = [a for a in await store.attempts(state.id) if a.step == "inventory"]
+    assert [a.direction for a in attempts] == [F, C]
+    assert state.status is SagaStatus.COMPENSATED
+    assert state.failure is not None and "Broken" in state.failure.error
+
+
+async def test_a_timed_out_step_is_compensated_as_if_it_happened(store, clock, participant):
+    participant.on("shipping", F, Behaviour.HANG, Behaviour.HANG, Behaviour.HANG)
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    assert state.status is SagaStatus.COMPENSATED
+    assert participant.called(state.id, C) == ["shipping", "inventory", "payment"]
+    assert participant.seen_results[f"{state.id}:shipping:compensate"] is None
+    last = [a for a in await store.attempts(state.id) if a.step == "shipping"][2]
+    assert last.status is AttemptStatus.TIMED_OUT
+
+
+async def test_a_compensation_receives_its_forward_result(store, clock, participant):
+    participant.on("shipping", F, Behaviour.REJECT)
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    seen = participant.seen_results[f"{state.id}:inventory:compensate"]
+    assert seen == {"step": "inventory", "done": "forward", "seen": ["payment"]}
+
+
+async def test_a_failing_compensation_is_retried_until_it_succeeds(store, clock, participant):
+    participant.on("shipping", F, Behaviour.REJECT)
+    participant.on("inventory", C, Behaviour.FAIL, Behaviour.FAIL_AFTER_EFFECT, Behaviour.OK)
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    assert state.status is SagaStatus.COMPENSATED
+    assert participant.applied[f"{state.id}:inventory:compensate"] == 1
+
+
+async def test_an_exhausted_compensation_fails_the_saga_visibly_then_an_operator_retry_finishes_it(
+    store, clock, participant
+):
+    participant.on("shipping", F, Behaviour.REJECT)
+    participant.on("inventory", C, Behaviour.FAIL, Behaviour.FAIL, Behaviour.FAIL)
+    saga = saga_over(participant)
+    engine = engine_for(store, clock, saga)
+    state = await engine.run(saga, input={})
+
+    assert state.status is SagaStatus.FAILED
+    assert state.compensation_failure is not None
+    assert state.compensation_failure.step == "inventory"
+    assert "unavailable" in state.compensation_failure.error
+    assert participant.called(state.id, C) == ["inventory"]
+
+    retried = await engine.retry(state.id)
+
+    assert retried.status is SagaStatus.COMPENSATED
+    assert participant.called(state.id, C) == ["inventory", "payment"]
+    assert retried.failure is not None and retried.failure.step == "shipping"
+
+
+async def test_only_a_failed_saga_can_be_retried(store, clock, participant):
+    saga = saga_over(participant)
+    engine = engine_for(store, clock, saga)
+    state = await engine.run(saga, input={})
+
+    with pytest.raises(InvalidTransition):
+        await engine.retry(state.id)
+
+
+async def test_a_passed_deadline_stops_forward_progress_and_compensates(store, clock, participant):
+    participant.on("inventory", F, Behaviour.FAIL, Behaviour.FAIL, Behaviour.OK)
+    saga = saga_over(
+        participant,
+        deadline=timedelta(milliseconds=2),
+        retry=RetryPolicy(
+            initial_interval=timedelta(milliseconds=5), maximum_interval=timedelta(milliseconds=5)
+        ),
+    )
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    assert state.status is SagaStatus.COMPENSATED
+    assert state.failure is not None and state.failure.code == "deadline_exceeded"
+    assert participant.called(state.id, C) == ["inventory", "payment"]
+
+
+async def test_an_operator_abort_compensates_a_running_saga(store, clock, participant):
+    saga = saga_over(participant)
+    engine = engine_for(store, clock, saga)
+    started = await engine.start(saga, input={})
+
+    aborted = await engine.abort(started.id)
+
+    assert aborted.status is SagaStatus.COMPENSATED
+    assert aborted.failure is not None and aborted.failure.code == "aborted"
+    assert participant.calls == []
+
+
+async def test_a_saga_finishes_on_the_version_it_started_on(store, clock, participant):
+    v1 = saga_over(participant, steps=["payment", "inventory"], version=1)
+    v2 = saga_over(participant, steps=["payment", "inventory", "shipping"], version=2)
+    first = engine_for(store, clock, v1)
+    started = await first.start(v1, input={})
+
+    clock.advance(60)
+    second = engine_for(store, clock, v1, v2)
+    await second.recover()
+
+    finished = await store.load(started.id)
+    assert finished is not None and finished.status is SagaStatus.COMPLETED
+    assert participant.called(started.id, F) == ["payment", "inventory"]
+
+
+async def test_concurrency_is_bounded(store, clock):
+    running = 0
+    peak = 0
+
+    async def slow(_context):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        return None
+
+    saga = Saga("slow", 1, (Step("only", slow),))
+    engine = SagaEngine(store=store, sagas=[saga], max_concurrency=3, clock=clock)
+    states = [await engine.start(saga, input={}) for _ in range(10)]
+    await asyncio.gather(*(engine.drive(state) for state in states))
+
+    assert peak == 3
