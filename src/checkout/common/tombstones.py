@@ -37,7 +37,7 @@ class Tombstone:
     idempotency_key: str
 
 
-async def insert_once(connection: AsyncConnection, statement: sa.Insert) -> bool:
+async def write_once(connection: AsyncConnection, statement: sa.Executable) -> bool:
     """Run ``statement`` in a savepoint; False when a unique index refused it.
 
     The savepoint keeps the surrounding transaction usable (PostgreSQL aborts a whole
@@ -76,7 +76,7 @@ async def record_compensated(
     statement = table.insert().values(
         order_id=order_id, idempotency_key=idempotency_key, created_at=datetime.now(UTC)
     )
-    await insert_once(connection, statement)
+    await write_once(connection, statement)
 
 
 async def refuse_if_compensated(

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from checkout.common.database import lock_order
 from checkout.common.errors import BusinessError, key_reused
 from checkout.common.tombstones import (
-    insert_once,
     record_compensated,
     refuse_if_compensated,
     tombstone_by_key,
+    write_once,
 )
 from checkout.payment.tables import compensated_orders, payments, refunds
 
@@ -81,7 +81,7 @@ async def charge(
         idempotency_key=idempotency_key,
     )
     values = {**payment.__dict__, "created_at": datetime.now(UTC)}
-    if await insert_once(connection, payments.insert().values(**values)):
+    if await write_once(connection, payments.insert().values(**values)):
         return payment
     # A concurrent request won a unique index: answer what it stored.
     winner = await _one(connection, payments.c.idempotency_key == idempotency_key)
@@ -133,7 +133,7 @@ async def refund(
             f"A refund returns the whole captured amount, {payment.amount:.2f}.",
         )
     now = datetime.now(UTC)
-    inserted = await insert_once(
+    inserted = await write_once(
         connection,
         refunds.insert().values(
             id=str(uuid.uuid4()),

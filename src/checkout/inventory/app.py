@@ -1,0 +1,29 @@
+"""The inventory service's app factory: ``uvicorn --factory checkout.inventory.app:create_app``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from checkout.common.app import build_app
+from checkout.common.database import Database
+from checkout.common.faults import FaultInjector
+from checkout.inventory import routes
+from checkout.inventory.settings import InventorySettings
+
+
+def create_app(
+    settings: InventorySettings | None = None,
+    *,
+    database: Database | None = None,
+    faults: FaultInjector | None = None,
+) -> FastAPI:
+    """The inventory app; settings come from the environment unless given."""
+    settings = settings if settings is not None else InventorySettings()
+    return build_app(
+        title="Inventory service",
+        settings=settings,
+        database_url=settings.database_url,
+        routers=[routes.orchestrated, routes.queries, routes.public, routes.admin],
+        database=database,
+        faults=faults,
+    )

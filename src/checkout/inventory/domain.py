@@ -1,0 +1,237 @@
+"""Reserving and releasing stock. Functions take the caller's connection, never commit.
+
+A reservation decrements every line with one conditional UPDATE each
+(``available = available - q WHERE available >= q``): the database checks and writes
+in one step, so two concurrent reservations can never both take the last unit, on
+SQLite or PostgreSQL. Lines are taken in product order so concurrent reservations lock
+rows in the same order and cannot deadlock. If any line fails, the caller's transaction
+rolls back and no line stays decremented.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.common.database import lock_order
+from checkout.common.errors import BusinessError, key_reused
+from checkout.common.tombstones import (
+    record_compensated,
+    refuse_if_compensated,
+    tombstone_by_key,
+    write_once,
+)
+from checkout.inventory.tables import compensated_orders, products, reservation_lines, reservations
+
+
+@dataclass(frozen=True)
+class Line:
+    product_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: str
+    order_id: str
+    status: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    order_id: str
+    status: str  # "released" | "nothing_to_release"
+
+
+def merge_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
+    """One line per product, quantities summed, in product order."""
+    totals: Counter[str] = Counter()
+    for line in lines:
+        totals[line.product_id] += line.quantity
+    return tuple(Line(product, totals[product]) for product in sorted(totals))
+
+
+async def reserve(
+    *,
+    connection: AsyncConnection,
+    order_id: str,
+    lines: Iterable[Line],
+    idempotency_key: str,
+    check_idempotency: bool = True,
+) -> Reservation:
+    """Take every line's quantity out of stock, all or nothing, once per order."""
+    await lock_order(connection, order_id)
+    merged = merge_lines(lines)
+    if check_idempotency:
+        existing = await _by_key(connection, idempotency_key)
+        if existing is not None:
+            return _replay(existing, order_id, merged)
+    else:
+        idempotency_key = f"{idempotency_key}:{uuid.uuid4()}"
+    await refuse_if_compensated(connection, compensated_orders, order_id)
+    if await _by_order(connection, order_id) is not None:
+        raise _already_reserved()
+    reservation = Reservation(str(uuid.uuid4()), order_id, "reserved", merged)
+    inserted = await write_once(
+        connection,
+        reservations.insert().values(
+            id=reservation.id,
+            order_id=order_id,
+            status="reserved",
+            idempotency_key=idempotency_key,
+            created_at=datetime.now(UTC),
+        ),
+    )
+    if not inserted:
+        winner = await _by_key(connection, idempotency_key)
+        if winner is None:
+            raise _already_reserved()
+        return _replay(winner, order_id, merged)
+    for line in merged:
+        await _take(connection, line)
+    await connection.execute(
+        reservation_lines.insert(),
+        [{"reservation_id": reservation.id, **line.__dict__} for line in merged],
+    )
+    return reservation
+
+
+async def release(
+    *, connection: AsyncConnection, order_id: str, idempotency_key: str
+) -> ReleaseOutcome:
+    """Put an order's reserved stock back, once; a no-op when nothing is reserved."""
+    await lock_order(connection, order_id)
+    by_key = (
+        await connection.execute(
+            sa.select(reservations.c.order_id).where(
+                reservations.c.release_idempotency_key == idempotency_key
+            )
+        )
+    ).first()
+    tombstone = await tombstone_by_key(connection, compensated_orders, idempotency_key)
+    owner = by_key.order_id if by_key is not None else None
+    if owner is None and tombstone is not None:
+        owner = tombstone.order_id
+    if owner is not None:
+        if owner != order_id:
+            raise key_reused()
+        return ReleaseOutcome(order_id, "released" if by_key else "nothing_to_release")
+
+    reservation = await _by_order(connection, order_id)
+    if reservation is None:
+        await record_compensated(
+            connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
+        )
+        return ReleaseOutcome(order_id, "nothing_to_release")
+    if reservation.status == "released":
+        return ReleaseOutcome(order_id, "released")
+    for line in reservation.lines:
+        await connection.execute(
+            products.update()
+            .where(products.c.product_id == line.product_id)
+            .values(available=products.c.available + line.quantity)
+        )
+    released = await write_once(
+        connection,
+        reservations.update()
+        .where(reservations.c.id == reservation.id)
+        .values(
+            status="released",
+            released_at=datetime.now(UTC),
+            release_idempotency_key=idempotency_key,
+        ),
+    )
+    if not released:
+        raise key_reused()
+    return ReleaseOutcome(order_id, "released")
+
+
+async def list_reservations(*, connection: AsyncConnection, order_id: str) -> list[Reservation]:
+    found = await _by_order(connection, order_id)
+    return [] if found is None else [found]
+
+
+async def available(*, connection: AsyncConnection, product_id: str) -> int | None:
+    query = sa.select(products.c.available).where(products.c.product_id == product_id)
+    value: int | None = await connection.scalar(query)
+    return value
+
+
+async def set_available(*, connection: AsyncConnection, product_id: str, available: int) -> None:
+    """Create the product or overwrite its stock level (an administrator's correction)."""
+    update = (
+        products.update().where(products.c.product_id == product_id).values(available=available)
+    )
+    if (await connection.execute(update)).rowcount:
+        return
+    insert = products.insert().values(product_id=product_id, available=available)
+    if not await write_once(connection, insert):
+        await connection.execute(update)  # created concurrently: overwrite it
+
+
+async def _take(connection: AsyncConnection, line: Line) -> None:
+    taken = await connection.execute(
+        products.update()
+        .where(products.c.product_id == line.product_id)
+        .where(products.c.available >= line.quantity)
+        .values(available=products.c.available - line.quantity)
+    )
+    if taken.rowcount == 1:
+        return
+    stock = await available(connection=connection, product_id=line.product_id)
+    if stock is None:
+        raise BusinessError(
+            409,
+            "unknown_product",
+            f"There is no product {line.product_id!r}.",
+            product_id=line.product_id,
+        )
+    raise BusinessError(
+        409,
+        "insufficient_stock",
+        f"Only {stock} of {line.product_id!r} available; {line.quantity} requested.",
+        product_id=line.product_id,
+    )
+
+
+async def _by_key(connection: AsyncConnection, key: str) -> Reservation | None:
+    return await _one(connection, reservations.c.idempotency_key == key)
+
+
+async def _by_order(connection: AsyncConnection, order_id: str) -> Reservation | None:
+    return await _one(connection, reservations.c.order_id == order_id)
+
+
+async def _one(
+    connection: AsyncConnection, condition: sa.ColumnElement[bool]
+) -> Reservation | None:
+    query = sa.select(reservations.c.id, reservations.c.order_id, reservations.c.status)
+    row = (await connection.execute(query.where(condition))).first()
+    if row is None:
+        return None
+    lines = await connection.execute(
+        sa.select(reservation_lines.c.product_id, reservation_lines.c.quantity)
+        .where(reservation_lines.c.reservation_id == row.id)
+        .order_by(reservation_lines.c.product_id)
+    )
+    return Reservation(row.id, row.order_id, row.status, tuple(Line(*line) for line in lines))
+
+
+def _replay(stored: Reservation, order_id: str, lines: tuple[Line, ...]) -> Reservation:
+    if (stored.order_id, stored.lines) != (order_id, lines):
+        raise key_reused()
+    # The first answer said "reserved"; a replay says the same even if released since.
+    return replace(stored, status="reserved")
+
+
+def _already_reserved() -> BusinessError:
+    return BusinessError(
+        409, "already_reserved", "Stock was already reserved for this order under another key."
+    )

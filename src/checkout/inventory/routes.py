@@ -1,0 +1,91 @@
+"""Inventory HTTP routes: validate, open the transaction, call the domain, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.routing import AdminRoute, OrchestratorRoute, ServiceRoute
+from checkout.common.schemas import IdempotencyKey, OrderId
+from checkout.inventory import domain
+from checkout.inventory.schemas import (
+    LineOut,
+    ProductOut,
+    ProductUpdate,
+    ReleaseOut,
+    ReleaseRequest,
+    ReservationList,
+    ReservationOut,
+    ReserveRequest,
+)
+
+orchestrated = APIRouter(tags=["reservations"], route_class=OrchestratorRoute)
+queries = APIRouter(tags=["reservations"], route_class=ServiceRoute)
+public = APIRouter(tags=["products"])
+admin = APIRouter(tags=["products"], route_class=AdminRoute)
+
+ProductId = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+def _out(reservation: domain.Reservation) -> ReservationOut:
+    return ReservationOut(
+        id=reservation.id,
+        order_id=reservation.order_id,
+        status="released" if reservation.status == "released" else "reserved",
+        lines=[LineOut(product_id=x.product_id, quantity=x.quantity) for x in reservation.lines],
+    )
+
+
+@orchestrated.post("/reservations", status_code=201, response_model=ReservationOut)
+async def reserve(
+    body: ReserveRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+) -> ReservationOut:
+    async with database.transaction() as connection:
+        reservation = await domain.reserve(
+            connection=connection,
+            order_id=str(body.order_id),
+            lines=[domain.Line(line.product_id, line.quantity) for line in body.lines],
+            idempotency_key=key,
+            check_idempotency=not settings.idempotency_disabled,
+        )
+    return _out(reservation)
+
+
+@orchestrated.post("/reservations/release", response_model=ReleaseOut)
+async def release(body: ReleaseRequest, key: IdempotencyKey, database: DatabaseDep) -> ReleaseOut:
+    async with database.transaction() as connection:
+        outcome = await domain.release(
+            connection=connection, order_id=str(body.order_id), idempotency_key=key
+        )
+    status = "released" if outcome.status == "released" else "nothing_to_release"
+    return ReleaseOut(order_id=outcome.order_id, status=status)
+
+
+@queries.get("/reservations", response_model=ReservationList)
+async def list_reservations(order_id: OrderId, database: DatabaseDep) -> ReservationList:
+    async with database.transaction() as connection:
+        found = await domain.list_reservations(connection=connection, order_id=str(order_id))
+    return ReservationList(items=[_out(reservation) for reservation in found])
+
+
+@public.get("/products/{product_id}", response_model=ProductOut)
+async def read_product(product_id: ProductId, database: DatabaseDep) -> ProductOut | JSONResponse:
+    async with database.transaction() as connection:
+        stock = await domain.available(connection=connection, product_id=product_id)
+    if stock is None:
+        return JSONResponse({"detail": f"There is no product {product_id!r}."}, status_code=404)
+    return ProductOut(product_id=product_id, available=stock)
+
+
+@admin.put("/products/{product_id}", response_model=ProductOut)
+async def set_product(
+    product_id: ProductId, body: ProductUpdate, database: DatabaseDep
+) -> ProductOut:
+    async with database.transaction() as connection:
+        await domain.set_available(
+            connection=connection, product_id=product_id, available=body.available
+        )
+    return ProductOut(product_id=product_id, available=body.available)
