@@ -1,0 +1,1 @@
+"""The shipping participant (:8003): shipments and their cancellation."""

@@ -1,0 +1,147 @@
+"""Creating and cancelling shipments. Functions take the caller's connection, never commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.common.database import lock_order
+from checkout.common.errors import BusinessError, key_reused
+from checkout.common.tombstones import (
+    record_compensated,
+    refuse_if_compensated,
+    tombstone_by_key,
+    write_once,
+)
+from checkout.shipping.tables import compensated_orders, shipments
+
+UNDELIVERABLE_COUNTRIES = frozenset({"XX"})
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+
+
+@dataclass(frozen=True)
+class Shipment:
+    id: str
+    order_id: str
+    status: str
+    address: Address
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    order_id: str
+    status: str  # "cancelled" | "nothing_to_cancel"
+
+
+async def create_shipment(
+    *,
+    connection: AsyncConnection,
+    order_id: str,
+    address: Address,
+    idempotency_key: str,
+    check_idempotency: bool = True,
+) -> Shipment:
+    """Create the order's shipment, once per order."""
+    await lock_order(connection, order_id)
+    if check_idempotency:
+        existing = await _one(connection, shipments.c.idempotency_key == idempotency_key)
+        if existing is not None:
+            return _replay(existing, order_id, address)
+    else:
+        idempotency_key = f"{idempotency_key}:{uuid.uuid4()}"
+    await refuse_if_compensated(connection, compensated_orders, order_id)
+    if address.country in UNDELIVERABLE_COUNTRIES:
+        raise BusinessError(422, "undeliverable", f"We do not ship to {address.country!r}.")
+    if await _one(connection, shipments.c.order_id == order_id) is not None:
+        raise _already_shipped()
+    shipment = Shipment(str(uuid.uuid4()), order_id, "created", address)
+    values = {
+        "id": shipment.id,
+        "order_id": order_id,
+        "status": "created",
+        "idempotency_key": idempotency_key,
+        "created_at": datetime.now(UTC),
+        **address.__dict__,
+    }
+    if await write_once(connection, shipments.insert().values(**values)):
+        return shipment
+    winner = await _one(connection, shipments.c.idempotency_key == idempotency_key)
+    if winner is None:
+        raise _already_shipped()
+    return _replay(winner, order_id, address)
+
+
+async def cancel_shipment(
+    *, connection: AsyncConnection, order_id: str, idempotency_key: str
+) -> CancelOutcome:
+    """Cancel the order's shipment, once; a no-op when there is none."""
+    await lock_order(connection, order_id)
+    by_key = await _one(connection, shipments.c.cancel_idempotency_key == idempotency_key)
+    tombstone = await tombstone_by_key(connection, compensated_orders, idempotency_key)
+    owner = by_key.order_id if by_key is not None else None
+    if owner is None and tombstone is not None:
+        owner = tombstone.order_id
+    if owner is not None:
+        if owner != order_id:
+            raise key_reused()
+        return CancelOutcome(order_id, "cancelled" if by_key else "nothing_to_cancel")
+
+    shipment = await _one(connection, shipments.c.order_id == order_id)
+    if shipment is None:
+        await record_compensated(
+            connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
+        )
+        return CancelOutcome(order_id, "nothing_to_cancel")
+    if shipment.status == "cancelled":
+        return CancelOutcome(order_id, "cancelled")
+    cancelled = await write_once(
+        connection,
+        shipments.update()
+        .where(shipments.c.id == shipment.id)
+        .values(
+            status="cancelled",
+            cancelled_at=datetime.now(UTC),
+            cancel_idempotency_key=idempotency_key,
+        ),
+    )
+    if not cancelled:
+        raise key_reused()
+    return CancelOutcome(order_id, "cancelled")
+
+
+async def list_shipments(*, connection: AsyncConnection, order_id: str) -> list[Shipment]:
+    found = await _one(connection, shipments.c.order_id == order_id)
+    return [] if found is None else [found]
+
+
+async def _one(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> Shipment | None:
+    row = (await connection.execute(sa.select(shipments).where(condition))).first()
+    if row is None:
+        return None
+    address = Address(row.street, row.city, row.state, row.postal_code, row.country)
+    return Shipment(row.id, row.order_id, row.status, address)
+
+
+def _replay(stored: Shipment, order_id: str, address: Address) -> Shipment:
+    if (stored.order_id, stored.address) != (order_id, address):
+        raise key_reused()
+    # The first answer said "created"; a replay says the same even if cancelled since.
+    return replace(stored, status="created")
+
+
+def _already_shipped() -> BusinessError:
+    return BusinessError(
+        409, "already_shipped", "A shipment already exists for this order under another key."
+    )
