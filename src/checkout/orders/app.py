@@ -1,0 +1,89 @@
+"""The order service's app factory: ``uvicorn --factory checkout.orders.app:create_app``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from fastapi import FastAPI
+
+from checkout.common.database import Database
+from checkout.common.errors import install_error_handlers
+from checkout.common.limits import BodySizeLimitMiddleware
+from checkout.orders import routes
+from checkout.orders.participants import Participants, ParticipantUrls
+from checkout.orders.saga import checkout_saga
+from checkout.orders.service import OrderService
+from checkout.orders.settings import OrdersSettings
+from sagakit import SagaEngine, SqlSagaStore
+
+
+def create_app(settings: OrdersSettings | None = None) -> FastAPI:
+    """The order service; settings come from the environment unless given."""
+    settings = settings if settings is not None else OrdersSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running_orders(settings) as (service, engine):
+            app.state.orders = service
+            app.state.engine = engine
+            yield
+
+    app = FastAPI(title="Order service", lifespan=lifespan)
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(routes.router)
+    return app
+
+
+@asynccontextmanager
+async def running_orders(
+    settings: OrdersSettings,
+) -> AsyncIterator[tuple[OrderService, SagaEngine]]:
+    """The order service's moving parts, and a recovery loop that finishes any saga
+    whose process died or whose retry fell due; all stopped cleanly on exit."""
+    database = Database(settings.database_url)
+    timeout = httpx.Timeout(settings.call_timeout_seconds)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    client = httpx.AsyncClient(timeout=timeout, limits=limits)
+    participants = Participants(
+        client=client,
+        token=settings.service_token.get_secret_value(),
+        urls=ParticipantUrls(
+            payment=settings.payment_url,
+            inventory=settings.inventory_url,
+            shipping=settings.shipping_url,
+        ),
+    )
+    saga = checkout_saga(participants, timeout=timedelta(seconds=settings.call_timeout_seconds))
+    store = SqlSagaStore(database.engine, lease_duration=timedelta(seconds=settings.lease_seconds))
+    engine = SagaEngine(
+        store=store,
+        sagas=[saga],
+        owner=settings.owner,
+        max_concurrency=settings.max_concurrent_sagas,
+    )
+    service = OrderService(
+        database=database, store=store, engine=engine, saga=saga, clock=lambda: datetime.now(UTC)
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        engine.run_worker(poll_interval=settings.recovery_poll_seconds, stop=stop)
+    )
+    try:
+        yield service, engine
+    finally:
+        stop.set()
+        await worker
+        await engine.close()
+        await client.aclose()
+        await database.dispose()

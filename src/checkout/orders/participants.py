@@ -1,0 +1,91 @@
+"""The order saga's calls to the payment, inventory and shipping services.
+
+Each method is a step action: it receives the saga's context and returns the
+participant's JSON answer, which the engine records. Errors follow
+``sagakit.http``: refusals compensate, everything else is retried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from sagakit import JSON, StepContext
+from sagakit.http import post_step
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantUrls:
+    payment: str
+    inventory: str
+    shipping: str
+
+
+class Participants:
+    def __init__(self, *, client: httpx.AsyncClient, urls: ParticipantUrls, token: str) -> None:
+        self._client = client
+        self._urls = urls
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    async def charge(self, context: StepContext) -> JSON:
+        order = context.input
+        return await self._post(
+            self._urls.payment,
+            "/payments",
+            context,
+            {
+                "order_id": order["order_id"],
+                "customer_id": order["customer_id"],
+                "amount": order["total"],
+                "payment_method": order["payment_method"],
+            },
+        )
+
+    async def refund(self, context: StepContext) -> JSON:
+        order = context.input
+        return await self._post(
+            self._urls.payment,
+            "/payments/refunds",
+            context,
+            {"order_id": order["order_id"], "amount": order["total"]},
+        )
+
+    async def reserve(self, context: StepContext) -> JSON:
+        order = context.input
+        return await self._post(
+            self._urls.inventory,
+            "/reservations",
+            context,
+            {"order_id": order["order_id"], "lines": order["lines"]},
+        )
+
+    async def release(self, context: StepContext) -> JSON:
+        return await self._post(
+            self._urls.inventory,
+            "/reservations/release",
+            context,
+            {"order_id": context.input["order_id"]},
+        )
+
+    async def ship(self, context: StepContext) -> JSON:
+        order = context.input
+        return await self._post(
+            self._urls.shipping,
+            "/shipments",
+            context,
+            {"order_id": order["order_id"], "address": order["address"]},
+        )
+
+    async def cancel_shipment(self, context: StepContext) -> JSON:
+        return await self._post(
+            self._urls.shipping,
+            "/shipments/cancel",
+            context,
+            {"order_id": context.input["order_id"]},
+        )
+
+    async def _post(self, base: str, path: str, context: StepContext, body: JSON) -> JSON:
+        return await post_step(
+            self._client, base.rstrip("/") + path, context=context, json=body, headers=self._headers
+        )

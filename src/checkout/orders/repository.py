@@ -1,0 +1,154 @@
+"""Reading and writing orders. Functions take the caller's connection and never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.orders.tables import order_items, orders
+from sagakit.tables import sagas
+
+SAGA_STATUSES_BY_ORDER_STATUS = {
+    "pending": ("running", "compensating"),
+    "completed": ("completed",),
+    "cancelled": ("compensated",),
+    "failed": ("failed",),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderItem:
+    product_id: str
+    name: str
+    price: Decimal
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Order:
+    id: str
+    customer_id: str
+    total: Decimal
+    payment_method: str
+    shipping_address: dict[str, str]
+    items: tuple[OrderItem, ...]
+    created_at: datetime
+    idempotency_key: str | None = None
+    request_fingerprint: str | None = None
+
+
+async def add_order(connection: AsyncConnection, order: Order) -> None:
+    await connection.execute(
+        insert(orders).values(
+            id=order.id,
+            customer_id=order.customer_id,
+            total=order.total,
+            payment_method=order.payment_method,
+            shipping_address=order.shipping_address,
+            idempotency_key=order.idempotency_key,
+            request_fingerprint=order.request_fingerprint,
+            created_at=order.created_at,
+        )
+    )
+    await connection.execute(
+        insert(order_items),
+        [
+            {
+                "order_id": order.id,
+                "line": line,
+                "product_id": item.product_id,
+                "name": item.name,
+                "price": item.price,
+                "quantity": item.quantity,
+            }
+            for line, item in enumerate(order.items, start=1)
+        ],
+    )
+
+
+async def get_order(connection: AsyncConnection, order_id: str) -> Order | None:
+    found = await _load(connection, [orders.c.id == order_id])
+    return found[0] if found else None
+
+
+async def get_order_by_key(connection: AsyncConnection, idempotency_key: str) -> Order | None:
+    found = await _load(connection, [orders.c.idempotency_key == idempotency_key])
+    return found[0] if found else None
+
+
+async def list_orders(
+    connection: AsyncConnection,
+    *,
+    customer_id: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Order], int]:
+    """A page of orders, newest first, and how many match in all."""
+    conditions: list[Any] = []
+    if customer_id is not None:
+        conditions.append(orders.c.customer_id == customer_id)
+    if status is not None:
+        conditions.append(sagas.c.status.in_(SAGA_STATUSES_BY_ORDER_STATUS[status]))
+    joined = orders.join(sagas, sagas.c.id == orders.c.id)
+    count = select(func.count()).select_from(joined).where(*conditions)
+    total = (await connection.execute(count)).scalar_one()
+    page = await _load(connection, conditions, joined=True, limit=limit, offset=offset)
+    return page, total
+
+
+async def _load(
+    connection: AsyncConnection,
+    conditions: Sequence[Any],
+    *,
+    joined: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Order]:
+    source = orders.join(sagas, sagas.c.id == orders.c.id) if joined else orders
+    query = (
+        select(orders)
+        .select_from(source)
+        .where(*conditions)
+        .order_by(orders.c.created_at.desc(), orders.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = (await connection.execute(query)).all()
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    item_rows = (
+        await connection.execute(
+            select(order_items)
+            .where(order_items.c.order_id.in_(ids))
+            .order_by(order_items.c.order_id, order_items.c.line)
+        )
+    ).all()
+    items: dict[str, list[OrderItem]] = {order_id: [] for order_id in ids}
+    for item in item_rows:
+        items[item.order_id].append(
+            OrderItem(
+                product_id=item.product_id, name=item.name, price=item.price, quantity=item.quantity
+            )
+        )
+    return [
+        Order(
+            id=row.id,
+            customer_id=row.customer_id,
+            total=row.total,
+            payment_method=row.payment_method,
+            shipping_address=row.shipping_address,
+            items=tuple(items[row.id]),
+            created_at=row.created_at,
+            idempotency_key=row.idempotency_key,
+            request_fingerprint=row.request_fingerprint,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,155 @@
+"""Placing and reading orders: the order service's use cases, free of HTTP.
+
+An order and its saga are written in one transaction, then the saga is driven at
+once in this process. If the process dies before the saga ends, the durable row is
+enough for any orders or worker process to finish it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from checkout.common.database import Database
+from checkout.orders import repository
+from checkout.orders.repository import Order, OrderItem
+from checkout.orders.schemas import ListFilters, OrderList, OrderOut, OrderRequest
+from checkout.orders.views import order_view
+from sagakit import Saga, SagaEngine, SagaNotFound, SqlSagaStore
+
+
+class OrderNotFound(Exception):
+    pass
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before for a different request body."""
+
+
+class OrderInProgress(Exception):
+    """Another request with the same Idempotency-Key is still being stored."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: OrderOut
+    replayed: bool
+
+
+class OrderService:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        store: SqlSagaStore,
+        engine: SagaEngine,
+        saga: Saga,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._database, self._store, self._engine = database, store, engine
+        self._saga, self._clock = saga, clock
+
+    async def place(
+        self, request: OrderRequest, *, idempotency_key: str | None, wait_seconds: float = 0
+    ) -> Placed:
+        """Store the order and its saga atomically, start the saga, answer the order.
+
+        A repeat of an earlier request (same key, same body) returns the earlier order
+        and starts nothing.
+        """
+        fingerprint = _fingerprint(request)
+        if idempotency_key is not None:
+            earlier = await self._earlier(idempotency_key, fingerprint)
+            if earlier is not None:
+                return Placed(await self.get(earlier.id, wait_seconds=wait_seconds), True)
+        order = self._new_order(request, idempotency_key, fingerprint)
+        state = self._engine.new_state(self._saga, input=_saga_input(order), saga_id=order.id)
+        try:
+            async with self._database.transaction() as connection:
+                await repository.add_order(connection, order)
+                state = await self._store.create(
+                    state, owner=self._engine.owner, connection=connection
+                )
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            earlier = await self._earlier(idempotency_key, fingerprint)
+            if earlier is None:
+                raise OrderInProgress from None
+            return Placed(await self.get(earlier.id, wait_seconds=wait_seconds), True)
+        self._engine.launch(state)
+        return Placed(await self.get(order.id, wait_seconds=wait_seconds), False)
+
+    async def get(self, order_id: str, *, wait_seconds: float = 0) -> OrderOut:
+        """The order with its saga's history; with ``wait_seconds``, once it settles."""
+        if wait_seconds > 0:
+            with contextlib.suppress(SagaNotFound):  # reported below, as without waiting
+                await self._engine.wait(order_id, seconds=wait_seconds)
+        async with self._database.transaction() as connection:
+            order = await repository.get_order(connection, order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        return await self._view(order)
+
+    async def list(self, filters: ListFilters) -> OrderList:
+        async with self._database.transaction() as connection:
+            page, total = await repository.list_orders(
+                connection,
+                customer_id=filters.customer_id,
+                status=filters.status,
+                limit=filters.limit,
+                offset=filters.offset,
+            )
+        return OrderList(items=[await self._view(order) for order in page], total=total)
+
+    async def _view(self, order: Order) -> OrderOut:
+        state = await self._store.load(order.id)
+        assert state is not None, "an order and its saga are created together"
+        history = await self._store.attempts(order.id)
+        return order_view(order, self._engine.definition(state), state, history)
+
+    async def _earlier(self, idempotency_key: str, fingerprint: str) -> Order | None:
+        async with self._database.transaction() as connection:
+            earlier = await repository.get_order_by_key(connection, idempotency_key)
+        if earlier is not None and earlier.request_fingerprint != fingerprint:
+            raise IdempotencyConflict(idempotency_key)
+        return earlier
+
+    def _new_order(self, request: OrderRequest, key: str | None, fingerprint: str) -> Order:
+        return Order(
+            id=str(uuid.uuid4()),
+            customer_id=request.customer_id,
+            total=request.total(),
+            payment_method=request.payment_method,
+            shipping_address=request.shipping_address.model_dump(),
+            items=tuple(
+                OrderItem(product_id=i.product_id, name=i.name, price=i.price, quantity=i.quantity)
+                for i in request.items
+            ),
+            created_at=self._clock(),
+            idempotency_key=key,
+            request_fingerprint=fingerprint,
+        )
+
+
+def _fingerprint(request: OrderRequest) -> str:
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _saga_input(order: Order) -> dict[str, object]:
+    return {
+        "order_id": order.id,
+        "customer_id": order.customer_id,
+        "total": f"{order.total:.2f}",
+        "payment_method": order.payment_method,
+        "lines": [{"product_id": i.product_id, "quantity": i.quantity} for i in order.items],
+        "address": order.shipping_address,
+    }

@@ -1,0 +1,34 @@
+"""Order service settings: the shared ones, its database and where the participants are."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from checkout.common.settings import ServiceSettings, default_sqlite_url
+
+
+class OrdersSettings(ServiceSettings):
+    database_url: str = Field(default="", validation_alias="ORDERS_DATABASE_URL")
+    payment_url: str = Field(default="http://127.0.0.1:8001", validation_alias="PAYMENT_URL")
+    inventory_url: str = Field(default="http://127.0.0.1:8002", validation_alias="INVENTORY_URL")
+    shipping_url: str = Field(default="http://127.0.0.1:8003", validation_alias="SHIPPING_URL")
+    call_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, validation_alias="ORDERS_CALL_TIMEOUT_SECONDS"
+    )
+    lease_seconds: float = Field(default=30.0, gt=0, validation_alias="ORDERS_LEASE_SECONDS")
+    max_concurrent_sagas: int = Field(
+        default=256, ge=1, validation_alias="ORDERS_MAX_CONCURRENT_SAGAS"
+    )
+    max_wait_seconds: float = Field(default=30.0, ge=0, validation_alias="ORDERS_MAX_WAIT_SECONDS")
+    recovery_poll_seconds: float = Field(
+        default=1.0, gt=0, validation_alias="ORDERS_RECOVERY_POLL_SECONDS"
+    )
+    owner: str | None = Field(default=None, validation_alias="ORDERS_OWNER")
+
+    @model_validator(mode="after")
+    def _default_database_url(self) -> Self:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", default_sqlite_url(self.data_dir, "orders"))
+        return self

@@ -1,0 +1,93 @@
+"""An order as its API shows it: the order, its status, and its saga's history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from checkout.orders.repository import Order
+from checkout.orders.schemas import (
+    Address,
+    AttemptsOut,
+    FailureOut,
+    OrderItemOut,
+    OrderOut,
+    OrderStatus,
+    SagaOut,
+    StepOut,
+)
+from sagakit import AttemptRecord, Direction, Failure, Saga, SagaState, SagaStatus
+
+ORDER_STATUS: dict[SagaStatus, OrderStatus] = {
+    SagaStatus.RUNNING: "pending",
+    SagaStatus.COMPENSATING: "pending",
+    SagaStatus.COMPLETED: "completed",
+    SagaStatus.COMPENSATED: "cancelled",
+    SagaStatus.FAILED: "failed",
+}
+
+
+def order_view(
+    order: Order, saga: Saga, state: SagaState, history: Sequence[AttemptRecord]
+) -> OrderOut:
+    return OrderOut(
+        id=order.id,
+        customer_id=order.customer_id,
+        status=ORDER_STATUS[state.status],
+        total=order.total,
+        payment_method=order.payment_method,
+        items=[
+            OrderItemOut(product_id=i.product_id, name=i.name, price=i.price, quantity=i.quantity)
+            for i in order.items
+        ],
+        shipping_address=Address.model_validate(order.shipping_address),
+        created_at=_utc(order.created_at),
+        failure=_failure(state.failure) if state.status is not SagaStatus.COMPLETED else None,
+        compensation_failure=_failure(state.compensation_failure),
+        saga=SagaOut(
+            id=state.id,
+            status=state.status.value,
+            steps=[_step(step.name, history) for step in saga.steps],
+        ),
+    )
+
+
+def _step(name: str, history: Sequence[AttemptRecord]) -> StepOut:
+    forward = [a for a in history if a.step == name and a.direction is Direction.FORWARD]
+    backward = [a for a in history if a.step == name and a.direction is Direction.COMPENSATE]
+    return StepOut(
+        name=name,
+        **_attempts(forward).model_dump(),
+        compensation=_attempts(backward) if backward else None,
+    )
+
+
+def _attempts(attempts: Sequence[AttemptRecord]) -> AttemptsOut:
+    if not attempts:
+        return AttemptsOut(
+            status="pending", attempts=0, last_error=None, started_at=None, finished_at=None
+        )
+    last = attempts[-1]
+    errors = [a.error for a in attempts if a.error]
+    return AttemptsOut(
+        status=last.status.value,
+        attempts=len(attempts),
+        last_error=errors[-1] if errors else None,
+        started_at=_time(attempts[0].started_at),
+        finished_at=_time(last.finished_at),
+    )
+
+
+def _failure(failure: Failure | None) -> FailureOut | None:
+    if failure is None:
+        return None
+    return FailureOut(step=failure.step, code=failure.code, reason=failure.error)
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite keeps no time zone; every time stored here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _time(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None

@@ -1,0 +1,77 @@
+"""Calling a participant over HTTP from a step, with the error rules the engine expects.
+
+The idempotency key travels in the ``Idempotency-Key`` header. An answer maps to the
+engine's error hierarchy like this:
+
+- 2xx: the step's result is the JSON body.
+- 408, 425, 429 and every 5xx: ``TransientError`` (retry with the same key).
+- 401 and 403: ``TransientError`` too, with a message naming the token: a wrong token
+  is an operator's mistake, not the customer's, so it must not read as a refusal; the
+  retries run out and the saga ends visibly instead.
+- any other 4xx: ``StepRejected``, with the ``code`` from ``{"detail": {"code": ...}}``.
+- no answer (connection refused, reset, timeout): ``TransientError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from sagakit.definition import JSON, StepContext
+from sagakit.errors import StepRejected, TransientError
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
+
+
+async def post_step(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    context: StepContext,
+    json: JSON,
+    headers: Mapping[str, str] | None = None,
+) -> JSON:
+    """POST ``json`` to ``url`` for the step in ``context``; the answer's JSON or an error."""
+    try:
+        response = await client.post(
+            url, json=json, headers={**(headers or {}), IDEMPOTENCY_HEADER: context.idempotency_key}
+        )
+    except httpx.TimeoutException as error:
+        raise TransientError(
+            f"POST {url} did not answer in time ({type(error).__name__})"
+        ) from error
+    except httpx.TransportError as error:
+        raise TransientError(f"POST {url} failed: {type(error).__name__}: {error}") from error
+    return interpret(response)
+
+
+def interpret(response: httpx.Response) -> JSON:
+    """The JSON body of a successful answer, else the error the engine should see."""
+    status = response.status_code
+    if response.is_success:
+        return response.json()
+    where = f"{response.request.method} {response.request.url}"
+    if status >= 500 or status in RETRYABLE_CLIENT_ERRORS:
+        raise TransientError(f"{where} answered {status}")
+    if status in (401, 403):
+        raise TransientError(
+            f"{where} answered {status}: check the service token the orchestrator sends"
+        )
+    code, message = _refusal(response)
+    raise StepRejected(f"{where} answered {status}: {message}", code=code)
+
+
+def _refusal(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return f"http_{response.status_code}", response.text[:200]
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, dict):
+        return str(detail.get("code", f"http_{response.status_code}")), str(
+            detail.get("message", detail)
+        )
+    return f"http_{response.status_code}", str(detail if detail is not None else body)[:500]
