@@ -10,8 +10,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from checkout.payment.app import create_app
+from checkout.payment.settings import PaymentSettings
 from checkout.payment.tables import refunds
-from tests.integration.checkout.conftest import SERVICE, Service
+from tests.integration.checkout.conftest import SERVICE, Serve, Service
 
 
 def charge_body(order_id: str | None = None, **changes: Any) -> dict[str, Any]:
@@ -186,3 +188,13 @@ async def test_charge_needs_an_idempotency_key_of_1_to_200_chars(
 async def test_listing_needs_a_valid_order_id(payment: Service) -> None:
     response = await payment.client.get("/payments", params={"order_id": "x"}, headers=SERVICE)
     assert response.status_code == 422
+
+
+async def test_idempotency_disabled_switch_skips_the_key_lookup(serve: Serve) -> None:
+    payment = await serve("payment", create_app, PaymentSettings, idempotency_disabled=True)
+    body = charge_body()
+    assert (await post(payment.client, "/payments", body)).status_code == 201
+    replay = await post(payment.client, "/payments", body)
+    # With the lookup off, the replay is treated as a new charge; order_id's unique
+    # index is then the only guard left, so it is refused rather than charged twice.
+    assert replay.json()["detail"]["code"] == "already_charged"
