@@ -68,16 +68,30 @@ def generated_tokens() -> dict[str, str]:
     return {"SERVICE_TOKEN": secrets.token_urlsafe(24), "ADMIN_TOKEN": secrets.token_urlsafe(24)}
 
 
+APPS = {service.name: service.app for service in SERVICES}
+
+
+def kind_of(name: str) -> str:
+    """``orders-2`` is a second order service, ``worker-1`` a worker process."""
+    return name.split("-", 1)[0]
+
+
 @dataclass
 class System:
-    """The four services on ``ports``, configured by ``env`` on top of ``os.environ``."""
+    """Service processes by name, configured by ``env`` on top of ``os.environ``.
+
+    ``ports`` names the processes: the four services, and any more order services
+    (``orders-2``) or workers (``worker-1``, port 0). ``process_env`` adds settings
+    for one process (its ``ORDERS_OWNER``, say).
+    """
 
     env: Mapping[str, str]
-    ports: Mapping[str, int] = field(
+    ports: dict[str, int] = field(
         default_factory=lambda: {s.name: s.default_port for s in SERVICES}
     )
     host: str = "127.0.0.1"
     log_dir: Path | None = None
+    process_env: dict[str, dict[str, str]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -92,46 +106,48 @@ class System:
         return env
 
     def check_ports(self) -> None:
-        for service in SERVICES:
-            check_port_free(self.host, self.ports[service.name], service.name)
+        for name, port in self.ports.items():
+            if port:
+                check_port_free(self.host, port, name)
 
     def start(self, *names: str) -> None:
-        for service in SERVICES:
-            if names and service.name not in names:
-                continue
-            self.processes[service.name] = self._spawn(service)
+        for name in names or tuple(self.ports):
+            self.processes[name] = self._spawn(name)
 
-    def _spawn(self, service: Service) -> subprocess.Popen[bytes]:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            service.app,
-            "--host",
-            self.host,
-            "--port",
-            str(self.ports[service.name]),
-            "--timeout-keep-alive",
-            str(KEEP_ALIVE_SECONDS),
-            "--log-level",
-            "warning",
-        ]
+    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        if kind_of(name) == "worker":
+            command = [sys.executable, "-m", "checkout.cli", "worker"]
+        else:
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                APPS[kind_of(name)],
+                "--host",
+                self.host,
+                "--port",
+                str(self.ports[name]),
+                "--timeout-keep-alive",
+                str(KEEP_ALIVE_SECONDS),
+                "--log-level",
+                "warning",
+            ]
         output: IO[bytes] | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = (self.log_dir / f"{service.name}.log").open("ab")
+            output = (self.log_dir / f"{name}.log").open("ab")
             self._logs.append(output)
+        env = {**self.environment(), **self.process_env.get(name, {})}
         return subprocess.Popen(
-            command,
-            env=self.environment(),
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
+            command, env=env, stdout=output, stderr=subprocess.STDOUT if output else None
         )
 
     def wait_healthy(self, *, timeout: float = 30.0, names: tuple[str, ...] = ()) -> None:
         deadline = time.monotonic() + timeout
         for name in names or tuple(self.processes):
+            if kind_of(name) == "worker":
+                continue
             while True:
                 process = self.processes[name]
                 if process.poll() is not None:
@@ -148,6 +164,12 @@ class System:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the {name} service did not become healthy in {timeout:g}s")
                 time.sleep(0.1)
+
+    def send(self, name: str, sig: int) -> None:
+        """Send ``sig`` (SIGKILL, SIGSTOP, SIGCONT…) to one process."""
+        self.processes[name].send_signal(sig)
+        if sig == signal.SIGKILL:
+            self.processes[name].wait()
 
     def exited(self) -> dict[str, int]:
         return {name: code for name, p in self.processes.items() if (code := p.poll()) is not None}
