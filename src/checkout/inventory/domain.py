@@ -6,6 +6,10 @@ in one step, so two concurrent reservations can never both take the last unit, o
 SQLite or PostgreSQL. Lines are taken in product order so concurrent reservations lock
 rows in the same order and cannot deadlock. If any line fails, the caller's transaction
 rolls back and no line stays decremented.
+
+One reservation per order is enforced here, under the per-order lock, not by a unique
+index: the test-only ``check_idempotency=False`` must be able to reserve twice, so the
+chaos checker can prove it notices. A release undoes one reservation per release key.
 """
 
 from __future__ import annotations
@@ -66,7 +70,11 @@ async def reserve(
     idempotency_key: str,
     check_idempotency: bool = True,
 ) -> Reservation:
-    """Take every line's quantity out of stock, all or nothing, once per order."""
+    """Take every line's quantity out of stock, all or nothing, once per order.
+
+    With ``check_idempotency=False`` (``IDEMPOTENCY_DISABLED``, test-only) both the key
+    lookup and the one-reservation-per-order check are skipped: every request reserves.
+    """
     await lock_order(connection, order_id)
     merged = merge_lines(lines)
     if check_idempotency:
@@ -76,7 +84,7 @@ async def reserve(
     else:
         idempotency_key = f"{idempotency_key}:{uuid.uuid4()}"
     await refuse_if_compensated(connection, compensated_orders, order_id)
-    if await _by_order(connection, order_id) is not None:
+    if check_idempotency and await _by_order(connection, order_id):
         raise _already_reserved()
     reservation = Reservation(str(uuid.uuid4()), order_id, "reserved", merged)
     inserted = await write_once(
@@ -106,7 +114,12 @@ async def reserve(
 async def release(
     *, connection: AsyncConnection, order_id: str, idempotency_key: str
 ) -> ReleaseOutcome:
-    """Put an order's reserved stock back, once; a no-op when nothing is reserved."""
+    """Put one reservation's stock back, exactly what it took; a no-op when none.
+
+    Each release key undoes at most one reservation: with idempotency on an order has
+    only one, so a second key finds it released and answers so. Nothing in the request
+    says how much to put back, so a release can never return more than was taken.
+    """
     await lock_order(connection, order_id)
     by_key = (
         await connection.execute(
@@ -124,14 +137,16 @@ async def release(
             raise key_reused()
         return ReleaseOutcome(order_id, "released" if by_key else "nothing_to_release")
 
-    reservation = await _by_order(connection, order_id)
-    if reservation is None:
+    found = await _by_order(connection, order_id)
+    if not found:
         await record_compensated(
             connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
         )
         return ReleaseOutcome(order_id, "nothing_to_release")
-    if reservation.status == "released":
+    held = [reservation for reservation in found if reservation.status == "reserved"]
+    if not held:
         return ReleaseOutcome(order_id, "released")
+    reservation = held[0]
     for line in reservation.lines:
         await connection.execute(
             products.update()
@@ -154,8 +169,7 @@ async def release(
 
 
 async def list_reservations(*, connection: AsyncConnection, order_id: str) -> list[Reservation]:
-    found = await _by_order(connection, order_id)
-    return [] if found is None else [found]
+    return await _by_order(connection, order_id)
 
 
 async def available(*, connection: AsyncConnection, product_id: str) -> int | None:
@@ -202,26 +216,34 @@ async def _take(connection: AsyncConnection, line: Line) -> None:
 
 
 async def _by_key(connection: AsyncConnection, key: str) -> Reservation | None:
-    return await _one(connection, reservations.c.idempotency_key == key)
+    found = await _select(connection, reservations.c.idempotency_key == key)
+    return found[0] if found else None
 
 
-async def _by_order(connection: AsyncConnection, order_id: str) -> Reservation | None:
-    return await _one(connection, reservations.c.order_id == order_id)
+async def _by_order(connection: AsyncConnection, order_id: str) -> list[Reservation]:
+    """The order's reservations, oldest first."""
+    return await _select(connection, reservations.c.order_id == order_id)
 
 
-async def _one(
+async def _select(
     connection: AsyncConnection, condition: sa.ColumnElement[bool]
-) -> Reservation | None:
-    query = sa.select(reservations.c.id, reservations.c.order_id, reservations.c.status)
-    row = (await connection.execute(query.where(condition))).first()
-    if row is None:
-        return None
-    lines = await connection.execute(
-        sa.select(reservation_lines.c.product_id, reservation_lines.c.quantity)
-        .where(reservation_lines.c.reservation_id == row.id)
-        .order_by(reservation_lines.c.product_id)
+) -> list[Reservation]:
+    query = (
+        sa.select(reservations.c.id, reservations.c.order_id, reservations.c.status)
+        .where(condition)
+        .order_by(reservations.c.created_at, reservations.c.id)
     )
-    return Reservation(row.id, row.order_id, row.status, tuple(Line(*line) for line in lines))
+    found = []
+    for row in (await connection.execute(query)).all():
+        lines = await connection.execute(
+            sa.select(reservation_lines.c.product_id, reservation_lines.c.quantity)
+            .where(reservation_lines.c.reservation_id == row.id)
+            .order_by(reservation_lines.c.product_id)
+        )
+        found.append(
+            Reservation(row.id, row.order_id, row.status, tuple(Line(*line) for line in lines))
+        )
+    return found
 
 
 def _replay(stored: Reservation, order_id: str, lines: tuple[Line, ...]) -> Reservation:

@@ -3,6 +3,10 @@
 Idempotency: the key is stored on the effect's row under a unique index. A repeat with
 the same key and the same request returns the stored result; the same key with another
 request is refused. Refusals (declined card, ...) store nothing, so a repeat re-decides.
+
+One charge per order is enforced here, under the per-order lock, not by a unique index:
+the test-only ``check_idempotency=False`` must be able to charge an order twice, so the
+chaos checker can prove it notices. A refund undoes one captured payment per refund key.
 """
 
 from __future__ import annotations
@@ -57,7 +61,11 @@ async def charge(
     idempotency_key: str,
     check_idempotency: bool = True,
 ) -> Payment:
-    """Capture ``amount`` for ``order_id``, once per order."""
+    """Capture ``amount`` for ``order_id``, once per order.
+
+    With ``check_idempotency=False`` (``IDEMPOTENCY_DISABLED``, test-only) both the key
+    lookup and the one-charge-per-order check are skipped: every request charges.
+    """
     await lock_order(connection, order_id)
     request = (order_id, customer_id, amount, payment_method)
     if check_idempotency:
@@ -69,7 +77,7 @@ async def charge(
     await refuse_if_compensated(connection, compensated_orders, order_id)
     if payment_method == "declined_card":
         raise BusinessError(402, "payment_declined", "The card was declined.")
-    if await _one(connection, payments.c.order_id == order_id) is not None:
+    if check_idempotency and await _one(connection, payments.c.order_id == order_id) is not None:
         raise _already_charged()
     payment = Payment(
         id=str(uuid.uuid4()),
@@ -83,7 +91,8 @@ async def charge(
     values = {**payment.__dict__, "created_at": datetime.now(UTC)}
     if await write_once(connection, payments.insert().values(**values)):
         return payment
-    # A concurrent request won a unique index: answer what it stored.
+    # A concurrent request (for another order: this one's is locked) won the key's
+    # unique index: answer what it stored, which refuses a key reused across orders.
     winner = await _one(connection, payments.c.idempotency_key == idempotency_key)
     if winner is not None:
         return _replay(winner, request)
@@ -93,7 +102,13 @@ async def charge(
 async def refund(
     *, connection: AsyncConnection, order_id: str, amount: Decimal, idempotency_key: str
 ) -> RefundOutcome:
-    """Refund the whole payment of ``order_id``; a no-op when there is none."""
+    """Refund one captured payment of ``order_id`` in full; a no-op when there is none.
+
+    Each refund key undoes at most one payment: with idempotency on an order has only
+    one, so a second key finds it refunded and answers so. (Charged twice with the
+    test-only switch, an order keeps one capture after its single compensation: the
+    double effect the chaos checker must see.)
+    """
     await lock_order(connection, order_id)
     prior = (
         await connection.execute(
@@ -112,14 +127,16 @@ async def refund(
             raise key_reused()
         return RefundOutcome(order_id, "nothing_to_refund")
 
-    payment = await _one(connection, payments.c.order_id == order_id)
-    if payment is None:
+    charged = await list_payments(connection=connection, order_id=order_id)
+    if not charged:
         await record_compensated(
             connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
         )
         return RefundOutcome(order_id, "nothing_to_refund")
-    if payment.status == "refunded":
-        return RefundOutcome(order_id, "refunded", payment.amount)
+    captured = [payment for payment in charged if payment.status == "captured"]
+    if not captured:
+        return RefundOutcome(order_id, "refunded", charged[0].amount)
+    payment = captured[0]
     if amount > payment.amount:
         raise BusinessError(
             409,
@@ -154,8 +171,11 @@ async def refund(
 
 
 async def list_payments(*, connection: AsyncConnection, order_id: str) -> list[Payment]:
+    """The order's payments, oldest first."""
     rows = await connection.execute(
-        sa.select(*_columns()).where(payments.c.order_id == order_id).order_by(payments.c.id)
+        sa.select(*_columns())
+        .where(payments.c.order_id == order_id)
+        .order_by(payments.c.created_at, payments.c.id)
     )
     return [Payment(**row._mapping) for row in rows]
 

@@ -12,7 +12,9 @@ payments = sa.Table(
     "payments",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("order_id", sa.String(36), nullable=False, unique=True),
+    # Not unique: one effect per order is enforced in code under the per-order lock, so
+    # the test-only IDEMPOTENCY_DISABLED switch can produce a real double effect.
+    sa.Column("order_id", sa.String(36), nullable=False, index=True),
     sa.Column("customer_id", sa.String(200), nullable=False),
     sa.Column("amount", sa.Numeric(12, 2), nullable=False),
     sa.Column("payment_method", sa.String(32), nullable=False),

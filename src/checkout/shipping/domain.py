@@ -1,4 +1,10 @@
-"""Creating and cancelling shipments. Functions take the caller's connection, never commit."""
+"""Creating and cancelling shipments. Functions take the caller's connection, never commit.
+
+One shipment per order is enforced here, under the per-order lock, not by a unique
+index: the test-only ``check_idempotency=False`` must be able to ship twice, so the
+chaos checker can prove it notices. A cancellation undoes one shipment per cancel key,
+and only ever a shipment of the order it names.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +59,11 @@ async def create_shipment(
     idempotency_key: str,
     check_idempotency: bool = True,
 ) -> Shipment:
-    """Create the order's shipment, once per order."""
+    """Create the order's shipment, once per order.
+
+    With ``check_idempotency=False`` (``IDEMPOTENCY_DISABLED``, test-only) both the key
+    lookup and the one-shipment-per-order check are skipped: every request ships.
+    """
     await lock_order(connection, order_id)
     if check_idempotency:
         existing = await _one(connection, shipments.c.idempotency_key == idempotency_key)
@@ -64,7 +74,7 @@ async def create_shipment(
     await refuse_if_compensated(connection, compensated_orders, order_id)
     if address.country in UNDELIVERABLE_COUNTRIES:
         raise BusinessError(422, "undeliverable", f"We do not ship to {address.country!r}.")
-    if await _one(connection, shipments.c.order_id == order_id) is not None:
+    if check_idempotency and await _select(connection, shipments.c.order_id == order_id):
         raise _already_shipped()
     shipment = Shipment(str(uuid.uuid4()), order_id, "created", address)
     values = {
@@ -86,7 +96,11 @@ async def create_shipment(
 async def cancel_shipment(
     *, connection: AsyncConnection, order_id: str, idempotency_key: str
 ) -> CancelOutcome:
-    """Cancel the order's shipment, once; a no-op when there is none."""
+    """Cancel one shipment of ``order_id``, once; a no-op when there is none.
+
+    Each cancel key cancels at most one shipment: with idempotency on an order has
+    only one, so a second key finds it cancelled and answers so.
+    """
     await lock_order(connection, order_id)
     by_key = await _one(connection, shipments.c.cancel_idempotency_key == idempotency_key)
     tombstone = await tombstone_by_key(connection, compensated_orders, idempotency_key)
@@ -98,18 +112,21 @@ async def cancel_shipment(
             raise key_reused()
         return CancelOutcome(order_id, "cancelled" if by_key else "nothing_to_cancel")
 
-    shipment = await _one(connection, shipments.c.order_id == order_id)
-    if shipment is None:
+    found = await _select(connection, shipments.c.order_id == order_id)
+    if not found:
         await record_compensated(
             connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
         )
         return CancelOutcome(order_id, "nothing_to_cancel")
-    if shipment.status == "cancelled":
+    active = [shipment for shipment in found if shipment.status == "created"]
+    if not active:
         return CancelOutcome(order_id, "cancelled")
+    shipment = active[0]
     cancelled = await write_once(
         connection,
         shipments.update()
         .where(shipments.c.id == shipment.id)
+        .where(shipments.c.order_id == order_id)
         .values(
             status="cancelled",
             cancelled_at=datetime.now(UTC),
@@ -122,16 +139,26 @@ async def cancel_shipment(
 
 
 async def list_shipments(*, connection: AsyncConnection, order_id: str) -> list[Shipment]:
-    found = await _one(connection, shipments.c.order_id == order_id)
-    return [] if found is None else [found]
+    return await _select(connection, shipments.c.order_id == order_id)
 
 
 async def _one(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> Shipment | None:
-    row = (await connection.execute(sa.select(shipments).where(condition))).first()
-    if row is None:
-        return None
-    address = Address(row.street, row.city, row.state, row.postal_code, row.country)
-    return Shipment(row.id, row.order_id, row.status, address)
+    found = await _select(connection, condition)
+    return found[0] if found else None
+
+
+async def _select(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> list[Shipment]:
+    """Matching shipments, oldest first."""
+    query = sa.select(shipments).where(condition).order_by(shipments.c.created_at, shipments.c.id)
+    return [
+        Shipment(
+            row.id,
+            row.order_id,
+            row.status,
+            Address(row.street, row.city, row.state, row.postal_code, row.country),
+        )
+        for row in (await connection.execute(query)).all()
+    ]
 
 
 def _replay(stored: Shipment, order_id: str, address: Address) -> Shipment:

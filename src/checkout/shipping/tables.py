@@ -12,7 +12,9 @@ shipments = sa.Table(
     "shipments",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("order_id", sa.String(36), nullable=False, unique=True),
+    # Not unique: one effect per order is enforced in code under the per-order lock, so
+    # the test-only IDEMPOTENCY_DISABLED switch can produce a real double effect.
+    sa.Column("order_id", sa.String(36), nullable=False, index=True),
     sa.Column("street", sa.String(200), nullable=False),
     sa.Column("city", sa.String(200), nullable=False),
     sa.Column("state", sa.String(200), nullable=False),

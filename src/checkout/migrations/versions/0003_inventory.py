@@ -50,12 +50,14 @@ def upgrade_inventory() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("status IN ('reserved', 'released')", name="ck_reservations_status"),
-        sa.UniqueConstraint("order_id", name="uq_reservations_order_id"),
         sa.UniqueConstraint("idempotency_key", name="uq_reservations_idempotency_key"),
         sa.UniqueConstraint(
             "release_idempotency_key", name="uq_reservations_release_idempotency_key"
         ),
     )
+    # Not unique: one reservation per order is enforced in code under the per-order lock,
+    # so the test-only IDEMPOTENCY_DISABLED switch can produce a real double effect.
+    op.create_index("ix_reservations_order_id", "reservations", ["order_id"])
     op.create_table(
         "reservation_lines",
         sa.Column(

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.checkout.conftest import ADMIN, SERVICE, Service
+from checkout.inventory.app import create_app
+from checkout.inventory.settings import InventorySettings
+from tests.integration.checkout.conftest import ADMIN, SERVICE, Serve, Service
 
 
 def reservation(*lines: tuple[str, int], order_id: str | None = None) -> dict[str, Any]:
@@ -194,3 +196,63 @@ async def test_invalid_stock_level_is_refused(inventory: Service, available: obj
 async def test_invalid_reservation_is_refused(inventory: Service, lines: list[Any]) -> None:
     body = {"order_id": str(uuid.uuid4()), "lines": lines}
     assert (await post(inventory.client, "/reservations", body)).status_code == 422
+
+
+async def reservations_of(client: httpx.AsyncClient, order_id: str) -> list[dict[str, Any]]:
+    response = await client.get("/reservations", params={"order_id": order_id}, headers=SERVICE)
+    assert response.status_code == 200
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+@pytest.mark.parametrize("disabled", [False, True])
+async def test_idempotency_disabled_switch_makes_a_replay_reserve_again(
+    serve: Serve, disabled: bool
+) -> None:
+    inventory = await serve(
+        "inventory", create_app, InventorySettings, idempotency_disabled=disabled
+    )
+    body = reservation(("product1", 4))
+    first = await post(inventory.client, "/reservations", body)
+    replay = await post(inventory.client, "/reservations", body)
+    assert (first.status_code, replay.status_code) == (201, 201)
+    assert len(await reservations_of(inventory.client, body["order_id"])) == (2 if disabled else 1)
+    assert await stock(inventory.client, "product1") == (992 if disabled else 996)
+
+    # One compensation puts back one reservation's stock: the double effect remains.
+    release = {"order_id": body["order_id"]}
+    for _ in range(2):
+        response = await post(inventory.client, "/reservations/release", release, key="r-1")
+        assert response.json()["status"] == "released"
+    assert await stock(inventory.client, "product1") == (996 if disabled else 1000)
+
+
+async def test_each_release_key_puts_back_one_reservation_never_more(serve: Serve) -> None:
+    inventory = await serve("inventory", create_app, InventorySettings, idempotency_disabled=True)
+    body = reservation(("product2", 3))
+    for _ in range(2):
+        await post(inventory.client, "/reservations", body)
+    release = {"order_id": body["order_id"]}
+    for key in ("r-1", "r-2", "r-3", "r-4"):
+        response = await post(inventory.client, "/reservations/release", release, key=key)
+        assert response.json()["status"] == "released"
+    assert await stock(inventory.client, "product2") == 1000
+    statuses = {r["status"] for r in await reservations_of(inventory.client, body["order_id"])}
+    assert statuses == {"released"}
+
+
+async def test_release_puts_back_only_the_named_orders_stock(inventory: Service) -> None:
+    kept, released = reservation(("product5", 10)), reservation(("product5", 20))
+    await post(inventory.client, "/reservations", kept, key="a")
+    await post(inventory.client, "/reservations", released, key="b")
+    for key in ("r-1", "r-2"):
+        release = {"order_id": released["order_id"]}
+        await post(inventory.client, "/reservations/release", release, key=key)
+    # Reusing a release key for the other order is refused, not applied to it.
+    response = await post(
+        inventory.client, "/reservations/release", {"order_id": kept["order_id"]}, key="r-1"
+    )
+    assert response.json()["detail"]["code"] == "idempotency_key_reused"
+    assert await stock(inventory.client, "product5") == 990
+    [still] = await reservations_of(inventory.client, kept["order_id"])
+    assert still["status"] == "reserved"

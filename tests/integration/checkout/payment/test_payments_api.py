@@ -190,11 +190,40 @@ async def test_listing_needs_a_valid_order_id(payment: Service) -> None:
     assert response.status_code == 422
 
 
-async def test_idempotency_disabled_switch_skips_the_key_lookup(serve: Serve) -> None:
+@pytest.mark.parametrize("disabled", [False, True])
+async def test_idempotency_disabled_switch_makes_a_replay_charge_again(
+    serve: Serve, disabled: bool
+) -> None:
+    payment = await serve("payment", create_app, PaymentSettings, idempotency_disabled=disabled)
+    body = charge_body()
+    first = await post(payment.client, "/payments", body)
+    replay = await post(payment.client, "/payments", body)
+    assert (first.status_code, replay.status_code) == (201, 201)
+    charged = await payments_of(payment.client, body["order_id"])
+    assert len(charged) == (2 if disabled else 1)
+    assert (replay.json()["id"] == first.json()["id"]) is not disabled
+
+    # The saga's one compensation refunds one payment: a charged-twice order keeps one
+    # capture, which is what the chaos checker must find.
+    refund = {"order_id": body["order_id"], "amount": "25.00"}
+    for _ in range(2):
+        response = await post(payment.client, "/payments/refunds", refund, key="r-1")
+        assert (response.status_code, response.json()["status"]) == (200, "refunded")
+    statuses = sorted(p["status"] for p in await payments_of(payment.client, body["order_id"]))
+    assert statuses == (["captured", "refunded"] if disabled else ["refunded"])
+
+
+async def test_each_refund_key_refunds_at_most_one_payment(serve: Serve) -> None:
     payment = await serve("payment", create_app, PaymentSettings, idempotency_disabled=True)
     body = charge_body()
-    assert (await post(payment.client, "/payments", body)).status_code == 201
-    replay = await post(payment.client, "/payments", body)
-    # With the lookup off, the replay is treated as a new charge; order_id's unique
-    # index is then the only guard left, so it is refused rather than charged twice.
-    assert replay.json()["detail"]["code"] == "already_charged"
+    for _ in range(2):
+        await post(payment.client, "/payments", body)
+    refund = {"order_id": body["order_id"], "amount": "25.00"}
+    for key in ("r-1", "r-2", "r-3"):
+        response = await post(payment.client, "/payments/refunds", refund, key=key)
+        assert (response.status_code, response.json()["status"]) == (200, "refunded")
+    async with payment.database.transaction() as connection:
+        count = await connection.scalar(sa.select(sa.func.count()).select_from(refunds))
+    assert count == 2
+    statuses = {p["status"] for p in await payments_of(payment.client, body["order_id"])}
+    assert statuses == {"refunded"}

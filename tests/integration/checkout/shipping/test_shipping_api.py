@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.checkout.conftest import ADMIN, SERVICE, Service
+from checkout.shipping.app import create_app
+from checkout.shipping.settings import ShippingSettings
+from tests.integration.checkout.conftest import ADMIN, SERVICE, Serve, Service
 
 ADDRESS = {
     "street": "123 Main St",
@@ -130,3 +132,35 @@ async def test_cancel_needs_the_service_token_before_validation(
 )
 async def test_invalid_shipment_is_refused(shipping: Service, body: dict[str, Any]) -> None:
     assert (await post(shipping.client, "/shipments", body)).status_code == 422
+
+
+@pytest.mark.parametrize("disabled", [False, True])
+async def test_idempotency_disabled_switch_makes_a_replay_ship_again(
+    serve: Serve, disabled: bool
+) -> None:
+    shipping = await serve("shipping", create_app, ShippingSettings, idempotency_disabled=disabled)
+    body = shipment()
+    first = await post(shipping.client, "/shipments", body)
+    replay = await post(shipping.client, "/shipments", body)
+    assert (first.status_code, replay.status_code) == (201, 201)
+    assert len(await shipments_of(shipping.client, body["order_id"])) == (2 if disabled else 1)
+
+    cancel = {"order_id": body["order_id"]}
+    for _ in range(2):
+        response = await post(shipping.client, "/shipments/cancel", cancel, key="c-1")
+        assert response.json()["status"] == "cancelled"
+    statuses = sorted(s["status"] for s in await shipments_of(shipping.client, body["order_id"]))
+    assert statuses == (["cancelled", "created"] if disabled else ["cancelled"])
+
+
+async def test_cancel_key_reused_for_another_order_cancels_nothing(shipping: Service) -> None:
+    mine, theirs = shipment(), shipment()
+    await post(shipping.client, "/shipments", mine, key="a")
+    await post(shipping.client, "/shipments", theirs, key="b")
+    first = await post(shipping.client, "/shipments/cancel", {"order_id": mine["order_id"]})
+    assert first.json()["status"] == "cancelled"
+    response = await post(shipping.client, "/shipments/cancel", {"order_id": theirs["order_id"]})
+    assert response.status_code == 422
+    assert response.json()["detail"]["code"] == "idempotency_key_reused"
+    [other] = await shipments_of(shipping.client, theirs["order_id"])
+    assert other["status"] == "created"
