@@ -1,0 +1,115 @@
+"""The customers of the chaos run: orders that mix the happy path with every
+business failure, each sent until some orchestrator answers for it."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+ADDRESS = {
+    "street": "1 Chaos Way",
+    "city": "Entropy",
+    "state": "ST",
+    "postal_code": "00000",
+    "country": "Country",
+}
+PLENTIFUL = tuple(f"chaos-{i}" for i in range(1, 6))
+SCARCE = "chaos-scarce"
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    kind: str
+    body: dict[str, Any]
+    idempotency_key: str
+
+
+def initial_stock(sagas: int) -> dict[str, int]:
+    """Plenty of the common products; the scarce one runs out part-way through."""
+    return {**dict.fromkeys(PLENTIFUL, 1_000_000), SCARCE: max(sagas // 10, 5)}
+
+
+def plan_orders(count: int, rng: random.Random) -> list[PlannedOrder]:
+    kinds = (
+        ["ok"] * 60
+        + ["scarce"] * 15
+        + ["declined"] * 10
+        + ["undeliverable"] * 10
+        + ["unknown_product"] * 5
+    )
+    return [_order(rng.choice(kinds), rng) for _ in range(count)]
+
+
+def _order(kind: str, rng: random.Random) -> PlannedOrder:
+    product = SCARCE if kind == "scarce" else rng.choice(PLENTIFUL)
+    if kind == "unknown_product":
+        product = f"missing-{uuid.uuid4().hex[:6]}"
+    items = [
+        {
+            "product_id": product,
+            "name": "Chaos item",
+            "price": "12.50",
+            "quantity": rng.randint(1, 3),
+        }
+    ]
+    if kind == "ok" and rng.random() < 0.5:
+        items.append(
+            {
+                "product_id": rng.choice(PLENTIFUL),
+                "name": "Second item",
+                "price": "3.99",
+                "quantity": 1,
+            }
+        )
+    body = {
+        "customer_id": f"chaos-{rng.randint(1, 50)}",
+        "items": items,
+        "shipping_address": {**ADDRESS, "country": "XX" if kind == "undeliverable" else "Country"},
+        "payment_method": "declined_card"
+        if kind == "declined"
+        else rng.choice(["credit_card", "debit_card", "paypal"]),
+    }
+    return PlannedOrder(kind, body, str(uuid.uuid4()))
+
+
+class OrderRefused(Exception):
+    pass
+
+
+async def place(
+    client: httpx.AsyncClient,
+    order: PlannedOrder,
+    orchestrators: Callable[[], Sequence[str]],
+    *,
+    rng: random.Random,
+    give_up_after: float = 180.0,
+) -> str:
+    """POST the order, with its Idempotency-Key, to live orchestrators until one answers.
+
+    A killed, restarting or paused orchestrator costs a retry, never a lost or doubled
+    order: the key makes every retry return the order the first attempt created.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after
+    while True:
+        url = rng.choice(list(orchestrators()))
+        try:
+            response = await client.post(
+                f"{url}/orders", json=order.body, headers={"Idempotency-Key": order.idempotency_key}
+            )
+            if response.status_code in (200, 201):
+                order_id: str = response.json()["id"]
+                return order_id
+            if response.status_code < 500 and response.status_code != 409:
+                raise OrderRefused(f"{response.status_code}: {response.text[:300]}")
+        except httpx.TransportError:
+            pass
+        if loop.time() > deadline:
+            raise TimeoutError(f"no orchestrator took order {order.idempotency_key}")
+        await asyncio.sleep(0.2)
