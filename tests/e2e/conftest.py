@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import httpx
@@ -97,9 +97,11 @@ async def api(running: Running) -> AsyncIterator[CheckoutApi]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the tail of every service's log to a failed e2e test's report."""
-    report: pytest.TestReport = yield
+    report = yield
     log_dir = item.config.stash.get(LOG_DIR, None)
     if report.failed and log_dir is not None and log_dir.is_dir():
         for log in sorted(log_dir.glob("*.log")):
