@@ -28,8 +28,16 @@ from sagakit.errors import (
     UnknownSagaError,
 )
 from sagakit.memory_store import InMemorySagaStore
+from sagakit.observer import SagaObserver
 from sagakit.sql_store import SqlSagaStore
-from sagakit.state import AttemptRecord, AttemptStatus, Failure, SagaState, SagaStatus
+from sagakit.state import (
+    AttemptRecord,
+    AttemptStatus,
+    Failure,
+    SagaEvent,
+    SagaState,
+    SagaStatus,
+)
 from sagakit.store import SagaStore
 
 __all__ = [
@@ -46,7 +54,9 @@ __all__ = [
     "Saga",
     "SagaEngine",
     "SagaError",
+    "SagaEvent",
     "SagaNotFound",
+    "SagaObserver",
     "SagaState",
     "SagaStatus",
     "SagaStore",

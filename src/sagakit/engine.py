@@ -17,6 +17,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from sagakit.definition import JSON, Direction, Saga, Step, StepContext, idempotency_key
 from sagakit.errors import (
@@ -26,6 +27,7 @@ from sagakit.errors import (
     StepRejected,
     UnknownSagaError,
 )
+from sagakit.observer import NoObserver, SagaObserver
 from sagakit.progress import (
     Outcome,
     OutcomeKind,
@@ -35,7 +37,15 @@ from sagakit.progress import (
     retry_compensation,
     stop_forward,
 )
-from sagakit.state import AttemptEnd, AttemptStart, AttemptStatus, Failure, SagaState, SagaStatus
+from sagakit.state import (
+    AttemptEnd,
+    AttemptStart,
+    AttemptStatus,
+    Failure,
+    SagaEvent,
+    SagaState,
+    SagaStatus,
+)
 from sagakit.store import SagaStore
 
 log = logging.getLogger("sagakit")
@@ -68,11 +78,13 @@ class SagaEngine:
         clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
         uniform: Uniform = random.uniform,
+        observer: SagaObserver | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.store = store
         self.owner = owner or f"engine-{uuid.uuid4().hex[:12]}"
+        self.observer: SagaObserver = observer or NoObserver()
         self._definitions: dict[tuple[str, int], Saga] = {}
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
@@ -124,12 +136,25 @@ class SagaEngine:
         )
 
     async def start(
-        self, saga: Saga, *, input: Mapping[str, JSON], saga_id: str | None = None
+        self,
+        saga: Saga,
+        *,
+        input: Mapping[str, JSON],
+        saga_id: str | None = None,
+        connection: Any | None = None,
     ) -> SagaState:
-        """Store a new saga, leased to this engine, without driving it yet."""
-        return await self.store.create(
-            self.new_state(saga, input=input, saga_id=saga_id), owner=self.owner
+        """Store a new saga, leased to this engine, without driving it yet.
+
+        With a SQL store, ``connection`` puts the insert in the caller's transaction
+        (commit it, then ``launch`` the saga).
+        """
+        state = await self.store.create(
+            self.new_state(saga, input=input, saga_id=saga_id),
+            owner=self.owner,
+            connection=connection,
         )
+        self.observer.saga_started(state)
+        return state
 
     async def run(
         self, saga: Saga, *, input: Mapping[str, JSON], saga_id: str | None = None
@@ -169,31 +194,39 @@ class SagaEngine:
     async def recover(self, *, limit: int | None = None) -> int:
         """Claim the sagas that are due and unheld and drive them to rest; returns how many."""
         claimed = await self.store.claim_due(owner=self.owner, limit=limit or self._max_concurrency)
+        if claimed:
+            self.observer.sagas_claimed(claimed)
         await asyncio.gather(*(self._drive_guarded(state, claimed=True) for state in claimed))
         return len(claimed)
 
-    async def retry(self, saga_id: str) -> SagaState:
-        """An operator's retry of a ``failed`` saga: resume its unfinished compensations."""
-        state = await self._claim_for_operator(saga_id)
-        if state.status is not SagaStatus.FAILED:
-            raise InvalidTransition(
-                f"saga {saga_id} is {state.status}; only a failed saga can be retried"
-            )
-        retried = retry_compensation(self.definition(state), state)
-        await self.store.transition(state, retried)
-        return await self.drive(retried, claimed=True)
+    async def retry(
+        self, saga_id: str, *, actor: str = "operator", background: bool = False
+    ) -> SagaState:
+        """An operator's retry of a ``failed`` saga: resume its unfinished compensations.
 
-    async def abort(self, saga_id: str, *, reason: str = "aborted by an operator") -> SagaState:
+        The retry is recorded in the saga's events with ``actor``. With ``background``
+        the saga is driven in a task and its state after the retry is returned at once.
+        """
+        state = await self._claim_for_operator(saga_id, SagaStatus.FAILED)
+        retried = retry_compensation(self.definition(state), state)
+        event = SagaEvent(saga_id=saga_id, kind="retry", actor=actor, at=self._clock())
+        await self.store.transition(state, retried, event=event)
+        return await self._continue(retried, background=background)
+
+    async def abort(
+        self,
+        saga_id: str,
+        *,
+        actor: str = "operator",
+        reason: str = "aborted by an operator",
+        background: bool = False,
+    ) -> SagaState:
         """Stop a running saga's forward progress and compensate what it started.
 
         The abort takes the lease by force: a process still driving the saga finds its
         fencing token stale at its next write and lets go.
         """
-        state = await self._claim_for_operator(saga_id, force=True)
-        if state.status is not SagaStatus.RUNNING:
-            raise InvalidTransition(
-                f"saga {saga_id} is {state.status}; only a running saga can be aborted"
-            )
+        state = await self._claim_for_operator(saga_id, SagaStatus.RUNNING, force=True)
         saga = self.definition(state)
         failure = Failure(
             step=current_step(saga, state).name,
@@ -202,8 +235,17 @@ class SagaEngine:
             code="aborted",
         )
         aborted = stop_forward(saga, state, failure)
-        await self.store.transition(state, aborted)
-        return await self.drive(aborted, claimed=True)
+        event = SagaEvent(
+            saga_id=saga_id, kind="abort", actor=actor, at=self._clock(), detail=reason
+        )
+        await self.store.transition(state, aborted, event=event)
+        return await self._continue(aborted, background=background)
+
+    async def _continue(self, state: SagaState, *, background: bool) -> SagaState:
+        if background:
+            self.launch(state, claimed=True)
+            return state
+        return await self.drive(state, claimed=True)
 
     async def run_worker(self, *, poll_interval: float = 1.0, stop: asyncio.Event) -> None:
         """Until ``stop`` is set, claim due sagas into free slots and drive them.
@@ -219,6 +261,8 @@ class SagaEngine:
                     claimed = await self.store.claim_due(owner=self.owner, limit=free)
                 except Exception:
                     log.exception("claiming due sagas failed; trying again")
+            if claimed:
+                self.observer.sagas_claimed(claimed)
             for state in claimed:
                 self.launch(state, claimed=True)
             if not claimed:
@@ -255,20 +299,31 @@ class SagaEngine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _claim_for_operator(self, saga_id: str, *, force: bool = False) -> SagaState:
-        state = await self.store.claim(saga_id, owner=self.owner, force=force)
-        if state is not None:
-            return state
-        if await self.store.load(saga_id) is None:
+    async def _claim_for_operator(
+        self, saga_id: str, expected: SagaStatus, *, force: bool = False
+    ) -> SagaState:
+        current = await self.store.load(saga_id)
+        if current is None:
             raise SagaNotFound(f"no saga has id {saga_id}")
-        raise InvalidTransition(
-            f"saga {saga_id} is being driven by another process; try again when its lease expires"
-        )
+        if current.status is not expected:
+            raise InvalidTransition(
+                f"saga {saga_id} is {current.status}; this needs a {expected} saga"
+            )
+        state = await self.store.claim(saga_id, owner=self.owner, force=force)
+        if state is None:
+            raise InvalidTransition(
+                f"saga {saga_id} is being driven by another process; try again when its "
+                "lease expires"
+            )
+        if state.status is not expected:  # it moved between the load and the claim
+            raise InvalidTransition(f"saga {saga_id} is now {state.status}; try again")
+        return state
 
     async def _drive_guarded(self, state: SagaState, *, claimed: bool) -> SagaState | None:
         try:
             return await self.drive(state, claimed=claimed)
         except LeaseLost as lost:
+            self.observer.lease_lost(state.id)
             log.warning(
                 "saga %s: lease lost, letting go: %s", state.id, lost, extra={"saga_id": state.id}
             )
@@ -329,6 +384,7 @@ class SagaEngine:
                 release=park,
             )
             self._log_attempt(begun, end)
+            self.observer.attempt_finished(state, begun, end)
             state, begun = next_state, next_start
             if next_start is not None:
                 state = state.evolve(attempt=next_start.attempt)
@@ -336,6 +392,7 @@ class SagaEngine:
                 return state
             if retry_after is not None:
                 await self._sleep(retry_after.total_seconds())
+        self.observer.saga_settled(state)
         return state
 
     def _deadline_passed(self, saga: Saga, state: SagaState) -> bool:

@@ -10,9 +10,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from sagakit.errors import LeaseLost, SagaError
-from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, AttemptStatus, SagaState
+from sagakit.state import (
+    AttemptEnd,
+    AttemptRecord,
+    AttemptStart,
+    AttemptStatus,
+    SagaEvent,
+    SagaState,
+)
 
 
 @dataclass
@@ -34,12 +42,15 @@ class InMemorySagaStore:
         self._clock = clock
         self._rows: dict[str, _Row] = {}
         self._attempts: dict[str, list[AttemptRecord]] = {}
+        self._events: dict[str, list[SagaEvent]] = {}
 
     @property
     def lease_duration(self) -> timedelta:
         return timedelta(seconds=self._lease)
 
-    async def create(self, state: SagaState, *, owner: str) -> SagaState:
+    async def create(
+        self, state: SagaState, *, owner: str, connection: Any | None = None
+    ) -> SagaState:
         if state.id in self._rows:
             raise SagaError(f"a saga with id {state.id!r} exists already")
         now = self._clock()
@@ -93,9 +104,16 @@ class InMemorySagaStore:
         row.next_attempt_at = self._clock() + delay
         self._save(row, next_state, renew=not release)
 
-    async def transition(self, state: SagaState, next_state: SagaState) -> None:
+    async def transition(
+        self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
+    ) -> None:
         row = self._fenced(state)
         self._save(row, next_state, renew=True)
+        if event is not None:
+            self._events.setdefault(state.id, []).append(event)
+
+    async def events(self, saga_id: str) -> Sequence[SagaEvent]:
+        return list(self._events.get(saga_id, []))
 
     async def claim_due(self, *, owner: str, limit: int) -> Sequence[SagaState]:
         now = self._clock()

@@ -12,7 +12,19 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Double, Row, and_, cast, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Double,
+    Row,
+    Select,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -24,10 +36,11 @@ from sagakit.state import (
     AttemptStart,
     AttemptStatus,
     Failure,
+    SagaEvent,
     SagaState,
     SagaStatus,
 )
-from sagakit.tables import ACTIVE_STATUSES, attempts, sagas
+from sagakit.tables import ACTIVE_STATUSES, attempts, events, sagas
 
 
 class SqlSagaStore:
@@ -53,7 +66,7 @@ class SqlSagaStore:
         return (func.julianday("now") - 2440587.5) * 86400.0
 
     async def create(
-        self, state: SagaState, *, owner: str, connection: AsyncConnection | None = None
+        self, state: SagaState, *, owner: str, connection: Any | None = None
     ) -> SagaState:
         """Insert a new saga leased to ``owner``.
 
@@ -145,7 +158,9 @@ class SqlSagaStore:
             if next_start is not None:
                 await conn.execute(insert(attempts).values(_start_values(next_start)))
 
-    async def transition(self, state: SagaState, next_state: SagaState) -> None:
+    async def transition(
+        self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
+    ) -> None:
         values = {
             **_state_values(next_state),
             "updated_at": next_state.updated_at,
@@ -153,6 +168,67 @@ class SqlSagaStore:
         }
         async with self._engine.begin() as conn:
             await self._fenced_update(conn, state, values)
+            if event is not None:
+                await conn.execute(
+                    insert(events).values(
+                        saga_id=event.saga_id,
+                        kind=event.kind,
+                        actor=event.actor,
+                        detail=event.detail,
+                        at=event.at,
+                    )
+                )
+
+    async def events(self, saga_id: str) -> Sequence[SagaEvent]:
+        query = select(events).where(events.c.saga_id == saga_id).order_by(events.c.id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            SagaEvent(saga_id=r.saga_id, kind=r.kind, actor=r.actor, at=r.at, detail=r.detail)
+            for r in rows
+        ]
+
+    async def list_sagas(
+        self,
+        *,
+        statuses: Sequence[str] = (),
+        name: str | None = None,
+        created_before: float | None = None,
+        ids: Select[tuple[str]] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[SagaState], int]:
+        """A page of sagas, newest first, and how many match in all.
+
+        ``ids`` narrows the list to the ids an application's own query selects (the
+        orders of one customer, say).
+        """
+        conditions: list[ColumnElement[bool]] = []
+        if statuses:
+            conditions.append(sagas.c.status.in_(statuses))
+        if name is not None:
+            conditions.append(sagas.c.name == name)
+        if created_before is not None:
+            conditions.append(sagas.c.created_at < created_before)
+        if ids is not None:
+            conditions.append(sagas.c.id.in_(ids.scalar_subquery()))
+        page = (
+            select(sagas)
+            .where(*conditions)
+            .order_by(sagas.c.created_at.desc(), sagas.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        count = select(func.count()).select_from(sagas).where(*conditions)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(page)).all()
+            total = (await conn.execute(count)).scalar_one()
+        return [_to_state(row) for row in rows], int(total)
+
+    async def count_by_status(self) -> dict[str, int]:
+        query = select(sagas.c.status, func.count()).group_by(sagas.c.status)
+        async with self._engine.connect() as conn:
+            return {status: int(n) for status, n in (await conn.execute(query)).all()}
 
     async def claim_due(self, *, owner: str, limit: int) -> Sequence[SagaState]:
         if limit < 1:

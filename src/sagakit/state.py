@@ -139,3 +139,14 @@ class AttemptRecord:
     finished_at: float | None = None
     result: JSON = None
     error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SagaEvent:
+    """Something done to a saga from outside its steps: an operator's retry or abort."""
+
+    saga_id: str
+    kind: str
+    actor: str
+    at: float
+    detail: str | None = None

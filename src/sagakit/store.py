@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, SagaState
+from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, SagaEvent, SagaState
 
 
 class SagaStore(Protocol):
-    async def create(self, state: SagaState, *, owner: str) -> SagaState:
-        """Insert a new saga, leased to ``owner``; returns it with its fencing token."""
+    async def create(
+        self, state: SagaState, *, owner: str, connection: Any | None = None
+    ) -> SagaState:
+        """Insert a new saga, leased to ``owner``; returns it with its fencing token.
+
+        ``connection`` lets a SQL store join the caller's transaction, so an application
+        can write its own record and the saga atomically.
+        """
 
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
@@ -47,8 +53,14 @@ class SagaStore(Protocol):
         gives up the lease so any process may pick the saga up when it is due.
         """
 
-    async def transition(self, state: SagaState, next_state: SagaState) -> None:
-        """Persist a state change that no attempt caused (deadline, abort, retry)."""
+    async def transition(
+        self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
+    ) -> None:
+        """Persist a state change no attempt caused (deadline, abort, retry), with the
+        event that caused it, if any, in the same transaction."""
+
+    async def events(self, saga_id: str) -> Sequence[SagaEvent]:
+        """Operators' actions on the saga, oldest first."""
 
     async def claim_due(self, *, owner: str, limit: int) -> Sequence[SagaState]:
         """Lease up to ``limit`` active sagas that nobody holds and that are due."""

@@ -90,3 +90,19 @@ attempts = Table(
         name="uq_sagakit_attempts_saga_step_direction_attempt",
     ),
 )
+
+events = Table(
+    "sagakit_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column(
+        "saga_id", String(64), ForeignKey("sagakit_sagas.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("detail", Text),
+    Column("at", Double, nullable=False),
+    Index("ix_sagakit_events_saga_id", "saga_id"),
+)

@@ -70,12 +70,14 @@ class OrderService:
             if earlier is not None:
                 return Placed(await self.get(earlier.id, wait_seconds=wait_seconds), True)
         order = self._new_order(request, idempotency_key, fingerprint)
-        state = self._engine.new_state(self._saga, input=_saga_input(order), saga_id=order.id)
         try:
             async with self._database.transaction() as connection:
                 await repository.add_order(connection, order)
-                state = await self._store.create(
-                    state, owner=self._engine.owner, connection=connection
+                state = await self._engine.start(
+                    self._saga,
+                    input=_saga_input(order),
+                    saga_id=order.id,
+                    connection=connection,
                 )
         except IntegrityError:
             if idempotency_key is None:

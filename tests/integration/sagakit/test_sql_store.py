@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from sagakit import (
@@ -17,7 +18,7 @@ from sagakit import (
     SqlSagaStore,
     create_engine,
 )
-from sagakit.migrate import upgrade
+from sagakit.migrate import SCRIPTS, upgrade
 from sagakit.state import AttemptEnd, AttemptStart
 from tests.support.participants import Behaviour, FakeParticipant, saga_over
 
@@ -163,5 +164,34 @@ async def test_migrations_apply_once_and_can_run_again(database_url: str):
         version = (
             await conn.execute(text("SELECT version_num FROM sagakit_alembic_version"))
         ).all()
-    assert version == [("sagakit_0001",)]
+    head = ScriptDirectory(str(SCRIPTS)).get_current_head()
+    assert version == [(head,)]
     await engine.dispose()
+
+
+async def test_an_operator_action_is_stored_with_who_and_when(sql_store: SqlSagaStore):
+    participant = FakeParticipant()
+    saga = saga_over(participant)
+    engine = SagaEngine(store=sql_store, sagas=[saga])
+    started = await engine.start(saga, input={})
+
+    await engine.abort(started.id, actor="alice", reason="customer called")
+
+    [event] = await sql_store.events(started.id)
+    assert (event.kind, event.actor, event.detail) == ("abort", "alice", "customer called")
+    assert event.at > 0
+
+
+async def test_sagas_are_listed_newest_first_with_filters(sql_store: SqlSagaStore):
+    participant = FakeParticipant().on("payment", F, Behaviour.REJECT)
+    saga = saga_over(participant)
+    engine = SagaEngine(store=sql_store, sagas=[saga])
+    first = await engine.run(saga, input={})
+    second = await engine.start(saga, input={})
+
+    everything, total = await sql_store.list_sagas()
+    compensated, count = await sql_store.list_sagas(statuses=["compensated"])
+
+    assert [s.id for s in everything] == [second.id, first.id] and total == 2
+    assert [s.id for s in compensated] == [first.id] and count == 1
+    assert await sql_store.count_by_status() == {"compensated": 1, "running": 1}

@@ -257,3 +257,55 @@ async def test_concurrency_is_bounded(store, clock):
     await asyncio.gather(*(engine.drive(state) for state in states))
 
     assert peak == 3
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def saga_started(self, state):
+        self.seen.append(("started", state.status.value))
+
+    def attempt_finished(self, state, start, end):
+        self.seen.append(("attempt", f"{start.step}:{start.direction.value}:{end.status.value}"))
+
+    def saga_settled(self, state):
+        self.seen.append(("settled", state.status.value))
+
+    def sagas_claimed(self, states):
+        self.seen.append(("claimed", str(len(states))))
+
+    def lease_lost(self, saga_id):
+        self.seen.append(("lease_lost", saga_id))
+
+
+async def test_an_observer_hears_every_attempt_and_the_outcome(store, clock, participant):
+    participant.on("inventory", F, Behaviour.REJECT)
+    observer = RecordingObserver()
+    saga = saga_over(participant)
+    engine = SagaEngine(
+        store=store, sagas=[saga], clock=clock, sleep=clock.sleep, observer=observer
+    )
+
+    await engine.run(saga, input={})
+
+    assert observer.seen == [
+        ("started", "running"),
+        ("attempt", "payment:forward:succeeded"),
+        ("attempt", "inventory:forward:rejected"),
+        ("attempt", "payment:compensate:succeeded"),
+        ("settled", "compensated"),
+    ]
+
+
+async def test_an_operator_retry_is_recorded_with_its_actor(store, clock, participant):
+    participant.on("shipping", F, Behaviour.REJECT)
+    participant.on("inventory", C, Behaviour.FAIL, Behaviour.FAIL, Behaviour.FAIL)
+    saga = saga_over(participant)
+    engine = engine_for(store, clock, saga)
+    failed = await engine.run(saga, input={})
+
+    await engine.retry(failed.id, actor="bob")
+
+    [event] = await store.events(failed.id)
+    assert (event.kind, event.actor) == ("retry", "bob")
