@@ -50,6 +50,8 @@ from sagakit.store import SagaStore
 
 log = logging.getLogger("sagakit")
 
+LOCAL_POLL_SECONDS = 5.0
+
 Sleep = Callable[[float], Awaitable[None]]
 _OUTCOME_STATUS = {
     OutcomeKind.SUCCEEDED: AttemptStatus.SUCCEEDED,
@@ -91,7 +93,7 @@ class SagaEngine:
         self._clock, self._sleep, self._uniform = clock, sleep, uniform
         self._tasks: set[asyncio.Task[SagaState | None]] = set()
         self._waiters: dict[str, set[asyncio.Event]] = {}
-        self._driving = 0
+        self._driving: set[str] = set()
         for saga in sagas:
             self.register(saga)
 
@@ -176,12 +178,12 @@ class SagaEngine:
         ``claimed`` says the saga was just taken over from the log, so attempts a dead
         process left open are closed as ``interrupted`` before they are called again.
         """
-        self._driving += 1
+        self._driving.add(state.id)
         try:
             async with self._slots:
                 return await self._drive(state, claimed=claimed)
         finally:
-            self._driving -= 1
+            self._driving.discard(state.id)
             self._notify(state.id)
 
     async def resume(self, saga_id: str) -> SagaState | None:
@@ -254,7 +256,7 @@ class SagaEngine:
         a failing pass (the database restarting, say) is logged and tried again.
         """
         while not stop.is_set():
-            free = self._max_concurrency - self._driving
+            free = self._max_concurrency - len(self._driving)
             claimed: Sequence[SagaState] = []
             if free > 0:
                 try:
@@ -287,7 +289,9 @@ class SagaEngine:
             waiters.add(woken)
             try:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), min(remaining, poll_interval))
+                    # A saga driven here wakes its waiters itself; polling is for the rest.
+                    interval = LOCAL_POLL_SECONDS if saga_id in self._driving else poll_interval
+                    await asyncio.wait_for(woken.wait(), min(remaining, interval))
             finally:
                 waiters.discard(woken)
                 if not waiters:
@@ -361,19 +365,21 @@ class SagaEngine:
             decision = decide(saga, state, outcome, uniform=self._uniform)
             next_state, retry_after = decision.state, decision.retry_after
             park = retry_after is not None and retry_after > self.store.lease_duration / 2
-            next_start = None
-            if (
-                retry_after is None
-                and next_state.status.is_active
-                and not self._deadline_passed(saga, next_state)
-            ):
-                next_start = self._attempt_start(saga, next_state)
             end = AttemptEnd(
                 status=_OUTCOME_STATUS[outcome.kind],
                 finished_at=self._clock(),
                 result=outcome.result,
                 error=outcome.error,
             )
+            next_start = None
+            if (
+                retry_after is None
+                and next_state.status.is_active
+                and not self._deadline_passed(saga, next_state)
+            ):
+                # The next attempt begins in the same transaction; it starts no earlier
+                # than this one finished.
+                next_start = self._attempt_start(saga, next_state)
             await self.store.finish_attempt(
                 state,
                 begun,
