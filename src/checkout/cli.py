@@ -6,7 +6,10 @@ checkout --help
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -44,21 +47,27 @@ def worker() -> None:
 
 @app.command()
 def chaos(
-    sagas: int = typer.Option(300, help="How many orders to place."),
-    concurrency: int = typer.Option(16, help="Orders in flight at once."),
-    kills: int = typer.Option(3, help="Orchestrator processes to SIGKILL and restart."),
-    pauses: int = typer.Option(0, help="Orchestrators to SIGSTOP past their lease, then resume."),
-    backend: str = typer.Option("sqlite", help="sqlite or postgresql."),
-    orchestrators: int = typer.Option(
-        0, help="Order services (default: 1 on SQLite, 2 on PostgreSQL)."
-    ),
-    postgres_url: str = typer.Option(DEFAULT_POSTGRES_URL, help="Server for scratch databases."),
-    seed: int = typer.Option(1, help="Seed for the order mix and the mayhem."),
-    unsafe_disable_idempotency: bool = typer.Option(
-        False,
-        help="TEST ONLY: participants ignore idempotency keys, to show the checks "
-        "catch double effects.",
-    ),
+    sagas: Annotated[int, typer.Option(help="How many orders to place.")] = 300,
+    concurrency: Annotated[int, typer.Option(help="Orders in flight at once.")] = 16,
+    kills: Annotated[int, typer.Option(help="Orchestrator processes to SIGKILL and restart.")] = 3,
+    pauses: Annotated[
+        int, typer.Option(help="Orchestrators to SIGSTOP past their lease, then resume.")
+    ] = 0,
+    backend: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
+    orchestrators: Annotated[
+        int, typer.Option(help="Order services (default: 1 on SQLite, 2 on PostgreSQL).")
+    ] = 0,
+    postgres_url: Annotated[
+        str, typer.Option(help="Server for scratch databases.")
+    ] = DEFAULT_POSTGRES_URL,
+    seed: Annotated[int, typer.Option(help="Seed for the order mix and the mayhem.")] = 1,
+    unsafe_disable_idempotency: Annotated[
+        bool,
+        typer.Option(
+            help="TEST ONLY: participants ignore idempotency keys, to show the "
+            "checks catch double effects."
+        ),
+    ] = False,
 ) -> None:
     """Place orders under injected faults, kills and pauses; then check the books.
 
@@ -85,6 +94,53 @@ def chaos(
     typer.echo(f"  outcomes: {dict(result.books.statuses)}")
     typer.echo(result.summary())
     raise typer.Exit(1 if result.violations else 0)
+
+
+@app.command()
+def bench(
+    orders: Annotated[int, typer.Option(help="Orders per run (N).")] = 2000,
+    concurrency: Annotated[
+        list[int] | None,
+        typer.Option(help="Clients in the closed loop (C); repeat for several [default: 1, 32]."),
+    ] = None,
+    rounds: Annotated[int, typer.Option(help="Runs of each configuration, interleaved.")] = 3,
+    configuration: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only these: raw, ours-sqlite, ours-postgresql, dbos-sqlite, dbos-postgresql."
+        ),
+    ] = None,
+    postgres_url: Annotated[
+        str, typer.Option(help="Server for scratch databases.")
+    ] = DEFAULT_POSTGRES_URL,
+    json_out: Annotated[
+        Path | None, typer.Option(help="Also write the results as JSON here.")
+    ] = None,
+) -> None:
+    """Throughput and latency of the checkout: raw calls vs our engine vs DBOS."""
+    from checkout.bench.run import CONFIGURATIONS, BenchConfig, run_benchmark
+
+    unknown = set(configuration or ()) - set(CONFIGURATIONS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown configurations {sorted(unknown)}; choose from {', '.join(CONFIGURATIONS)}"
+        )
+    config = BenchConfig(
+        orders=orders,
+        concurrency=tuple(concurrency or (1, 32)),
+        rounds=rounds,
+        configurations=tuple(configuration or CONFIGURATIONS),
+        postgres_url=postgres_url,
+    )
+    result = run_benchmark(config)
+    typer.echo(
+        f"N={orders} per run, {rounds} interleaved runs per configuration; "
+        "throughput = completed sagas per second; latency end to end"
+    )
+    typer.echo(result.markdown())
+    if json_out is not None:
+        json_out.write_text(json.dumps(result.as_json(), indent=2))
+        typer.echo(f"JSON written to {json_out}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,8 @@ class System:
     host: str = "127.0.0.1"
     log_dir: Path | None = None
     process_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    apps: dict[str, str] = field(default_factory=dict)
+    """More kinds of process: ``{"bench": "module:factory"}`` serves ``bench-…`` names."""
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -123,7 +125,7 @@ class System:
                 "-m",
                 "uvicorn",
                 "--factory",
-                APPS[kind_of(name)],
+                {**APPS, **self.apps}[kind_of(name)],
                 "--host",
                 self.host,
                 "--port",

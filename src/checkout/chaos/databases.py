@@ -32,7 +32,7 @@ def scratch_databases(
         raise ValueError(f"backend must be sqlite or postgresql, not {backend!r}")
     prefix = f"chaos_{uuid.uuid4().hex[:8]}"
     names = {name: f"{prefix}_{name}" for name in DATABASES}
-    asyncio.run(_admin(postgres_url, [f'CREATE DATABASE "{n}"' for n in names.values()]))
+    asyncio.run(admin_statements(postgres_url, [f'CREATE DATABASE "{n}"' for n in names.values()]))
     base = make_url(postgres_url)
     urls = {
         name: base.set(database=db).render_as_string(hide_password=False)
@@ -44,14 +44,14 @@ def scratch_databases(
     finally:
         if not keep:
             asyncio.run(
-                _admin(
+                admin_statements(
                     postgres_url,
                     [f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names.values()],
                 )
             )
 
 
-async def _admin(url: str, statements: list[str]) -> None:
+async def admin_statements(url: str, statements: list[str]) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:

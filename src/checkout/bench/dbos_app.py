@@ -1,0 +1,212 @@
+"""The same checkout saga as a DBOS workflow, behind the same ``POST /orders``.
+
+Each participant call is a ``@DBOS.step`` (retried like ours: transient errors only);
+a refusal compensates the completed steps in reverse order. The participants see the
+same requests and idempotency keys as from our engine. Used only by the benchmark:
+
+    DBOS_SYSTEM_DATABASE_URL=sqlite:///bench.db uvicorn --factory \\
+        checkout.bench.dbos_app:create_app
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx
+from dbos import DBOS, SetWorkflowID
+from fastapi import FastAPI, Response
+
+from checkout.orders.schemas import OrderRequest
+from sagakit import Direction, StepContext, StepRejected, idempotency_key
+from sagakit.http import post_step
+
+StepFunction = TypeVar("StepFunction", bound=Callable[..., Any])
+
+_client: httpx.AsyncClient | None = None
+_urls: dict[str, str] = {}
+_headers: dict[str, str] = {}
+
+
+def _should_retry(error: BaseException) -> bool:
+    return not isinstance(error, StepRejected)
+
+
+async def _call(
+    service: str, path: str, order_id: str, step: str, direction: Direction, body: dict[str, Any]
+) -> Any:
+    assert _client is not None
+    context = StepContext(
+        saga_id=order_id,
+        saga_name="checkout",
+        step=step,
+        direction=direction,
+        idempotency_key=idempotency_key(order_id, step, direction),
+        attempt=1,
+        input={},
+        results={},
+    )
+    return await post_step(
+        _client, _urls[service] + path, context=context, json=body, headers=_headers
+    )
+
+
+def _step(name: str) -> Callable[[StepFunction], StepFunction]:
+    decorator: Callable[[StepFunction], StepFunction] = DBOS.step(  # type: ignore[assignment]
+        name=name,
+        retries_allowed=True,
+        max_attempts=6,
+        interval_seconds=0.1,
+        backoff_rate=2.0,
+        should_retry=_should_retry,
+        timeout_seconds=5.0,
+    )
+    return decorator
+
+
+@_step("charge")
+async def charge(order: dict[str, Any]) -> Any:
+    return await _call(
+        "payment",
+        "/payments",
+        order["order_id"],
+        "payment",
+        Direction.FORWARD,
+        {k: order[k] for k in ("order_id", "customer_id", "payment_method")}
+        | {"amount": order["total"]},
+    )
+
+
+@_step("refund")
+async def refund(order: dict[str, Any]) -> Any:
+    return await _call(
+        "payment",
+        "/payments/refunds",
+        order["order_id"],
+        "payment",
+        Direction.COMPENSATE,
+        {"order_id": order["order_id"], "amount": order["total"]},
+    )
+
+
+@_step("reserve")
+async def reserve(order: dict[str, Any]) -> Any:
+    return await _call(
+        "inventory",
+        "/reservations",
+        order["order_id"],
+        "inventory",
+        Direction.FORWARD,
+        {"order_id": order["order_id"], "lines": order["lines"]},
+    )
+
+
+@_step("release")
+async def release(order: dict[str, Any]) -> Any:
+    return await _call(
+        "inventory",
+        "/reservations/release",
+        order["order_id"],
+        "inventory",
+        Direction.COMPENSATE,
+        {"order_id": order["order_id"]},
+    )
+
+
+@_step("ship")
+async def ship(order: dict[str, Any]) -> Any:
+    return await _call(
+        "shipping",
+        "/shipments",
+        order["order_id"],
+        "shipping",
+        Direction.FORWARD,
+        {"order_id": order["order_id"], "address": order["address"]},
+    )
+
+
+@_step("cancel_shipment")
+async def cancel_shipment(order: dict[str, Any]) -> Any:
+    return await _call(
+        "shipping",
+        "/shipments/cancel",
+        order["order_id"],
+        "shipping",
+        Direction.COMPENSATE,
+        {"order_id": order["order_id"]},
+    )
+
+
+STEPS = ((charge, refund), (reserve, release), (ship, cancel_shipment))
+
+
+@DBOS.workflow(name="checkout")
+async def checkout(order: dict[str, Any]) -> str:
+    done: list[Any] = []
+    for action, compensation in STEPS:
+        try:
+            await action(order)
+        except StepRejected:
+            break
+        except Exception:
+            done.append(compensation)  # outcome unknown: compensate it too
+            break
+        done.append(compensation)
+    else:
+        return "completed"
+    for compensation in reversed(done):
+        await compensation(order)
+    return "cancelled"
+
+
+def create_app() -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        global _client
+        _urls.update(
+            payment=os.environ["PAYMENT_URL"],
+            inventory=os.environ["INVENTORY_URL"],
+            shipping=os.environ["SHIPPING_URL"],
+        )
+        _headers["Authorization"] = f"Bearer {os.environ['SERVICE_TOKEN']}"
+        _client = httpx.AsyncClient(
+            timeout=httpx.Timeout(5.0), limits=httpx.Limits(max_connections=64)
+        )
+        DBOS(
+            config={
+                "name": "checkout-bench",
+                "system_database_url": os.environ["DBOS_SYSTEM_DATABASE_URL"],
+                "log_level": "WARNING",
+            }
+        )
+        DBOS.launch()
+        yield
+        DBOS.destroy()
+        await _client.aclose()
+
+    app = FastAPI(title="Checkout on DBOS (benchmark)", lifespan=lifespan)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/orders", status_code=201)
+    async def place_order(body: OrderRequest, response: Response) -> dict[str, str]:
+        order_id = str(uuid.uuid4())
+        order = {
+            "order_id": order_id,
+            "customer_id": body.customer_id,
+            "payment_method": body.payment_method,
+            "total": f"{body.total():.2f}",
+            "lines": [{"product_id": i.product_id, "quantity": i.quantity} for i in body.items],
+            "address": body.shipping_address.model_dump(),
+        }
+        with SetWorkflowID(order_id):
+            handle = await DBOS.start_workflow_async(checkout, order)
+        outcome = await handle.get_result()
+        return {"id": order_id, "status": outcome}
+
+    return app

@@ -1,0 +1,187 @@
+"""What the benchmark sends, and how: a closed loop of C clients over N orders."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from sagakit import Direction, StepContext, StepRejected, idempotency_key
+from sagakit.http import post_step
+
+PRODUCTS = tuple(f"bench-{i}" for i in range(1, 11))
+ADDRESS = {
+    "street": "123 Main St",
+    "city": "Cityville",
+    "state": "State",
+    "postal_code": "12345",
+    "country": "Country",
+}
+
+
+def order_body(index: int) -> dict[str, Any]:
+    """The seed's order; every tenth compensates at the last step (country XX)."""
+    first, second = PRODUCTS[index % 10], PRODUCTS[(index + 1) % 10]
+    return {
+        "customer_id": f"bench-{index % 100}",
+        "items": [
+            {"product_id": first, "name": "Product 1", "price": 10.0, "quantity": 2},
+            {"product_id": second, "name": "Product 2", "price": 15.0, "quantity": 1},
+        ],
+        "shipping_address": {**ADDRESS, "country": "XX" if index % 10 == 9 else "Country"},
+        "payment_method": "credit_card",
+    }
+
+
+@dataclass(frozen=True)
+class Measurement:
+    orders: int
+    concurrency: int
+    seconds: float
+    latencies: tuple[float, ...]
+
+    @property
+    def throughput(self) -> float:
+        return self.orders / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+async def closed_loop(
+    orders: int,
+    concurrency: int,
+    place: Callable[[int], Awaitable[None]],
+    *,
+    on_done: Callable[[], None] = lambda: None,
+) -> Measurement:
+    """C clients, each placing its next order as soon as its previous one settled."""
+    counter = itertools.count()
+    latencies: list[float] = []
+
+    async def client() -> None:
+        while (index := next(counter)) < orders:
+            started = time.perf_counter()
+            await place(index)
+            latencies.append(time.perf_counter() - started)
+            on_done()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return Measurement(orders, concurrency, time.perf_counter() - started, tuple(latencies))
+
+
+def through_order_service(client: httpx.AsyncClient, url: str) -> Callable[[int], Awaitable[None]]:
+    """Place an order and hold the answer until it settles (``Prefer: wait``)."""
+
+    async def place(index: int) -> None:
+        response = await client.post(
+            f"{url}/orders", json=order_body(index), headers={"Prefer": "wait=60"}
+        )
+        response.raise_for_status()
+        if response.json()["status"] == "pending":
+            raise RuntimeError(f"order {response.json()['id']} still pending after 60 s")
+
+    return place
+
+
+def raw_calls(
+    client: httpx.AsyncClient, urls: dict[str, str], token: str
+) -> Callable[[int], Awaitable[None]]:
+    """The floor: the same participant calls, made directly, with nothing recorded."""
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def call(
+        service: str,
+        path: str,
+        order_id: str,
+        step: str,
+        direction: Direction,
+        body: dict[str, Any],
+    ) -> None:
+        context = StepContext(
+            saga_id=order_id,
+            saga_name="raw",
+            step=step,
+            direction=direction,
+            idempotency_key=idempotency_key(order_id, step, direction),
+            attempt=1,
+            input={},
+            results={},
+        )
+        await post_step(client, urls[service] + path, context=context, json=body, headers=headers)
+
+    async def place(index: int) -> None:
+        body, order_id = order_body(index), str(uuid.uuid4())
+        lines = [{"product_id": i["product_id"], "quantity": i["quantity"]} for i in body["items"]]
+        total = "35.00"
+        fwd, back = Direction.FORWARD, Direction.COMPENSATE
+        await call(
+            "payment",
+            "/payments",
+            order_id,
+            "payment",
+            fwd,
+            {
+                "order_id": order_id,
+                "customer_id": body["customer_id"],
+                "amount": total,
+                "payment_method": body["payment_method"],
+            },
+        )
+        await call(
+            "inventory",
+            "/reservations",
+            order_id,
+            "inventory",
+            fwd,
+            {"order_id": order_id, "lines": lines},
+        )
+        try:
+            await call(
+                "shipping",
+                "/shipments",
+                order_id,
+                "shipping",
+                fwd,
+                {"order_id": order_id, "address": body["shipping_address"]},
+            )
+        except StepRejected:
+            await call(
+                "inventory",
+                "/reservations/release",
+                order_id,
+                "inventory",
+                back,
+                {"order_id": order_id},
+            )
+            await call(
+                "payment",
+                "/payments/refunds",
+                order_id,
+                "payment",
+                back,
+                {"order_id": order_id, "amount": total},
+            )
+
+    return place
+
+
+def summary(measurements: list[Measurement]) -> dict[str, float]:
+    throughputs = [m.throughput for m in measurements]
+    return {
+        "throughput_median": statistics.median(throughputs),
+        "throughput_min": min(throughputs),
+        "throughput_max": max(throughputs),
+        "p50_ms": statistics.median(m.percentile(50) for m in measurements) * 1000,
+        "p95_ms": statistics.median(m.percentile(95) for m in measurements) * 1000,
+        "p99_ms": statistics.median(m.percentile(99) for m in measurements) * 1000,
+    }

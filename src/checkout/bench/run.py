@@ -1,0 +1,239 @@
+"""The benchmark run: one set of participants, every orchestrator beside them, and
+interleaved rounds so a slow minute of the machine hurts every configuration alike.
+
+Configurations:
+- ``raw``: the participant calls made directly (the floor);
+- ``ours-sqlite`` / ``ours-postgresql``: POST /orders on our order service, its saga
+  store on SQLite or PostgreSQL;
+- ``dbos-sqlite`` / ``dbos-postgresql``: the same saga as a DBOS workflow behind the
+  same POST /orders, its system database on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
+
+from checkout.bench.environment import describe
+from checkout.bench.load import (
+    PRODUCTS,
+    Measurement,
+    closed_loop,
+    raw_calls,
+    summary,
+    through_order_service,
+)
+from checkout.chaos.databases import DEFAULT_POSTGRES_URL, admin_statements
+from checkout.migrations import upgrade_all
+from checkout.processes import System, free_port, generated_tokens
+
+CONFIGURATIONS = ("raw", "ours-sqlite", "ours-postgresql", "dbos-sqlite", "dbos-postgresql")
+DBOS_APP = "checkout.bench.dbos_app:create_app"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    orders: int = 2000
+    concurrency: tuple[int, ...] = (1, 32)
+    rounds: int = 3
+    warmup: int = 30
+    configurations: tuple[str, ...] = CONFIGURATIONS
+    postgres_url: str = DEFAULT_POSTGRES_URL
+    show_progress: bool = True
+
+
+@dataclass
+class BenchResult:
+    config: BenchConfig
+    environment: dict[str, Any]
+    measurements: dict[tuple[str, int], list[Measurement]] = field(default_factory=dict)
+
+    def table(self) -> list[dict[str, Any]]:
+        rows = []
+        for (name, concurrency), runs in sorted(
+            self.measurements.items(), key=lambda item: (item[0][1], item[0][0])
+        ):
+            row: dict[str, Any] = {
+                "configuration": name,
+                "concurrency": concurrency,
+                "runs": len(runs),
+                **summary(runs),
+            }
+            rows.append(row)
+        self._ratios(rows)
+        return rows
+
+    def _ratios(self, rows: list[dict[str, Any]]) -> None:
+        by_key = {(r["configuration"], r["concurrency"]): r for r in rows}
+        for row in rows:
+            name, concurrency = row["configuration"], row["concurrency"]
+            if not name.startswith("ours-"):
+                continue
+            backend = name.removeprefix("ours-")
+            raw = by_key.get(("raw", concurrency))
+            dbos = by_key.get((f"dbos-{backend}", concurrency))
+            if raw:
+                row["vs_raw_throughput"] = row["throughput_median"] / raw["throughput_median"]
+                row["vs_raw_p99"] = row["p99_ms"] / raw["p99_ms"]
+            if dbos:
+                row["vs_dbos_throughput"] = row["throughput_median"] / dbos["throughput_median"]
+
+    def markdown(self) -> str:
+        lines = [
+            "| configuration | C | runs | sagas/s median (min–max) | p50 ms | p95 ms | p99 ms "
+            "| ours/raw thr. | ours/raw p99 | ours/DBOS thr. |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in self.table():
+            ratio = "{:.2f}×".format
+            lines.append(
+                f"| {r['configuration']} | {r['concurrency']} | {r['runs']} | "
+                f"{r['throughput_median']:.1f} ({r['throughput_min']:.1f}–"
+                f"{r['throughput_max']:.1f}) | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+                f"{r['p99_ms']:.1f} | "
+                f"{ratio(r['vs_raw_throughput']) if 'vs_raw_throughput' in r else ''} | "
+                f"{ratio(r['vs_raw_p99']) if 'vs_raw_p99' in r else ''} | "
+                f"{ratio(r['vs_dbos_throughput']) if 'vs_dbos_throughput' in r else ''} |"
+            )
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "config": {k: v for k, v in self.config.__dict__.items()},
+            "environment": self.environment,
+            "results": self.table(),
+        }
+
+
+def run_benchmark(config: BenchConfig, *, workdir: Path | None = None) -> BenchResult:
+    uses_postgres = any(c.endswith("postgresql") for c in config.configurations)
+    result = BenchResult(config, describe(config.postgres_url if uses_postgres else None))
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        folder = workdir or Path(scratch)
+        databases = _databases(config, folder)
+        system = _system(config, folder, databases)
+        try:
+            system.check_ports()
+            system.start()
+            system.wait_healthy(timeout=60)
+            asyncio.run(_measure(config, system, result))
+        finally:
+            system.stop()
+            if databases["postgres_created"]:
+                asyncio.run(
+                    admin_statements(
+                        config.postgres_url,
+                        [
+                            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+                            for name in databases["postgres_created"]
+                        ],
+                    )
+                )
+    return result
+
+
+def _databases(config: BenchConfig, folder: Path) -> dict[str, Any]:
+    sqlite = {
+        name: f"sqlite+aiosqlite:///{folder / name}.db"
+        for name in ("payment", "inventory", "shipping")
+    }
+    created: list[str] = []
+    found: dict[str, Any] = {"participants": sqlite, "postgres_created": created}
+    found["ours-sqlite"] = f"sqlite+aiosqlite:///{folder / 'orders'}.db"
+    found["dbos-sqlite"] = f"sqlite:///{folder / 'dbos'}.db"
+    upgrade_all({**sqlite, "orders": found["ours-sqlite"]})
+    if any(c.endswith("postgresql") for c in config.configurations):
+        prefix = f"bench_{uuid.uuid4().hex[:8]}"
+        created.extend([f"{prefix}_orders", f"{prefix}_dbos"])
+        asyncio.run(
+            admin_statements(config.postgres_url, [f'CREATE DATABASE "{n}"' for n in created])
+        )
+        base = make_url(config.postgres_url)
+        found["ours-postgresql"] = base.set(database=created[0]).render_as_string(False)
+        found["dbos-postgresql"] = base.set(
+            drivername="postgresql", database=created[1]
+        ).render_as_string(False)
+        upgrade_all({"orders": found["ours-postgresql"]})
+    return found
+
+
+def _system(config: BenchConfig, folder: Path, databases: dict[str, Any]) -> System:
+    participants = databases["participants"]
+    env = {
+        **generated_tokens(),
+        "CHECKOUT_DATA_DIR": str(folder),
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in participants.items()},
+    }
+    ports = {name: free_port() for name in ("payment", "inventory", "shipping")}
+    process_env: dict[str, dict[str, str]] = {}
+    for name in config.configurations:
+        if name == "raw":
+            continue
+        process = _process(name)
+        ports[process] = free_port()
+        url_key = "ORDERS_DATABASE_URL" if name.startswith("ours") else "DBOS_SYSTEM_DATABASE_URL"
+        process_env[process] = {url_key: databases[name]}
+    return System(
+        env=env,
+        ports=ports,
+        log_dir=folder / "logs",
+        process_env=process_env,
+        apps={"bench": DBOS_APP},
+    )
+
+
+def _process(name: str) -> str:
+    return f"orders-{name}" if name.startswith("ours") else f"bench-{name}"
+
+
+async def _measure(config: BenchConfig, system: System, result: BenchResult) -> None:
+    admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
+    limits = httpx.Limits(max_connections=max(config.concurrency) + 8)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(90.0), limits=limits) as client:
+        for product in PRODUCTS:
+            response = await client.put(
+                f"{system.url('inventory')}/products/{product}",
+                json={"available": 1_000_000_000},
+                headers=admin,
+            )
+            response.raise_for_status()
+        targets: dict[str, Callable[[int], Any]] = {}
+        for name in config.configurations:
+            if name == "raw":
+                urls = {s: system.url(s) for s in ("payment", "inventory", "shipping")}
+                targets[name] = raw_calls(client, urls, system.env["SERVICE_TOKEN"])
+            else:
+                targets[name] = through_order_service(client, system.url(_process(name)))
+        for place in targets.values():
+            await closed_loop(config.warmup, 4, place)
+        total = len(targets) * len(config.concurrency) * config.rounds * config.orders
+        with Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            disable=not config.show_progress,
+        ) as progress:
+            task = progress.add_task("benchmark", total=total)
+            for round_number in range(1, config.rounds + 1):
+                for concurrency in config.concurrency:
+                    for name, place in targets.items():
+                        progress.update(
+                            task, description=f"round {round_number}: {name} C={concurrency}"
+                        )
+                        measured = await closed_loop(
+                            config.orders,
+                            concurrency,
+                            place,
+                            on_done=lambda: progress.advance(task),
+                        )
+                        result.measurements.setdefault((name, concurrency), []).append(measured)
