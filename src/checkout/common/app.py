@@ -14,6 +14,7 @@ from checkout.common.faults import FaultInjector, faults_router
 from checkout.common.limits import BodySizeLimitMiddleware
 from checkout.common.routing import AdminRoute
 from checkout.common.settings import ServiceSettings
+from checkout.observability import install_observability
 
 
 def build_app(
@@ -45,6 +46,7 @@ def build_app(
     app.state.faults = (faults or FaultInjector()) if settings.faults_enabled else None
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    install_observability(app, service=title.split()[0].lower())
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

@@ -5,49 +5,72 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
+from checkout.admin import routes as admin_routes
+from checkout.admin.service import AdminService
 from checkout.common.database import Database
 from checkout.common.errors import install_error_handlers
 from checkout.common.limits import BodySizeLimitMiddleware
+from checkout.dashboard import install_dashboard
+from checkout.observability import SagaMetrics, install_observability
 from checkout.orders import routes
 from checkout.orders.participants import Participants, ParticipantUrls
-from checkout.orders.saga import checkout_saga
+from checkout.orders.saga import COMPENSATION_RETRY, checkout_saga
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
-from sagakit import SagaEngine, SqlSagaStore
+from sagakit import SagaEngine, SagaObserver, SqlSagaStore
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     """The order service; settings come from the environment unless given."""
     settings = settings if settings is not None else OrdersSettings()
+    registry = CollectorRegistry()
+    saga_metrics = SagaMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running_orders(settings) as (service, engine):
+        async with running_orders(settings, observer=saga_metrics) as (service, engine):
             app.state.orders = service
             app.state.engine = engine
+            store = engine.store
+            assert isinstance(store, SqlSagaStore), "running_orders builds a SQL store"
+            app.state.admin = AdminService(
+                history=store,
+                engine=engine,
+                on_action=lambda action: saga_metrics.admin_actions.labels(action).inc(),
+            )
             yield
+
+    async def refresh_status_counts() -> None:
+        saga_metrics.refresh_statuses((await app.state.admin.counts()).counts)
 
     app = FastAPI(title="Order service", lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    install_observability(
+        app, service="orders", registry=registry, before_scrape=refresh_status_counts
+    )
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     app.include_router(routes.router)
+    app.include_router(admin_routes.router)
+    install_dashboard(app)
     return app
 
 
 @asynccontextmanager
 async def running_orders(
-    settings: OrdersSettings,
+    settings: OrdersSettings, *, observer: SagaObserver | None = None
 ) -> AsyncIterator[tuple[OrderService, SagaEngine]]:
     """The order service's moving parts, and a recovery loop that finishes any saga
     whose process died or whose retry fell due; all stopped cleanly on exit."""
@@ -64,13 +87,20 @@ async def running_orders(
             shipping=settings.shipping_url,
         ),
     )
-    saga = checkout_saga(participants, timeout=timedelta(seconds=settings.call_timeout_seconds))
+    saga = checkout_saga(
+        participants,
+        timeout=timedelta(seconds=settings.call_timeout_seconds),
+        compensation_retry=replace(
+            COMPENSATION_RETRY, maximum_attempts=settings.compensation_max_attempts
+        ),
+    )
     store = SqlSagaStore(database.engine, lease_duration=timedelta(seconds=settings.lease_seconds))
     engine = SagaEngine(
         store=store,
         sagas=[saga],
         owner=settings.owner,
         max_concurrency=settings.max_concurrent_sagas,
+        observer=observer,
     )
     service = OrderService(
         database=database, store=store, engine=engine, saga=saga, clock=lambda: datetime.now(UTC)

@@ -3,6 +3,9 @@
 Each method is a step action: it receives the saga's context and returns the
 participant's JSON answer, which the engine records. Errors follow
 ``sagakit.http``: refusals compensate, everything else is retried.
+
+Every call carries a W3C ``traceparent`` in the trace of the request that placed the
+order (kept in the saga's input, so a saga resumed elsewhere stays in its trace).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from checkout.observability.tracing import TRACEPARENT, child_traceparent, current_traceparent
 from sagakit import JSON, StepContext
 from sagakit.http import post_step
 
@@ -86,6 +90,9 @@ class Participants:
         )
 
     async def _post(self, base: str, path: str, context: StepContext, body: JSON) -> JSON:
+        parent = context.input.get(TRACEPARENT)
+        trace = child_traceparent(parent if isinstance(parent, str) else current_traceparent.get())
+        headers = {**self._headers, TRACEPARENT: trace}
         return await post_step(
-            self._client, base.rstrip("/") + path, context=context, json=body, headers=self._headers
+            self._client, base.rstrip("/") + path, context=context, json=body, headers=headers
         )

@@ -24,7 +24,12 @@ COMPENSATION_RETRY = RetryPolicy(
 )
 
 
-def checkout_saga(participants: Participants, *, timeout: timedelta = CALL_TIMEOUT) -> Saga:
+def checkout_saga(
+    participants: Participants,
+    *,
+    timeout: timedelta = CALL_TIMEOUT,
+    compensation_retry: RetryPolicy = COMPENSATION_RETRY,
+) -> Saga:
     """Version 1 of the checkout. Change the steps only under a new version number:
     sagas in flight finish on the version they started on."""
     return Saga(
@@ -36,7 +41,7 @@ def checkout_saga(participants: Participants, *, timeout: timedelta = CALL_TIMEO
                 action=participants.charge,
                 compensation=participants.refund,
                 retry=FORWARD_RETRY,
-                compensation_retry=COMPENSATION_RETRY,
+                compensation_retry=compensation_retry,
                 timeout=timeout,
             ),
             Step(
@@ -44,7 +49,7 @@ def checkout_saga(participants: Participants, *, timeout: timedelta = CALL_TIMEO
                 action=participants.reserve,
                 compensation=participants.release,
                 retry=FORWARD_RETRY,
-                compensation_retry=COMPENSATION_RETRY,
+                compensation_retry=compensation_retry,
                 timeout=timeout,
             ),
             Step(
@@ -52,7 +57,7 @@ def checkout_saga(participants: Participants, *, timeout: timedelta = CALL_TIMEO
                 action=participants.ship,
                 compensation=participants.cancel_shipment,
                 retry=FORWARD_RETRY,
-                compensation_retry=COMPENSATION_RETRY,
+                compensation_retry=compensation_retry,
                 timeout=timeout,
             ),
         ),

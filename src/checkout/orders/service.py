@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from checkout.common.database import Database
+from checkout.observability.tracing import TRACEPARENT, current_traceparent
 from checkout.orders import repository
 from checkout.orders.repository import Order, OrderItem
 from checkout.orders.schemas import ListFilters, OrderList, OrderOut, OrderRequest
@@ -154,4 +155,5 @@ def _saga_input(order: Order) -> dict[str, object]:
         "payment_method": order.payment_method,
         "lines": [{"product_id": i.product_id, "quantity": i.quantity} for i in order.items],
         "address": order.shipping_address,
+        TRACEPARENT: current_traceparent.get(),
     }

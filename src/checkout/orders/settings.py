@@ -25,6 +25,10 @@ class OrdersSettings(ServiceSettings):
     recovery_poll_seconds: float = Field(
         default=1.0, gt=0, validation_alias="ORDERS_RECOVERY_POLL_SECONDS"
     )
+    compensation_max_attempts: int = Field(
+        default=12, ge=1, le=1000, validation_alias="ORDERS_COMPENSATION_MAX_ATTEMPTS"
+    )
+    """Attempts of each compensation before the saga ends ``failed`` for an operator."""
     owner: str | None = Field(default=None, validation_alias="ORDERS_OWNER")
 
     @model_validator(mode="after")

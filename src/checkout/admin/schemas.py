@@ -1,0 +1,87 @@
+"""The admin API's bodies: a saga's state, its attempts and the operators' actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checkout.common.schemas import ShortText
+from sagakit import SagaStatus
+
+
+class FailureOut(BaseModel):
+    step: str
+    direction: str
+    code: str
+    error: str
+
+
+class SagaSummary(BaseModel):
+    id: str
+    name: str
+    version: int
+    status: SagaStatus
+    customer_id: str | None = Field(description="From the checkout's saga input")
+    step: str | None = Field(description="The step under the cursor (None once completed)")
+    attempt: int
+    failure: FailureOut | None
+    compensation_failure: FailureOut | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SagaPage(BaseModel):
+    items: list[SagaSummary]
+    total: int
+
+
+class AttemptOut(BaseModel):
+    step: str
+    direction: str
+    attempt: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_seconds: float | None
+    error: str | None
+    idempotency_key: str
+
+
+class EventOut(BaseModel):
+    kind: str
+    actor: str
+    at: datetime
+    detail: str | None
+
+
+class SagaDetail(SagaSummary):
+    steps: list[str] = Field(description="The definition's steps, in forward order")
+    input: dict[str, Any]
+    results: dict[str, Any]
+    deadline_at: datetime | None
+    attempts: list[AttemptOut]
+    events: list[EventOut]
+
+
+class StatusCounts(BaseModel):
+    counts: dict[str, int]
+    total: int
+
+
+class SagaFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: SagaStatus | None = None
+    definition: ShortText | None = None
+    customer_id: ShortText | None = None
+    older_than_seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86400)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class AbortRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)] = "aborted by an operator"

@@ -1,0 +1,189 @@
+"""Reading saga history and steering sagas: the admin use cases, free of HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import Select, select
+
+from checkout.admin.schemas import (
+    AttemptOut,
+    EventOut,
+    FailureOut,
+    SagaDetail,
+    SagaFilters,
+    SagaPage,
+    SagaSummary,
+    StatusCounts,
+)
+from checkout.orders.tables import orders
+from sagakit import (
+    AttemptRecord,
+    Failure,
+    Saga,
+    SagaEvent,
+    SagaNotFound,
+    SagaState,
+    UnknownSagaError,
+)
+
+
+class SagaHistory(Protocol):
+    """What the admin reads from the saga store (``SqlSagaStore`` provides it)."""
+
+    async def list_sagas(
+        self,
+        *,
+        statuses: Sequence[str] = (),
+        name: str | None = None,
+        created_before: float | None = None,
+        ids: Select[tuple[str]] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[SagaState], int]: ...
+
+    async def count_by_status(self) -> dict[str, int]: ...
+
+    async def load(self, saga_id: str) -> SagaState | None: ...
+
+    async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]: ...
+
+    async def events(self, saga_id: str) -> Sequence[SagaEvent]: ...
+
+
+class SagaSteering(Protocol):
+    """The operator actions of ``SagaEngine``."""
+
+    def definition(self, state: SagaState) -> Saga: ...
+
+    async def retry(
+        self, saga_id: str, *, actor: str = ..., background: bool = ...
+    ) -> SagaState: ...
+
+    async def abort(
+        self, saga_id: str, *, actor: str = ..., reason: str = ..., background: bool = ...
+    ) -> SagaState: ...
+
+
+class AdminService:
+    def __init__(
+        self,
+        *,
+        history: SagaHistory,
+        engine: SagaSteering,
+        clock: Callable[[], float] = time.time,
+        on_action: Callable[[str], None] = lambda _action: None,
+    ) -> None:
+        self._history, self._engine, self._clock = history, engine, clock
+        self._on_action = on_action
+
+    async def list_sagas(self, filters: SagaFilters) -> SagaPage:
+        ids = None
+        if filters.customer_id is not None:
+            ids = select(orders.c.id).where(orders.c.customer_id == filters.customer_id)
+        created_before = None
+        if filters.older_than_seconds is not None:
+            created_before = self._clock() - filters.older_than_seconds
+        states, total = await self._history.list_sagas(
+            statuses=[filters.status.value] if filters.status else (),
+            name=filters.definition,
+            created_before=created_before,
+            ids=ids,
+            limit=filters.limit,
+            offset=filters.offset,
+        )
+        return SagaPage(items=[self._summary(state) for state in states], total=total)
+
+    async def counts(self) -> StatusCounts:
+        counts = await self._history.count_by_status()
+        return StatusCounts(counts=counts, total=sum(counts.values()))
+
+    async def show(self, saga_id: str) -> SagaDetail:
+        state = await self._history.load(saga_id)
+        if state is None:
+            raise SagaNotFound(f"no saga has id {saga_id}")
+        attempts = await self._history.attempts(saga_id)
+        events = await self._history.events(saga_id)
+        summary = self._summary(state)
+        return SagaDetail(
+            **summary.model_dump(),
+            steps=[step.name for step in self._engine.definition(state).steps],
+            input=state.input,
+            results=state.results,
+            deadline_at=_time(state.deadline_at),
+            attempts=[_attempt(a) for a in attempts],
+            events=[
+                EventOut(kind=e.kind, actor=e.actor, at=_utc(e.at), detail=e.detail) for e in events
+            ],
+        )
+
+    async def retry(self, saga_id: str, *, actor: str) -> SagaDetail:
+        """Resume a ``failed`` saga's compensations in the background; its detail now."""
+        await self._engine.retry(saga_id, actor=actor, background=True)
+        self._on_action("retry")
+        return await self.show(saga_id)
+
+    async def abort(self, saga_id: str, *, actor: str, reason: str) -> SagaDetail:
+        """Stop a ``running`` saga and compensate in the background; its detail now."""
+        await self._engine.abort(saga_id, actor=actor, reason=reason, background=True)
+        self._on_action("abort")
+        return await self.show(saga_id)
+
+    def _summary(self, state: SagaState) -> SagaSummary:
+        customer = state.input.get("customer_id")
+        steps = self._step_names(state)
+        return SagaSummary(
+            id=state.id,
+            name=state.name,
+            version=state.version,
+            status=state.status,
+            customer_id=customer if isinstance(customer, str) else None,
+            step=steps[state.cursor] if state.cursor < len(steps) else None,
+            attempt=state.attempt,
+            failure=_failure(state.failure),
+            compensation_failure=_failure(state.compensation_failure),
+            created_at=_utc(state.created_at),
+            updated_at=_utc(state.updated_at),
+        )
+
+    def _step_names(self, state: SagaState) -> list[str]:
+        try:
+            return [step.name for step in self._engine.definition(state).steps]
+        except UnknownSagaError:  # an old definition: list the saga all the same
+            return []
+
+
+def _attempt(record: AttemptRecord) -> AttemptOut:
+    duration = None
+    if record.finished_at is not None:
+        duration = max(record.finished_at - record.started_at, 0.0)
+    return AttemptOut(
+        step=record.step,
+        direction=record.direction.value,
+        attempt=record.attempt,
+        status=record.status.value,
+        started_at=_utc(record.started_at),
+        finished_at=_time(record.finished_at),
+        duration_seconds=duration,
+        error=record.error,
+        idempotency_key=record.idempotency_key,
+    )
+
+
+def _failure(failure: Failure | None) -> FailureOut | None:
+    if failure is None:
+        return None
+    return FailureOut(
+        step=failure.step, direction=failure.direction.value, code=failure.code, error=failure.error
+    )
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _time(epoch: float | None) -> datetime | None:
+    return _utc(epoch) if epoch is not None else None

@@ -1,0 +1,117 @@
+"""The order service's saga metrics: the engine's observer, writing to one registry.
+
+Each app has its own :class:`~prometheus_client.CollectorRegistry` (never the global
+one), so tests can build several apps in one process. Counts by status come from the
+database at scrape time (:meth:`SagaMetrics.refresh_statuses`): they describe every
+process's sagas, while the counters and ``checkout_sagas_in_flight`` describe this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from sagakit import AttemptStatus, Direction, SagaState, SagaStatus
+from sagakit.state import AttemptEnd, AttemptStart
+
+STEP_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class SagaMetrics:
+    """Implements :class:`sagakit.SagaObserver`; quick, and never raises."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.started = Counter(
+            "checkout_sagas_started", "Sagas started by this process.", ["saga"], registry=registry
+        )
+        self.finished = Counter(
+            "checkout_sagas_finished",
+            "Sagas this process drove to a terminal status, by outcome.",
+            ["saga", "outcome"],
+            registry=registry,
+        )
+        self._in_flight: set[str] = set()
+        in_flight = Gauge(
+            "checkout_sagas_in_flight",
+            "Sagas this process has started or taken over and not yet settled.",
+            registry=registry,
+        )
+        in_flight.set_function(lambda: len(self._in_flight))
+        self.step_seconds = Histogram(
+            "checkout_saga_step_duration_seconds",
+            "How long one attempt of a step took, by step, direction and attempt status.",
+            ["step", "direction", "status"],
+            buckets=STEP_SECONDS_BUCKETS,
+            registry=registry,
+        )
+        self.retries = Counter(
+            "checkout_saga_step_retries",
+            "Attempts of a step beyond its first.",
+            ["step", "direction"],
+            registry=registry,
+        )
+        self.compensations = Counter(
+            "checkout_saga_compensations",
+            "Steps undone (compensation attempts that succeeded).",
+            ["step"],
+            registry=registry,
+        )
+        self.claimed = Counter(
+            "checkout_saga_lease_takeovers",
+            "Sagas this process took over (lease expired or retry due).",
+            registry=registry,
+        )
+        self.leases_lost = Counter(
+            "checkout_saga_leases_lost",
+            "Sagas this process let go because another took its lease.",
+            registry=registry,
+        )
+        self.by_status = Gauge(
+            "checkout_sagas",
+            "Sagas in the database by status (all processes), read at scrape time.",
+            ["status"],
+            registry=registry,
+        )
+        self.needing_attention = Gauge(
+            "checkout_sagas_needing_attention",
+            "Sagas whose compensation gave up (status failed): an operator must retry them.",
+            registry=registry,
+        )
+        self.admin_actions = Counter(
+            "checkout_admin_actions",
+            "Operator retries and aborts through the admin API.",
+            ["action"],
+            registry=registry,
+        )
+
+    def saga_started(self, state: SagaState) -> None:
+        self.started.labels(state.name).inc()
+        self._in_flight.add(state.id)
+
+    def attempt_finished(self, state: SagaState, start: AttemptStart, end: AttemptEnd) -> None:
+        direction = start.direction.value
+        seconds = max(end.finished_at - start.started_at, 0.0)
+        self.step_seconds.labels(start.step, direction, end.status.value).observe(seconds)
+        if start.attempt > 1:
+            self.retries.labels(start.step, direction).inc()
+        if start.direction is Direction.COMPENSATE and end.status is AttemptStatus.SUCCEEDED:
+            self.compensations.labels(start.step).inc()
+
+    def saga_settled(self, state: SagaState) -> None:
+        self.finished.labels(state.name, state.status.value).inc()
+        self._in_flight.discard(state.id)
+
+    def sagas_claimed(self, states: Sequence[SagaState]) -> None:
+        self.claimed.inc(len(states))
+        self._in_flight.update(state.id for state in states)
+
+    def lease_lost(self, saga_id: str) -> None:
+        self.leases_lost.inc()
+        self._in_flight.discard(saga_id)
+
+    def refresh_statuses(self, counts: Mapping[str, int]) -> None:
+        """Set the by-status gauges from the database's counts (missing statuses are 0)."""
+        for status in SagaStatus:
+            self.by_status.labels(status.value).set(counts.get(status.value, 0))
+        self.needing_attention.set(counts.get(SagaStatus.FAILED.value, 0))
