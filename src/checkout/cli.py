@@ -13,9 +13,11 @@ from typing import Annotated
 
 import typer
 
+from checkout.admin.cli import sagas_app
 from checkout.chaos.databases import DEFAULT_POSTGRES_URL
 
 app = typer.Typer(help="Run and operate the checkout built on sagakit.", no_args_is_help=True)
+app.add_typer(sagas_app, name="sagas")
 
 
 @app.command()
