@@ -19,6 +19,8 @@ ROW_HEIGHT = 30
 AXIS_HEIGHT = 34
 MIN_BAR_WIDTH = 4.0
 TICKS = 5
+RIGHT_MARGIN = 40
+"""Room after the axis for the last tick's label and a retry's ``#n``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +59,7 @@ class Timeline:
     width: int
     height: int
     label_width: int
+    axis_end: float
     axis_y: float
     rows: tuple[Row, ...]
     ticks: tuple[Tick, ...]
@@ -68,7 +71,7 @@ def layout_timeline(detail: SagaDetail, *, now: datetime, width: int = WIDTH) ->
     start = detail.created_at.timestamp()
     ends = [_end(a, now) for a in detail.attempts] + [e.at.timestamp() for e in detail.events]
     span = max([*ends, start + 0.001]) - start
-    plot = width - LABEL_WIDTH - 20
+    plot = width - LABEL_WIDTH - RIGHT_MARGIN
 
     def x_of(moment: float) -> float:
         return LABEL_WIDTH + (moment - start) / span * plot
@@ -113,6 +116,7 @@ def layout_timeline(detail: SagaDetail, *, now: datetime, width: int = WIDTH) ->
         width=width,
         height=AXIS_HEIGHT + len(rows) * ROW_HEIGHT + 10,
         label_width=LABEL_WIDTH,
+        axis_end=width - RIGHT_MARGIN,
         axis_y=AXIS_HEIGHT - 8,
         rows=rows,
         ticks=ticks,
