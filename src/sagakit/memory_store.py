@@ -68,7 +68,7 @@ class InMemorySagaStore:
             for i, record in enumerate(history):
                 if record.status is AttemptStatus.STARTED:
                     history[i] = replace(record, status=AttemptStatus.INTERRUPTED)
-        history.append(_started(start))
+        _append_started(history, start)
         self._save(row, replace(row.state, attempt=start.attempt), renew=True)
 
     async def finish_attempt(
@@ -98,7 +98,7 @@ class InMemorySagaStore:
                     error=end.error,
                 )
         if next_start is not None:
-            history.append(_started(next_start))
+            _append_started(history, next_start)
             next_state = replace(next_state, attempt=next_start.attempt)
         delay = retry_after.total_seconds() if retry_after else 0.0
         row.next_attempt_at = self._clock() + delay
@@ -160,6 +160,16 @@ class InMemorySagaStore:
             row.owner, row.lease_expires_at = None, None
         else:
             row.lease_expires_at = now + self._lease
+
+
+def _append_started(history: list[AttemptRecord], start: AttemptStart) -> None:
+    """Like the SQL store's unique index: one row per step, direction and attempt."""
+    if any(
+        (r.step, r.direction, r.attempt) == (start.step, start.direction, start.attempt)
+        for r in history
+    ):
+        raise SagaError(f"attempt {start.attempt} of {start.step} {start.direction} exists")
+    history.append(_started(start))
 
 
 def _started(start: AttemptStart) -> AttemptRecord:

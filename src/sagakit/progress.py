@@ -67,7 +67,9 @@ def stop_forward(saga: Saga, state: SagaState, failure: Failure) -> SagaState:
 
 def retry_compensation(saga: Saga, state: SagaState) -> SagaState:
     """An operator's retry of a ``failed`` saga: resume at the compensation that gave up."""
-    return state.evolve(status=SagaStatus.COMPENSATING, attempt=0, compensation_failure=None)
+    return state.evolve(
+        status=SagaStatus.COMPENSATING, attempt_base=state.attempt, compensation_failure=None
+    )
 
 
 def _after_forward(saga: Saga, state: SagaState, outcome: Outcome, uniform: Uniform) -> Decision:
@@ -77,14 +79,16 @@ def _after_forward(saga: Saga, state: SagaState, outcome: Outcome, uniform: Unif
         cursor = state.cursor + 1
         status = SagaStatus.COMPLETED if cursor == len(saga.steps) else SagaStatus.RUNNING
         return Decision(
-            state=state.evolve(status=status, cursor=cursor, attempt=0, results=results)
+            state=state.evolve(
+                status=status, cursor=cursor, attempt=0, attempt_base=0, results=results
+            )
         )
     failure = _failure(step, Direction.FORWARD, outcome)
     if outcome.kind is OutcomeKind.REJECTED:
         # A refusal means the step did nothing: undo only the steps before it.
         return Decision(state=_begin_compensation(saga, state, state.cursor - 1, failure))
-    if _may_retry(step.retry, state.attempt, outcome):
-        delay = step.retry.delay_before(state.attempt + 1, uniform=uniform)
+    if _may_retry(step.retry, state.attempts_in_budget, outcome):
+        delay = step.retry.delay_before(state.attempts_in_budget + 1, uniform=uniform)
         return Decision(state=state, retry_after=delay)
     # Unknown outcome: the step may have happened, so it is compensated too.
     return Decision(state=_begin_compensation(saga, state, state.cursor, failure))
@@ -96,8 +100,8 @@ def _after_compensation(
     step = current_step(saga, state)
     if outcome.kind is OutcomeKind.SUCCEEDED:
         return Decision(state=_compensate_from(saga, state, state.cursor - 1))
-    if _may_retry(step.compensation_retry, state.attempt, outcome):
-        delay = step.compensation_retry.delay_before(state.attempt + 1, uniform=uniform)
+    if _may_retry(step.compensation_retry, state.attempts_in_budget, outcome):
+        delay = step.compensation_retry.delay_before(state.attempts_in_budget + 1, uniform=uniform)
         return Decision(state=state, retry_after=delay)
     failure = _failure(step, Direction.COMPENSATE, outcome)
     return Decision(state=state.evolve(status=SagaStatus.FAILED, compensation_failure=failure))
@@ -120,7 +124,7 @@ def _compensate_from(saga: Saga, state: SagaState, index: int) -> SagaState:
     while index >= 0 and saga.steps[index].compensation is None:
         index -= 1
     status = SagaStatus.COMPENSATING if index >= 0 else SagaStatus.COMPENSATED
-    return state.evolve(status=status, cursor=max(index, 0), attempt=0)
+    return state.evolve(status=status, cursor=max(index, 0), attempt=0, attempt_base=0)
 
 
 def _failure(step: Step, direction: Direction, outcome: Outcome) -> Failure:

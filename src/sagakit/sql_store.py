@@ -312,6 +312,7 @@ def _state_values(state: SagaState) -> dict[str, Any]:
         "results": state.results,
         "cursor": state.cursor,
         "attempt": state.attempt,
+        "attempt_base": state.attempt_base,
         "failure": state.failure.to_json() if state.failure else None,
         "compensation_failure": (
             state.compensation_failure.to_json() if state.compensation_failure else None
@@ -342,6 +343,7 @@ def _to_state(row: Row[Any]) -> SagaState:
         results=row.results,
         cursor=row.cursor,
         attempt=row.attempt,
+        attempt_base=row.attempt_base,
         failure=Failure.from_json(row.failure),
         compensation_failure=Failure.from_json(row.compensation_failure),
         deadline_at=row.deadline_at,

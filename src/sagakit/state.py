@@ -84,13 +84,20 @@ class SagaState:
     results: dict[str, JSON] = field(default_factory=dict)
     cursor: int = 0
     attempt: int = 0
-    """Attempts begun at the current cursor and direction."""
+    """The number of the last attempt begun at the current cursor and direction."""
+    attempt_base: int = 0
+    """Attempts made before the current retry budget: an operator's retry gives the
+    compensation a fresh budget while attempt numbers keep counting up."""
     failure: Failure | None = None
     compensation_failure: Failure | None = None
     deadline_at: float | None = None
     fencing_token: int = 0
     created_at: float = 0.0
     updated_at: float = 0.0
+
+    @property
+    def attempts_in_budget(self) -> int:
+        return self.attempt - self.attempt_base
 
     @property
     def direction(self) -> Direction:

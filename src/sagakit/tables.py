@@ -41,6 +41,7 @@ sagas = Table(
     Column("results", Json, nullable=False),
     Column("cursor", Integer, nullable=False),
     Column("attempt", Integer, nullable=False),
+    Column("attempt_base", Integer, nullable=False, server_default="0"),
     Column("failure", Json),
     Column("compensation_failure", Json),
     Column("deadline_at", Double),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import uuid
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS, Checkout
@@ -22,11 +21,6 @@ ORDER = {
     },
     "payment_method": "credit_card",
 }
-OPERATOR_RETRY_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="sagakit: an operator's retry restarts attempt numbers at 1, so the resumed "
-    "compensation's attempt row collides with the failed one; remove when fixed",
-)
 
 
 def order(*, country: str = "Country") -> dict[str, object]:
@@ -110,7 +104,6 @@ def failed_saga(checkout: Checkout) -> str:
     return saga_id
 
 
-@OPERATOR_RETRY_BUG
 def test_an_admin_retry_of_a_failed_saga_brings_it_to_compensated(
     page: Page, checkout: Checkout
 ) -> None:

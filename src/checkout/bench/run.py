@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import make_url
 
 from checkout.bench.environment import describe
@@ -35,6 +34,7 @@ from checkout.bench.load import (
 from checkout.chaos.databases import DEFAULT_POSTGRES_URL, admin_statements
 from checkout.migrations import upgrade_all
 from checkout.processes import System, free_port, generated_tokens
+from checkout.progress import progress_bar
 
 CONFIGURATIONS = ("raw", "ours-sqlite", "ours-postgresql", "dbos-sqlite", "dbos-postgresql")
 DBOS_APP = "checkout.bench.dbos_app:create_app"
@@ -216,13 +216,7 @@ async def _measure(config: BenchConfig, system: System, result: BenchResult) -> 
         for place in targets.values():
             await closed_loop(config.warmup, 4, place)
         total = len(targets) * len(config.concurrency) * config.rounds * config.orders
-        with Progress(
-            TextColumn("{task.description:<28}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            disable=not config.show_progress,
-        ) as progress:
+        with progress_bar(show=config.show_progress) as progress:
             task = progress.add_task("benchmark", total=total)
             for round_number in range(1, config.rounds + 1):
                 for concurrency in config.concurrency:

@@ -12,19 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import Progress, TaskID
 
 from checkout.chaos.databases import DEFAULT_POSTGRES_URL, scratch_databases
 from checkout.chaos.invariants import Books, check_books, pending_sagas
 from checkout.chaos.load import initial_stock, place, plan_orders
 from checkout.processes import PARTICIPANTS, System, free_port, generated_tokens
+from checkout.progress import LineProgress, progress_bar
 
 LEASE_SECONDS = 3.0
 CALL_TIMEOUT_SECONDS = 1.0
@@ -135,7 +129,7 @@ class _Chaos:
             orders = plan_orders(config.sagas, self.rng)
             slots = asyncio.Semaphore(config.concurrency)
             order_ids: set[str] = set()
-            with _progress(config.show_progress) as progress:
+            with progress_bar(show=config.show_progress) as progress:
                 placing = progress.add_task("placing orders", total=config.sagas)
 
                 async def one(index: int) -> None:
@@ -211,7 +205,7 @@ class _Chaos:
         self.system.send(victim, signal.SIGCONT)
         self.down.discard(victim)
 
-    async def _settle(self, progress: Progress, task: TaskID) -> None:
+    async def _settle(self, progress: Progress | LineProgress, task: TaskID) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.settle_timeout
         while True:
@@ -230,13 +224,3 @@ class _Chaos:
             injected = response.json().get("injected", {})
             total += sum(v for k, v in injected.items() if k != "latency")
         return total
-
-
-def _progress(show: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        disable=not show,
-    )

@@ -195,3 +195,25 @@ async def test_sagas_are_listed_newest_first_with_filters(sql_store: SqlSagaStor
     assert [s.id for s in everything] == [second.id, first.id] and total == 2
     assert [s.id for s in compensated] == [first.id] and count == 1
     assert await sql_store.count_by_status() == {"compensated": 1, "running": 1}
+
+
+async def test_an_operator_retry_numbers_its_attempts_after_the_failed_ones(
+    sql_store: SqlSagaStore,
+):
+    participant = FakeParticipant()
+    participant.on("shipping", F, Behaviour.REJECT)
+    participant.on("inventory", Direction.COMPENSATE, *[Behaviour.FAIL] * 3)
+    saga = saga_over(participant)
+    engine = SagaEngine(store=sql_store, sagas=[saga])
+    failed = await engine.run(saga, input={})
+    assert failed.status is SagaStatus.FAILED
+
+    retried = await engine.retry(failed.id, actor="carol")
+
+    assert retried.status is SagaStatus.COMPENSATED
+    undo = [
+        a.attempt
+        for a in await sql_store.attempts(failed.id)
+        if (a.step, a.direction) == ("inventory", Direction.COMPENSATE)
+    ]
+    assert undo == [1, 2, 3, 4]

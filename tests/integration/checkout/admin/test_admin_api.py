@@ -8,12 +8,6 @@ from tests.integration.checkout.admin.conftest import Orders
 from tests.integration.checkout.conftest import ADMIN, SERVICE
 
 UNDELIVERABLE = "XX"
-OPERATOR_RETRY_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="sagakit: an operator's retry restarts attempt numbers at 1, so the resumed "
-    "compensation's attempt row collides with the failed one (UNIQUE saga_id, step, "
-    "direction, attempt); remove this mark when the engine numbers on",
-)
 
 
 @pytest.mark.parametrize("headers", [{}, SERVICE, {"Authorization": "Bearer wrong"}])
@@ -86,7 +80,6 @@ async def test_the_list_filters_by_status_customer_and_age(orders: Orders) -> No
     assert counts == {"counts": {"completed": 1, "compensated": 1}, "total": 2}
 
 
-@OPERATOR_RETRY_BUG
 async def test_retrying_a_failed_saga_finishes_its_compensation_and_records_who(
     orders: Orders,
 ) -> None:
