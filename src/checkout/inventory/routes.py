@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, Message, refusals
 from checkout.common.routing import AdminRoute, OrchestratorRoute, ServiceRoute
-from checkout.common.schemas import IdempotencyKey, OrderId
+from checkout.common.schemas import IdempotencyKey, OrderId, PlainText
 from checkout.inventory import domain
 from checkout.inventory.schemas import (
     LineOut,
@@ -27,7 +28,7 @@ queries = APIRouter(tags=["reservations"], route_class=ServiceRoute)
 public = APIRouter(tags=["products"])
 admin = APIRouter(tags=["products"], route_class=AdminRoute)
 
-ProductId = Annotated[str, Path(min_length=1, max_length=200)]
+ProductId = Annotated[PlainText, Path(min_length=1, max_length=200)]
 
 
 def _out(reservation: domain.Reservation) -> ReservationOut:
@@ -39,7 +40,12 @@ def _out(reservation: domain.Reservation) -> ReservationOut:
     )
 
 
-@orchestrated.post("/reservations", status_code=201, response_model=ReservationOut)
+@orchestrated.post(
+    "/reservations",
+    status_code=201,
+    response_model=ReservationOut,
+    responses={**UNAUTHORIZED, **BODY, **refusals(409)},
+)
 async def reserve(
     body: ReserveRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
 ) -> ReservationOut:
@@ -54,7 +60,9 @@ async def reserve(
     return _out(reservation)
 
 
-@orchestrated.post("/reservations/release", response_model=ReleaseOut)
+@orchestrated.post(
+    "/reservations/release", response_model=ReleaseOut, responses={**UNAUTHORIZED, **BODY}
+)
 async def release(body: ReleaseRequest, key: IdempotencyKey, database: DatabaseDep) -> ReleaseOut:
     async with database.transaction() as connection:
         outcome = await domain.release(
@@ -64,14 +72,18 @@ async def release(body: ReleaseRequest, key: IdempotencyKey, database: DatabaseD
     return ReleaseOut(order_id=outcome.order_id, status=status)
 
 
-@queries.get("/reservations", response_model=ReservationList)
+@queries.get("/reservations", response_model=ReservationList, responses={**UNAUTHORIZED, **QUERY})
 async def list_reservations(order_id: OrderId, database: DatabaseDep) -> ReservationList:
     async with database.transaction() as connection:
         found = await domain.list_reservations(connection=connection, order_id=str(order_id))
     return ReservationList(items=[_out(reservation) for reservation in found])
 
 
-@public.get("/products/{product_id}", response_model=ProductOut)
+@public.get(
+    "/products/{product_id}",
+    response_model=ProductOut,
+    responses=QUERY | {404: {"model": Message, "description": "No such product"}},
+)
 async def read_product(product_id: ProductId, database: DatabaseDep) -> ProductOut | JSONResponse:
     async with database.transaction() as connection:
         stock = await domain.available(connection=connection, product_id=product_id)
@@ -80,7 +92,7 @@ async def read_product(product_id: ProductId, database: DatabaseDep) -> ProductO
     return ProductOut(product_id=product_id, available=stock)
 
 
-@admin.put("/products/{product_id}", response_model=ProductOut)
+@admin.put("/products/{product_id}", response_model=ProductOut, responses={**UNAUTHORIZED, **BODY})
 async def set_product(
     product_id: ProductId, body: ProductUpdate, database: DatabaseDep
 ) -> ProductOut:

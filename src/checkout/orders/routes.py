@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from checkout.common.auth import is_authorized
 from checkout.common.errors import BusinessError, key_reused
+from checkout.common.responses import BODY, QUERY, refusals
 from checkout.orders.schemas import ListFilters, OrderList, OrderOut, OrderRequest
 from checkout.orders.service import (
     IdempotencyConflict,
@@ -44,7 +45,7 @@ def wait_seconds(request: Request, prefer: str | None) -> float:
     return min(float(match.group(1)), cap)
 
 
-@router.post("", status_code=201, response_model=OrderOut)
+@router.post("", status_code=201, response_model=OrderOut, responses={**BODY, **refusals(409)})
 async def place_order(
     body: OrderRequest,
     request: Request,
@@ -71,7 +72,7 @@ async def place_order(
     return placed.order
 
 
-@router.get("/{order_id}", response_model=OrderOut)
+@router.get("/{order_id}", response_model=OrderOut, responses={**QUERY, **refusals(404)})
 async def get_order(
     order_id: uuid.UUID, request: Request, orders: ServiceDep, prefer: PreferHeader = None
 ) -> OrderOut:
@@ -81,7 +82,7 @@ async def get_order(
         raise BusinessError(404, "order_not_found", f"No order has id {order_id}.") from None
 
 
-@router.get("", response_model=OrderList)
+@router.get("", response_model=OrderList, responses={**QUERY, **refusals(401)})
 async def list_orders(
     filters: Annotated[ListFilters, Query()], request: Request, orders: ServiceDep
 ) -> OrderList:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from checkout.common.schemas import MAX_AMOUNT, Money, ShortText
+from checkout.common.schemas import MAX_AMOUNT, Money, PlainText, ShortText
 
 PaymentMethod = Literal["credit_card", "debit_card", "paypal", "declined_card"]
 OrderStatus = Literal["pending", "completed", "cancelled", "failed"]
@@ -34,8 +34,8 @@ class Address(Strict):
     street: ShortText
     city: ShortText
     state: ShortText
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
-    country: Annotated[str, Field(min_length=2, max_length=56)]
+    postal_code: Annotated[PlainText, Field(min_length=1, max_length=20)]
+    country: Annotated[PlainText, Field(min_length=2, max_length=56)]
 
 
 class OrderRequest(Strict):

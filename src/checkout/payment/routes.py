@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, refusals
 from checkout.common.routing import OrchestratorRoute, ServiceRoute
 from checkout.common.schemas import IdempotencyKey, OrderId
 from checkout.payment import domain
@@ -29,7 +30,12 @@ def _out(payment: domain.Payment) -> PaymentOut:
     )
 
 
-@orchestrated.post("", status_code=201, response_model=PaymentOut)
+@orchestrated.post(
+    "",
+    status_code=201,
+    response_model=PaymentOut,
+    responses={**UNAUTHORIZED, **BODY, **refusals(402, 409)},
+)
 async def charge(
     body: ChargeRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
 ) -> PaymentOut:
@@ -46,7 +52,12 @@ async def charge(
     return _out(payment)
 
 
-@orchestrated.post("/refunds", response_model=RefundOut, response_model_exclude_none=True)
+@orchestrated.post(
+    "/refunds",
+    response_model=RefundOut,
+    response_model_exclude_none=True,
+    responses={**UNAUTHORIZED, **BODY, **refusals(409)},
+)
 async def refund(body: RefundRequest, key: IdempotencyKey, database: DatabaseDep) -> RefundOut:
     async with database.transaction() as connection:
         outcome = await domain.refund(
@@ -60,7 +71,7 @@ async def refund(body: RefundRequest, key: IdempotencyKey, database: DatabaseDep
     return RefundOut(order_id=outcome.order_id, status="nothing_to_refund")
 
 
-@queries.get("", response_model=PaymentList)
+@queries.get("", response_model=PaymentList, responses={**UNAUTHORIZED, **QUERY})
 async def list_payments(order_id: OrderId, database: DatabaseDep) -> PaymentList:
     async with database.transaction() as connection:
         found = await domain.list_payments(connection=connection, order_id=str(order_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, refusals
 from checkout.common.routing import OrchestratorRoute, ServiceRoute
 from checkout.common.schemas import IdempotencyKey, OrderId
 from checkout.shipping import domain
@@ -25,7 +26,12 @@ def _out(shipment: domain.Shipment) -> ShipmentOut:
     return ShipmentOut(id=shipment.id, order_id=shipment.order_id, status=status)
 
 
-@orchestrated.post("", status_code=201, response_model=ShipmentOut)
+@orchestrated.post(
+    "",
+    status_code=201,
+    response_model=ShipmentOut,
+    responses={**UNAUTHORIZED, **BODY, **refusals(409)},
+)
 async def create_shipment(
     body: ShipRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
 ) -> ShipmentOut:
@@ -40,7 +46,7 @@ async def create_shipment(
     return _out(shipment)
 
 
-@orchestrated.post("/cancel", response_model=CancelOut)
+@orchestrated.post("/cancel", response_model=CancelOut, responses={**UNAUTHORIZED, **BODY})
 async def cancel_shipment(
     body: CancelRequest, key: IdempotencyKey, database: DatabaseDep
 ) -> CancelOut:
@@ -52,7 +58,7 @@ async def cancel_shipment(
     return CancelOut(order_id=outcome.order_id, status=status)
 
 
-@queries.get("", response_model=ShipmentList)
+@queries.get("", response_model=ShipmentList, responses={**UNAUTHORIZED, **QUERY})
 async def list_shipments(order_id: OrderId, database: DatabaseDep) -> ShipmentList:
     async with database.transaction() as connection:
         found = await domain.list_shipments(connection=connection, order_id=str(order_id))
