@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sagakit.definition import Direction
 from sagakit.errors import LeaseLost
+from sagakit.sqlite_writes import SqliteWriter
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
@@ -50,6 +51,21 @@ class SqlSagaStore:
         self._engine = engine
         self._lease = lease_duration.total_seconds()
         self._is_postgres = engine.dialect.name == "postgresql"
+        database = engine.url.database
+        self._sqlite: SqliteWriter | None = None
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            self._sqlite = SqliteWriter(database, lease_seconds=self._lease)
+
+    @property
+    def fast_path_statements(self) -> int:
+        """Statements the SQLite writer thread ran (the benchmark counts them too)."""
+        return self._sqlite.statements if self._sqlite is not None else 0
+
+    def close(self) -> None:
+        """Stop the SQLite writer thread, if there is one (the engine is the caller's)."""
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
 
     @property
     def lease_duration(self) -> timedelta:
@@ -98,6 +114,9 @@ class SqlSagaStore:
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
     ) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.begin_attempt(state, start, close_interrupted=close_interrupted)
+            return
         async with self._engine.begin() as conn:
             await self._fenced_update(
                 conn,
@@ -132,6 +151,17 @@ class SqlSagaStore:
     ) -> None:
         if next_start is not None:
             next_state = next_state.evolve(attempt=next_start.attempt)
+        if self._sqlite is not None:
+            await self._sqlite.finish_attempt(
+                state,
+                start,
+                end,
+                next_state,
+                next_start=next_start,
+                retry_seconds=(retry_after or timedelta()).total_seconds(),
+                release=release,
+            )
+            return
         values = {
             **_state_values(next_state),
             "updated_at": end.finished_at,
@@ -161,6 +191,9 @@ class SqlSagaStore:
     async def transition(
         self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
     ) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.transition(state, next_state, event)
+            return
         values = {
             **_state_values(next_state),
             "updated_at": next_state.updated_at,

@@ -18,8 +18,12 @@ pytestmark = pytest.mark.e2e
 def config(**overrides: object) -> ChaosConfig:
     postgres = test_database_backend() == "postgresql"
     base: dict[str, object] = {
-        "sagas": 60, "concurrency": 8, "kills": 1, "backend": test_database_backend(),
-        "orchestrators": 2 if postgres else 1, "pauses": 1 if postgres else 0,
+        "sagas": 60,
+        "concurrency": 8,
+        "kills": 1,
+        "backend": test_database_backend(),
+        "orchestrators": 2 if postgres else 1,
+        "pauses": 1 if postgres else 0,
         "show_progress": False,
     }
     return ChaosConfig(**{**base, **overrides})  # type: ignore[arg-type]

@@ -116,4 +116,5 @@ async def running_orders(
         await worker
         await engine.close()
         await client.aclose()
+        store.close()
         await database.dispose()

@@ -13,5 +13,7 @@ from sagakit.migrate import upgrade
 async def sql_store(database_url: str) -> AsyncIterator[SqlSagaStore]:
     engine = create_engine(database_url)
     await upgrade(engine)
-    yield SqlSagaStore(engine, lease_duration=timedelta(seconds=5))
+    store = SqlSagaStore(engine, lease_duration=timedelta(seconds=5))
+    yield store
+    store.close()
     await engine.dispose()
