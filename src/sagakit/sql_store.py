@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sagakit.definition import Direction
 from sagakit.errors import LeaseLost
+from sagakit.postgres_writes import PostgresWriter
 from sagakit.sqlite_writes import SqliteWriter
 from sagakit.state import (
     AttemptEnd,
@@ -53,8 +54,11 @@ class SqlSagaStore:
         self._is_postgres = engine.dialect.name == "postgresql"
         database = engine.url.database
         self._sqlite: SqliteWriter | None = None
+        self._postgres: PostgresWriter | None = None
         if engine.dialect.name == "sqlite" and database and database != ":memory:":
             self._sqlite = SqliteWriter(database, lease_seconds=self._lease)
+        elif self._is_postgres:
+            self._postgres = PostgresWriter(engine, lease_seconds=self._lease)
 
     @property
     def fast_path_statements(self) -> int:
@@ -114,8 +118,9 @@ class SqlSagaStore:
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
     ) -> None:
-        if self._sqlite is not None:
-            await self._sqlite.begin_attempt(state, start, close_interrupted=close_interrupted)
+        fast = self._sqlite or self._postgres
+        if fast is not None:
+            await fast.begin_attempt(state, start, close_interrupted=close_interrupted)
             return
         async with self._engine.begin() as conn:
             await self._fenced_update(
@@ -151,8 +156,9 @@ class SqlSagaStore:
     ) -> None:
         if next_start is not None:
             next_state = next_state.evolve(attempt=next_start.attempt)
-        if self._sqlite is not None:
-            await self._sqlite.finish_attempt(
+        fast = self._sqlite or self._postgres
+        if fast is not None:
+            await fast.finish_attempt(
                 state,
                 start,
                 end,

@@ -40,7 +40,7 @@ def build_app(
         if owned:
             await db.dispose()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.state.database = db
     app.state.faults = (faults or FaultInjector()) if settings.faults_enabled else None

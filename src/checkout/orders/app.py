@@ -50,7 +50,7 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     async def refresh_status_counts() -> None:
         saga_metrics.refresh_statuses((await app.state.admin.counts()).counts)
 
-    app = FastAPI(title="Order service", lifespan=lifespan)
+    app = FastAPI(title="Order service", lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
