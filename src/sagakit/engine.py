@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
@@ -19,18 +18,16 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sagakit.definition import JSON, Direction, Saga, Step, StepContext, idempotency_key
+from sagakit.definition import JSON, Direction, Saga, idempotency_key
 from sagakit.errors import (
     InvalidTransition,
     LeaseLost,
     SagaNotFound,
-    StepRejected,
     UnknownSagaError,
 )
+from sagakit.invoke import ATTEMPT_STATUS, invoke
 from sagakit.observer import NoObserver, SagaObserver
 from sagakit.progress import (
-    Outcome,
-    OutcomeKind,
     Uniform,
     current_step,
     decide,
@@ -40,7 +37,6 @@ from sagakit.progress import (
 from sagakit.state import (
     AttemptEnd,
     AttemptStart,
-    AttemptStatus,
     Failure,
     SagaEvent,
     SagaState,
@@ -53,13 +49,6 @@ log = logging.getLogger("sagakit")
 LOCAL_POLL_SECONDS = 5.0
 
 Sleep = Callable[[float], Awaitable[None]]
-_OUTCOME_STATUS = {
-    OutcomeKind.SUCCEEDED: AttemptStatus.SUCCEEDED,
-    OutcomeKind.REJECTED: AttemptStatus.REJECTED,
-    OutcomeKind.FAILED: AttemptStatus.FAILED,
-    OutcomeKind.FATAL: AttemptStatus.FAILED,
-    OutcomeKind.TIMED_OUT: AttemptStatus.TIMED_OUT,
-}
 
 
 class SagaEngine:
@@ -361,12 +350,12 @@ class SagaEngine:
                 await self.store.begin_attempt(state, begun, close_interrupted=close_interrupted)
                 close_interrupted = False
                 state = state.evolve(attempt=begun.attempt)
-            outcome = await self._invoke(saga, state, begun)
+            outcome = await invoke(current_step(saga, state), state, begun)
             decision = decide(saga, state, outcome, uniform=self._uniform)
             next_state, retry_after = decision.state, decision.retry_after
             park = retry_after is not None and retry_after > self.store.lease_duration / 2
             end = AttemptEnd(
-                status=_OUTCOME_STATUS[outcome.kind],
+                status=ATTEMPT_STATUS[outcome.kind],
                 finished_at=self._clock(),
                 result=outcome.result,
                 error=outcome.error,
@@ -418,49 +407,6 @@ class SagaEngine:
             idempotency_key=idempotency_key(state.id, step.name, state.direction),
             started_at=self._clock(),
         )
-
-    async def _invoke(self, saga: Saga, state: SagaState, start: AttemptStart) -> Outcome:
-        step = current_step(saga, state)
-        forward = start.direction is Direction.FORWARD
-        action = step.action if forward else step.compensation
-        assert action is not None, "the cursor never rests on a step without compensation"
-        context = StepContext(
-            saga_id=state.id,
-            saga_name=state.name,
-            step=step.name,
-            direction=start.direction,
-            idempotency_key=start.idempotency_key,
-            attempt=start.attempt,
-            input=state.input,
-            results=state.results,
-            result=None if forward else state.results.get(step.name),
-        )
-        try:
-            async with asyncio.timeout(step.timeout.total_seconds()):
-                result = await action(context)
-        except TimeoutError:
-            return Outcome(
-                kind=OutcomeKind.TIMED_OUT,
-                error=f"no answer within {step.timeout.total_seconds():g}s",
-            )
-        except StepRejected as rejected:
-            return Outcome(kind=OutcomeKind.REJECTED, error=str(rejected), code=rejected.code)
-        except Exception as error:
-            return self._error_outcome(step, forward, error)
-        try:
-            json.dumps(result)
-        except (TypeError, ValueError) as error:
-            return Outcome(
-                kind=OutcomeKind.FATAL,
-                code="result_not_json",
-                error=f"the action's result is not JSON-serialisable: {error}",
-            )
-        return Outcome(kind=OutcomeKind.SUCCEEDED, result=result)
-
-    def _error_outcome(self, step: Step, forward: bool, error: Exception) -> Outcome:
-        policy = step.retry if forward else step.compensation_retry
-        kind = OutcomeKind.FAILED if policy.is_retryable(error) else OutcomeKind.FATAL
-        return Outcome(kind=kind, error=f"{type(error).__name__}: {error}")
 
     def _log_attempt(self, start: AttemptStart, end: AttemptEnd) -> None:
         log.info(

@@ -1,0 +1,61 @@
+"""Calling one action, bounded by its step's timeout, and saying what happened.
+
+The classification is the engine's error contract (see ``sagakit.errors``): a refusal,
+an error that may pass, a timeout, or an error the policy says not to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sagakit.definition import Direction, Step, StepContext
+from sagakit.errors import StepRejected
+from sagakit.progress import Outcome, OutcomeKind
+from sagakit.state import AttemptStart, AttemptStatus, SagaState
+
+ATTEMPT_STATUS = {
+    OutcomeKind.SUCCEEDED: AttemptStatus.SUCCEEDED,
+    OutcomeKind.REJECTED: AttemptStatus.REJECTED,
+    OutcomeKind.FAILED: AttemptStatus.FAILED,
+    OutcomeKind.FATAL: AttemptStatus.FAILED,
+    OutcomeKind.TIMED_OUT: AttemptStatus.TIMED_OUT,
+}
+
+
+async def invoke(step: Step, state: SagaState, start: AttemptStart) -> Outcome:
+    forward = start.direction is Direction.FORWARD
+    action = step.action if forward else step.compensation
+    assert action is not None, "the cursor never rests on a step without compensation"
+    context = StepContext(
+        saga_id=state.id,
+        saga_name=state.name,
+        step=step.name,
+        direction=start.direction,
+        idempotency_key=start.idempotency_key,
+        attempt=start.attempt,
+        input=state.input,
+        results=state.results,
+        result=None if forward else state.results.get(step.name),
+    )
+    try:
+        async with asyncio.timeout(step.timeout.total_seconds()):
+            result = await action(context)
+    except TimeoutError:
+        seconds = step.timeout.total_seconds()
+        return Outcome(kind=OutcomeKind.TIMED_OUT, error=f"no answer within {seconds:g}s")
+    except StepRejected as rejected:
+        return Outcome(kind=OutcomeKind.REJECTED, error=str(rejected), code=rejected.code)
+    except Exception as error:
+        policy = step.retry if forward else step.compensation_retry
+        kind = OutcomeKind.FAILED if policy.is_retryable(error) else OutcomeKind.FATAL
+        return Outcome(kind=kind, error=f"{type(error).__name__}: {error}")
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as error:
+        return Outcome(
+            kind=OutcomeKind.FATAL,
+            code="result_not_json",
+            error=f"the action's result is not JSON-serialisable: {error}",
+        )
+    return Outcome(kind=OutcomeKind.SUCCEEDED, result=result)
