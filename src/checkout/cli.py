@@ -145,5 +145,32 @@ def bench(
         typer.echo(f"JSON written to {json_out}")
 
 
+@app.command("bench-engine")
+def bench_engine(
+    sagas: Annotated[int, typer.Option(help="Sagas of three instant steps per backend.")] = 500,
+    backend: Annotated[
+        list[str] | None, typer.Option(help="sqlite and/or postgresql [default: both].")
+    ] = None,
+    postgres_url: Annotated[
+        str, typer.Option(help="Server for a scratch database.")
+    ] = DEFAULT_POSTGRES_URL,
+) -> None:
+    """The engine alone: overhead per step and statements per saga, on the real store."""
+    from checkout.bench.engine_overhead import measure_overhead
+
+    typer.echo(
+        "| store | sagas | per step p50 ms | per step p99 ms | statements per saga "
+        "| sagas/s at C=64 |"
+    )
+    typer.echo("|---|---|---|---|---|---|")
+    for name in backend or ["sqlite", "postgresql"]:
+        o = measure_overhead(name, sagas=sagas, postgres_url=postgres_url)
+        typer.echo(
+            f"| {o.backend} | {o.sagas} | {o.per_step_p50_ms:.2f} | "
+            f"{o.per_step_p99_ms:.2f} | {o.statements_per_saga:.0f} | "
+            f"{o.sagas_per_second_concurrent:.0f} |"
+        )
+
+
 if __name__ == "__main__":
     app()
