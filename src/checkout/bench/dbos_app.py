@@ -14,7 +14,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 from dbos import DBOS, SetWorkflowID
@@ -55,16 +55,18 @@ async def _call(
 
 
 def _step(name: str) -> Callable[[StepFunction], StepFunction]:
-    decorator: Callable[[StepFunction], StepFunction] = DBOS.step(  # type: ignore[assignment]
-        name=name,
-        retries_allowed=True,
-        max_attempts=6,
-        interval_seconds=0.1,
-        backoff_rate=2.0,
-        should_retry=_should_retry,
-        timeout_seconds=5.0,
+    return cast(
+        Callable[[StepFunction], StepFunction],
+        DBOS.step(
+            name=name,
+            retries_allowed=True,
+            max_attempts=6,
+            interval_seconds=0.1,
+            backoff_rate=2.0,
+            should_retry=_should_retry,
+            timeout_seconds=5.0,
+        ),
     )
-    return decorator
 
 
 @_step("charge")
@@ -143,7 +145,10 @@ async def cancel_shipment(order: dict[str, Any]) -> Any:
 STEPS = ((charge, refund), (reserve, release), (ship, cancel_shipment))
 
 
-@DBOS.workflow(name="checkout")
+_workflow = cast(Callable[[StepFunction], StepFunction], DBOS.workflow(name="checkout"))
+
+
+@_workflow
 async def checkout(order: dict[str, Any]) -> str:
     done: list[Any] = []
     for action, compensation in STEPS:
