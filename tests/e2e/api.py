@@ -116,7 +116,9 @@ class CheckoutApi:
         return await self.settled(response.json()["id"], wait=wait)
 
     async def list_orders(self, **params: str | int) -> JSON:
-        response = await self.client.get(self.url("orders", "/orders"), params=params)
+        response = await self.client.get(
+            self.url("orders", "/orders"), params=params, headers=self.admin_auth
+        )
         assert response.status_code == 200, response.text
         listed: JSON = response.json()
         return listed

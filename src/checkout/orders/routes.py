@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from checkout.common.auth import is_authorized
 from checkout.common.errors import BusinessError, key_reused
 from checkout.common.responses import BODY, QUERY, refusals
+from checkout.orders.customers import CUSTOMER_TOKEN_HEADER, customer_token, is_customer
 from checkout.orders.schemas import ListFilters, OrderList, OrderOut, OrderRequest
 from checkout.orders.service import (
     IdempotencyConflict,
@@ -67,6 +68,8 @@ async def place_order(
             "An order with this Idempotency-Key is being created; retry in a moment to get it.",
         ) from None
     response.headers["Location"] = f"/orders/{placed.order.id}"
+    secret = request.app.state.settings.admin_token
+    response.headers[CUSTOMER_TOKEN_HEADER] = customer_token(secret, placed.order.customer_id)
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return placed.order
@@ -86,13 +89,16 @@ async def get_order(
 async def list_orders(
     filters: Annotated[ListFilters, Query()], request: Request, orders: ServiceDep
 ) -> OrderList:
-    if filters.customer_id is None and not is_authorized(
-        request, request.app.state.settings, "admin"
-    ):
+    settings = request.app.state.settings
+    own = filters.customer_id is not None and is_customer(
+        request, settings.admin_token, filters.customer_id
+    )
+    if not own and not is_authorized(request, settings, "admin"):
         raise BusinessError(
             401,
-            "customer_id_required",
-            "Give customer_id to list one customer's orders, or the admin "
-            "token (Authorization: Bearer …) to list everyone's.",
+            "customer_token_required",
+            "List one customer's orders with customer_id and that customer's token "
+            f"(the {CUSTOMER_TOKEN_HEADER} header of POST /orders) as "
+            "Authorization: Bearer …; listing everyone's needs the admin token.",
         )
     return await orders.list(filters)

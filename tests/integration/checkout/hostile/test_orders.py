@@ -172,7 +172,7 @@ async def test_sql_looking_text_is_stored_and_echoed_literally(orders: Service) 
     assert echoed["items"][0]["product_id"] == "' OR '1'='1"
     assert echoed["shipping_address"]["street"] == body["shipping_address"]["street"]
 
-    listed = await orders.client.get("/orders", params={"customer_id": SQL})
+    listed = await orders.client.get("/orders", params={"customer_id": SQL}, headers=ADMIN)
     assert listed.status_code == 200
     assert [o["id"] for o in listed.json()["items"]] == [echoed["id"]]
     fetched = await orders.client.get(f"/orders/{echoed['id']}")
