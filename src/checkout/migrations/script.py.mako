@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from checkout.migrations.dispatch import run_step
 ${imports if imports else ""}
 revision: str = ${repr(up_revision)}
 down_revision: str | Sequence[str] | None = ${repr(down_revision)}
@@ -22,16 +24,11 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def upgrade(engine_name: str) -> None:
-    """Run ``upgrade_<engine_name>()``; a database this revision does not touch is a no-op."""
-    step = globals().get(f"upgrade_{engine_name}")
-    if step is not None:
-        step()
+    run_step("upgrade", engine_name, globals())
 
 
 def downgrade(engine_name: str) -> None:
-    step = globals().get(f"downgrade_{engine_name}")
-    if step is not None:
-        step()
+    run_step("downgrade", engine_name, globals())
 
 <%
     db_names = config.get_main_option("databases")

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from checkout.migrations.dispatch import run_step
+
 revision: str = "0002_payment"
 down_revision: str | Sequence[str] | None = "0001_orders"
 branch_labels: str | Sequence[str] | None = None
@@ -18,16 +20,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade(engine_name: str) -> None:
-    """Run ``upgrade_<engine_name>()``; a database this revision does not touch is a no-op."""
-    step = globals().get(f"upgrade_{engine_name}")
-    if step is not None:
-        step()
+    run_step("upgrade", engine_name, globals())
 
 
 def downgrade(engine_name: str) -> None:
-    step = globals().get(f"downgrade_{engine_name}")
-    if step is not None:
-        step()
+    run_step("downgrade", engine_name, globals())
 
 
 def upgrade_payment() -> None:
