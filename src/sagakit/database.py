@@ -13,8 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+import sqlalchemy
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -35,18 +36,49 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     return create_async_engine(url, **options)
 
 
+def create_sync_engine(url: str, **options: Any) -> Engine:
+    """A blocking engine on the same database as ``url`` (an async URL is accepted).
+
+    For work run as a whole on a worker thread: the async drivers are swapped for their
+    blocking twins (aiosqlite for the standard ``sqlite3``, asyncpg for psycopg).
+    """
+    parsed = _blocking_driver(make_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return sqlalchemy.create_engine(parsed, **options)
+    _create_parent_folder(parsed.database)
+    options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = sqlalchemy.create_engine(parsed, **options)
+    _configure_sqlite(engine)
+    return engine
+
+
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _create_sqlite_engine(url: str, **options: Any) -> AsyncEngine:
-    database = make_url(url).database
+def _blocking_driver(url: URL) -> URL:
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite+pysqlite")
+    if url.get_backend_name() == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _create_parent_folder(database: str | None) -> None:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _create_sqlite_engine(url: str, **options: Any) -> AsyncEngine:
+    _create_parent_folder(make_url(url).database)
     options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     engine = create_async_engine(url, **options)
+    _configure_sqlite(engine.sync_engine)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide where transactions begin.
         dbapi_connection.isolation_level = None
@@ -57,8 +89,6 @@ def _create_sqlite_engine(url: str, **options: Any) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine

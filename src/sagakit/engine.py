@@ -16,7 +16,8 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+
+from sqlalchemy import Connection
 
 from sagakit.definition import JSON, Direction, Saga, idempotency_key
 from sagakit.errors import (
@@ -132,17 +133,17 @@ class SagaEngine:
         *,
         input: Mapping[str, JSON],
         saga_id: str | None = None,
-        connection: Any | None = None,
+        alongside: Callable[[Connection], None] | None = None,
     ) -> SagaState:
         """Store a new saga, leased to this engine, without driving it yet.
 
-        With a SQL store, ``connection`` puts the insert in the caller's transaction
-        (commit it, then ``launch`` the saga).
+        With a SQL store, ``alongside(connection)`` runs the application's own writes in
+        the same transaction as the saga's insert, so both are stored or neither.
         """
         state = await self.store.create(
             self.new_state(saga, input=input, saga_id=saga_id),
             owner=self.owner,
-            connection=connection,
+            alongside=alongside,
         )
         self.observer.saga_started(state)
         return state

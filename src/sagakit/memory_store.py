@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+
+from sqlalchemy import Connection
 
 from sagakit.errors import LeaseLost, SagaError
 from sagakit.state import (
@@ -49,8 +50,14 @@ class InMemorySagaStore:
         return timedelta(seconds=self._lease)
 
     async def create(
-        self, state: SagaState, *, owner: str, connection: Any | None = None
+        self,
+        state: SagaState,
+        *,
+        owner: str,
+        alongside: Callable[[Connection], None] | None = None,
     ) -> SagaState:
+        if alongside is not None:
+            raise TypeError("the memory store has no transaction to run `alongside` in")
         if state.id in self._rows:
             raise SagaError(f"a saga with id {state.id!r} exists already")
         now = self._clock()

@@ -20,6 +20,18 @@ from sagakit.state import AttemptEnd, AttemptStart, SagaState
 
 NOW = "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
 
+_CREATE = text(f"""
+INSERT INTO sagakit_sagas
+    (id, name, version, status, input, results, cursor, attempt, attempt_base, failure,
+     compensation_failure, deadline_at, owner, fencing_token, created_at, updated_at,
+     lease_expires_at, next_attempt_at)
+VALUES
+    (:id, :name, :version, :status, CAST(:input AS JSONB), CAST(:results AS JSONB),
+     :cursor, :attempt, :attempt_base, CAST(:failure AS JSONB),
+     CAST(:compensation_failure AS JSONB), :deadline_at, :owner, :token, :created_at,
+     :updated_at, {NOW} + :lease, {NOW})
+""")
+
 _BEGIN = text(f"""
 WITH saga AS (
     UPDATE sagakit_sagas
@@ -71,6 +83,32 @@ class PostgresWriter:
     def __init__(self, engine: AsyncEngine, *, lease_seconds: float) -> None:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._lease = lease_seconds
+
+    async def create(self, state: SagaState, *, owner: str) -> None:
+        failure, stuck = state.failure, state.compensation_failure
+        async with self._engine.connect() as connection:
+            await connection.execute(
+                _CREATE,
+                {
+                    "id": state.id,
+                    "name": state.name,
+                    "version": state.version,
+                    "status": state.status.value,
+                    "input": json.dumps(state.input),
+                    "results": json.dumps(state.results),
+                    "cursor": state.cursor,
+                    "attempt": state.attempt,
+                    "attempt_base": state.attempt_base,
+                    "failure": json.dumps(failure.to_json()) if failure else None,
+                    "compensation_failure": json.dumps(stuck.to_json()) if stuck else None,
+                    "deadline_at": state.deadline_at,
+                    "owner": owner,
+                    "token": state.fencing_token,
+                    "created_at": state.created_at,
+                    "updated_at": state.updated_at,
+                    "lease": self._lease,
+                },
+            )
 
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool

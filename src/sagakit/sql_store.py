@@ -8,12 +8,13 @@ saga. SQLite has one writer at a time, so the same statement is already exclusiv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Double,
     Row,
     Select,
@@ -86,32 +87,40 @@ class SqlSagaStore:
         return (func.julianday("now") - 2440587.5) * 86400.0
 
     async def create(
-        self, state: SagaState, *, owner: str, connection: Any | None = None
+        self,
+        state: SagaState,
+        *,
+        owner: str,
+        alongside: Callable[[Connection], None] | None = None,
     ) -> SagaState:
         """Insert a new saga leased to ``owner``.
 
-        Given a ``connection``, the insert joins the caller's transaction (so an
-        application can store its own record and the saga atomically) and nothing is
-        committed here.
+        ``alongside(connection)`` runs first in the same transaction, on a blocking
+        SQLAlchemy connection, so an application can store its own record and the saga
+        atomically: both or neither.
         """
         created = state.evolve(fencing_token=1)
-        values = {
-            **_state_values(created),
-            "id": created.id,
-            "name": created.name,
-            "version": created.version,
-            "input": created.input,
-            "created_at": created.created_at,
-            "deadline_at": created.deadline_at,
-            "owner": owner,
-            "fencing_token": created.fencing_token,
-            "lease_expires_at": self._renewed(),
-            "next_attempt_at": self.now(),
-        }
-        if connection is not None:
-            await connection.execute(insert(sagas).values(values))
+        if self._sqlite is not None:
+            await self._sqlite.create(created, owner=owner, alongside=alongside)
+        elif self._postgres is not None and alongside is None:
+            await self._postgres.create(created, owner=owner)
         else:
+            values = {
+                **_state_values(created),
+                "id": created.id,
+                "name": created.name,
+                "version": created.version,
+                "input": created.input,
+                "created_at": created.created_at,
+                "deadline_at": created.deadline_at,
+                "owner": owner,
+                "fencing_token": created.fencing_token,
+                "lease_expires_at": self._renewed(),
+                "next_attempt_at": self.now(),
+            }
             async with self._engine.begin() as conn:
+                if alongside is not None:
+                    await conn.run_sync(alongside)
                 await conn.execute(insert(sagas).values(values))
         return created
 

@@ -2,11 +2,12 @@
 
 Through SQLAlchemy's async SQLite driver every statement is several hops between the
 event loop and the driver's thread, and a step's write (three statements, begin and
-commit) cost milliseconds. Here a single thread owns one ``sqlite3`` connection and runs
+commit) cost milliseconds. Here a single thread owns one blocking connection and runs
 a whole write transaction per call: the event loop waits once, for the commit. SQLite
-takes one writer at a time anyway, so one writing thread loses nothing. The statements
-mirror the SQLAlchemy ones in ``sql_store``; reads and claims still go through
-SQLAlchemy.
+takes one writer at a time anyway, so one writing thread loses nothing. SQLAlchemy owns
+the transaction (and runs an application's ``alongside`` writes); the hot statements go
+straight to the ``sqlite3`` connection underneath, as prepared SQL that mirrors the
+statements in ``sql_store``. Reads and claims still go through SQLAlchemy's async engine.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sagakit.database import SQLITE_BUSY_TIMEOUT_MS
+from sqlalchemy import Connection, event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from sagakit.database import create_sync_engine
 from sagakit.errors import LeaseLost
 from sagakit.state import AttemptEnd, AttemptStart, SagaEvent, SagaState
 
@@ -49,6 +54,12 @@ _FINISH = (
     "UPDATE sagakit_attempts SET status = ?, finished_at = ?, result = ?, error = ? "
     "WHERE saga_id = ? AND step = ? AND direction = ? AND attempt = ?"
 )
+_CREATE = (
+    "INSERT INTO sagakit_sagas (id, name, version, status, input, results, cursor, attempt, "
+    "attempt_base, failure, compensation_failure, deadline_at, owner, fencing_token, "
+    "created_at, updated_at, lease_expires_at, next_attempt_at) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {NOW} + ?, {NOW})"
+)
 _EVENT = "INSERT INTO sagakit_events (saga_id, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -56,17 +67,49 @@ class SqliteWriter:
     """One thread, one connection, one transaction per call."""
 
     def __init__(self, path: str, *, lease_seconds: float) -> None:
-        self._path = path
         self._lease = lease_seconds
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sagakit-sqlite")
-        self._connection: sqlite3.Connection | None = None
+        self._engine = create_sync_engine(f"sqlite:///{path}", poolclass=StaticPool)
+        event.listen(self._engine, "connect", self._count_statements)
+        self._connection: Connection | None = None
         self.statements = 0
         """Statements executed so far (what the benchmark reports per saga)."""
+
+    async def create(
+        self, state: SagaState, *, owner: str, alongside: Callable[[Connection], None] | None
+    ) -> None:
+        def work(connection: Connection) -> None:
+            if alongside is not None:
+                alongside(connection)
+            _driver(connection).execute(
+                _CREATE,
+                (
+                    state.id,
+                    state.name,
+                    state.version,
+                    state.status.value,
+                    _json(state.input),
+                    _json(state.results),
+                    state.cursor,
+                    state.attempt,
+                    state.attempt_base,
+                    *_failures(state),
+                    state.deadline_at,
+                    owner,
+                    state.fencing_token,
+                    state.created_at,
+                    state.updated_at,
+                    self._lease,
+                ),
+            )
+
+        await self._run(work)
 
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool
     ) -> None:
-        def work(db: sqlite3.Connection) -> None:
+        def work(connection: Connection) -> None:
+            db = _driver(connection)
             _fenced(
                 db,
                 state,
@@ -90,7 +133,8 @@ class SqliteWriter:
         retry_seconds: float,
         release: bool,
     ) -> None:
-        def work(db: sqlite3.Connection) -> None:
+        def work(connection: Connection) -> None:
+            db = _driver(connection)
             _fenced(
                 db,
                 state,
@@ -118,7 +162,8 @@ class SqliteWriter:
     async def transition(
         self, state: SagaState, next_state: SagaState, event: SagaEvent | None
     ) -> None:
-        def work(db: sqlite3.Connection) -> None:
+        def work(connection: Connection) -> None:
+            db = _driver(connection)
             _fenced(
                 db,
                 state,
@@ -131,13 +176,13 @@ class SqliteWriter:
         await self._run(work)
 
     def close(self) -> None:
-        def shut(_db: sqlite3.Connection) -> None:
+        def shut() -> None:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+            self._engine.dispose()
 
-        if self._connection is not None:
-            self._thread.submit(shut, self._connection).result()
+        self._thread.submit(shut).result()
         self._thread.shutdown(wait=True)
 
     def _state_params(
@@ -150,8 +195,7 @@ class SqliteWriter:
             state.cursor,
             state.attempt,
             state.attempt_base,
-            _json(state.failure.to_json() if state.failure else None),
-            _json(state.compensation_failure.to_json() if state.compensation_failure else None),
+            *_failures(state),
             updated_at,
             retry_seconds,
             let_go,
@@ -161,35 +205,31 @@ class SqliteWriter:
             state.fencing_token,
         )
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, work: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, self._transaction, work)
 
-    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        db = self._connect()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return result
-
-    def _count(self, _statement: str) -> None:
-        self.statements += 1
-
-    def _connect(self) -> sqlite3.Connection:
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
         if self._connection is None:
-            db = sqlite3.connect(
-                self._path, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.set_trace_callback(self._count)
-            self._connection = db
-        return self._connection
+            self._connection = self._engine.connect()
+        try:
+            with self._connection.begin():  # BEGIN IMMEDIATE (sagakit.database)
+                return work(self._connection)
+        except sqlite3.IntegrityError as error:
+            # Raised by the driver directly; callers expect SQLAlchemy's, as elsewhere.
+            raise IntegrityError(None, None, error) from error
+
+    def _count_statements(self, dbapi_connection: Any, _record: Any) -> None:
+        def count(_statement: str) -> None:
+            self.statements += 1
+
+        dbapi_connection.set_trace_callback(count)
+
+
+def _driver(connection: Connection) -> sqlite3.Connection:
+    """The ``sqlite3`` connection under SQLAlchemy's, inside the same transaction."""
+    driver: sqlite3.Connection = connection.connection.driver_connection  # type: ignore[assignment]
+    return driver
 
 
 def _fenced(db: sqlite3.Connection, state: SagaState, sql: str, params: tuple[Any, ...]) -> None:
@@ -209,6 +249,11 @@ def _start_params(start: AttemptStart) -> tuple[Any, ...]:
         start.idempotency_key,
         start.started_at,
     )
+
+
+def _failures(state: SagaState) -> tuple[str | None, str | None]:
+    failure, stuck = state.failure, state.compensation_failure
+    return _json(failure.to_json() if failure else None), _json(stuck.to_json() if stuck else None)
 
 
 def _json(value: Any) -> str | None:

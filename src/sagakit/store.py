@@ -9,21 +9,28 @@ state in another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol
+
+from sqlalchemy import Connection
 
 from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, SagaEvent, SagaState
 
 
 class SagaStore(Protocol):
     async def create(
-        self, state: SagaState, *, owner: str, connection: Any | None = None
+        self,
+        state: SagaState,
+        *,
+        owner: str,
+        alongside: Callable[[Connection], None] | None = None,
     ) -> SagaState:
         """Insert a new saga, leased to ``owner``; returns it with its fencing token.
 
-        ``connection`` lets a SQL store join the caller's transaction, so an application
-        can write its own record and the saga atomically.
+        ``alongside`` lets a SQL store run the application's own writes in the same
+        transaction (given a blocking SQLAlchemy connection), so an application can
+        store its record and the saga atomically.
         """
 
     async def begin_attempt(

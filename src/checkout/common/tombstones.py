@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.common.errors import BusinessError
 
@@ -37,52 +37,50 @@ class Tombstone:
     idempotency_key: str
 
 
-async def write_once(connection: AsyncConnection, statement: sa.Executable) -> bool:
+def write_once(connection: Connection, statement: sa.Executable) -> bool:
     """Run ``statement`` in a savepoint; False when a unique index refused it.
 
     The savepoint keeps the surrounding transaction usable (PostgreSQL aborts a whole
     transaction on error), so the caller can re-read the row that won the race.
     """
     try:
-        async with connection.begin_nested():
-            await connection.execute(statement)
+        with connection.begin_nested():
+            connection.execute(statement)
     except IntegrityError:
         return False
     return True
 
 
-async def tombstone_by_key(
-    connection: AsyncConnection, table: sa.Table, idempotency_key: str
+def tombstone_by_key(
+    connection: Connection, table: sa.Table, idempotency_key: str
 ) -> Tombstone | None:
     row = (
-        await connection.execute(
+        connection.execute(
             sa.select(table.c.order_id).where(table.c.idempotency_key == idempotency_key)
         )
     ).first()
     return None if row is None else Tombstone(row.order_id, idempotency_key)
 
 
-async def is_compensated(connection: AsyncConnection, table: sa.Table, order_id: str) -> bool:
+def is_compensated(connection: Connection, table: sa.Table, order_id: str) -> bool:
     query = sa.select(table.c.order_id).where(table.c.order_id == order_id)
-    return (await connection.execute(query)).first() is not None
+    return (connection.execute(query)).first() is not None
 
 
-async def record_compensated(
-    connection: AsyncConnection, table: sa.Table, *, order_id: str, idempotency_key: str
+def record_compensated(
+    connection: Connection, table: sa.Table, *, order_id: str, idempotency_key: str
 ) -> None:
     """Leave the tombstone once; a second no-op compensation keeps the first."""
-    if await is_compensated(connection, table, order_id):
+    if is_compensated(connection, table, order_id):
         return
     statement = table.insert().values(
         order_id=order_id, idempotency_key=idempotency_key, created_at=datetime.now(UTC)
     )
-    await write_once(connection, statement)
+    write_once(connection, statement)
 
 
-async def refuse_if_compensated(
-    connection: AsyncConnection, table: sa.Table, order_id: str
-) -> None:
-    if await is_compensated(connection, table, order_id):
+def refuse_if_compensated(connection: Connection, table: sa.Table, order_id: str) -> None:
+    if is_compensated(connection, table, order_id):
         raise BusinessError(
             409,
             "order_compensated",

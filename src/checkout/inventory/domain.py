@@ -1,4 +1,5 @@
-"""Reserving and releasing stock. Functions take the caller's connection, never commit.
+"""Reserving and releasing stock. Plain synchronous functions that take the caller's
+connection first (``Database.run`` passes it) and never commit.
 
 A reservation decrements every line with one conditional UPDATE each
 (``available = available - q WHERE available >= q``): the database checks and writes
@@ -21,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from checkout.common.database import lock_order
 from checkout.common.errors import BusinessError, key_reused
@@ -62,9 +63,9 @@ def merge_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
     return tuple(Line(product, totals[product]) for product in sorted(totals))
 
 
-async def reserve(
+def reserve(
+    connection: Connection,
     *,
-    connection: AsyncConnection,
     order_id: str,
     lines: Iterable[Line],
     idempotency_key: str,
@@ -75,19 +76,19 @@ async def reserve(
     With ``check_idempotency=False`` (``IDEMPOTENCY_DISABLED``, test-only) both the key
     lookup and the one-reservation-per-order check are skipped: every request reserves.
     """
-    await lock_order(connection, order_id)
+    lock_order(connection, order_id)
     merged = merge_lines(lines)
     if check_idempotency:
-        existing = await _by_key(connection, idempotency_key)
+        existing = _by_key(connection, idempotency_key)
         if existing is not None:
             return _replay(existing, order_id, merged)
     else:
         idempotency_key = f"{idempotency_key}:{uuid.uuid4()}"
-    await refuse_if_compensated(connection, compensated_orders, order_id)
-    if check_idempotency and await _by_order(connection, order_id):
+    refuse_if_compensated(connection, compensated_orders, order_id)
+    if check_idempotency and _by_order(connection, order_id):
         raise _already_reserved()
     reservation = Reservation(str(uuid.uuid4()), order_id, "reserved", merged)
-    inserted = await write_once(
+    inserted = write_once(
         connection,
         reservations.insert().values(
             id=reservation.id,
@@ -98,37 +99,33 @@ async def reserve(
         ),
     )
     if not inserted:
-        winner = await _by_key(connection, idempotency_key)
+        winner = _by_key(connection, idempotency_key)
         if winner is None:
             raise _already_reserved()
         return _replay(winner, order_id, merged)
     for line in merged:
-        await _take(connection, line)
-    await connection.execute(
+        _take(connection, line)
+    connection.execute(
         reservation_lines.insert(),
         [{"reservation_id": reservation.id, **line.__dict__} for line in merged],
     )
     return reservation
 
 
-async def release(
-    *, connection: AsyncConnection, order_id: str, idempotency_key: str
-) -> ReleaseOutcome:
+def release(connection: Connection, *, order_id: str, idempotency_key: str) -> ReleaseOutcome:
     """Put one reservation's stock back, exactly what it took; a no-op when none.
 
     Each release key undoes at most one reservation: with idempotency on an order has
     only one, so a second key finds it released and answers so. Nothing in the request
     says how much to put back, so a release can never return more than was taken.
     """
-    await lock_order(connection, order_id)
-    by_key = (
-        await connection.execute(
-            sa.select(reservations.c.order_id).where(
-                reservations.c.release_idempotency_key == idempotency_key
-            )
+    lock_order(connection, order_id)
+    by_key = connection.execute(
+        sa.select(reservations.c.order_id).where(
+            reservations.c.release_idempotency_key == idempotency_key
         )
     ).first()
-    tombstone = await tombstone_by_key(connection, compensated_orders, idempotency_key)
+    tombstone = tombstone_by_key(connection, compensated_orders, idempotency_key)
     owner = by_key.order_id if by_key is not None else None
     if owner is None and tombstone is not None:
         owner = tombstone.order_id
@@ -137,9 +134,9 @@ async def release(
             raise key_reused()
         return ReleaseOutcome(order_id, "released" if by_key else "nothing_to_release")
 
-    found = await _by_order(connection, order_id)
+    found = _by_order(connection, order_id)
     if not found:
-        await record_compensated(
+        record_compensated(
             connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
         )
         return ReleaseOutcome(order_id, "nothing_to_release")
@@ -148,12 +145,12 @@ async def release(
         return ReleaseOutcome(order_id, "released")
     reservation = held[0]
     for line in reservation.lines:
-        await connection.execute(
+        connection.execute(
             products.update()
             .where(products.c.product_id == line.product_id)
             .values(available=products.c.available + line.quantity)
         )
-    released = await write_once(
+    released = write_once(
         connection,
         reservations.update()
         .where(reservations.c.id == reservation.id)
@@ -168,30 +165,30 @@ async def release(
     return ReleaseOutcome(order_id, "released")
 
 
-async def list_reservations(*, connection: AsyncConnection, order_id: str) -> list[Reservation]:
-    return await _by_order(connection, order_id)
+def list_reservations(connection: Connection, *, order_id: str) -> list[Reservation]:
+    return _by_order(connection, order_id)
 
 
-async def available(*, connection: AsyncConnection, product_id: str) -> int | None:
+def available(connection: Connection, *, product_id: str) -> int | None:
     query = sa.select(products.c.available).where(products.c.product_id == product_id)
-    value: int | None = await connection.scalar(query)
+    value: int | None = connection.scalar(query)
     return value
 
 
-async def set_available(*, connection: AsyncConnection, product_id: str, available: int) -> None:
+def set_available(connection: Connection, *, product_id: str, available: int) -> None:
     """Create the product or overwrite its stock level (an administrator's correction)."""
     update = (
         products.update().where(products.c.product_id == product_id).values(available=available)
     )
-    if (await connection.execute(update)).rowcount:
+    if connection.execute(update).rowcount:
         return
     insert = products.insert().values(product_id=product_id, available=available)
-    if not await write_once(connection, insert):
-        await connection.execute(update)  # created concurrently: overwrite it
+    if not write_once(connection, insert):
+        connection.execute(update)  # created concurrently: overwrite it
 
 
-async def _take(connection: AsyncConnection, line: Line) -> None:
-    taken = await connection.execute(
+def _take(connection: Connection, line: Line) -> None:
+    taken = connection.execute(
         products.update()
         .where(products.c.product_id == line.product_id)
         .where(products.c.available >= line.quantity)
@@ -199,7 +196,7 @@ async def _take(connection: AsyncConnection, line: Line) -> None:
     )
     if taken.rowcount == 1:
         return
-    stock = await available(connection=connection, product_id=line.product_id)
+    stock = available(connection, product_id=line.product_id)
     if stock is None:
         raise BusinessError(
             409,
@@ -215,27 +212,25 @@ async def _take(connection: AsyncConnection, line: Line) -> None:
     )
 
 
-async def _by_key(connection: AsyncConnection, key: str) -> Reservation | None:
-    found = await _select(connection, reservations.c.idempotency_key == key)
+def _by_key(connection: Connection, key: str) -> Reservation | None:
+    found = _select(connection, reservations.c.idempotency_key == key)
     return found[0] if found else None
 
 
-async def _by_order(connection: AsyncConnection, order_id: str) -> list[Reservation]:
+def _by_order(connection: Connection, order_id: str) -> list[Reservation]:
     """The order's reservations, oldest first."""
-    return await _select(connection, reservations.c.order_id == order_id)
+    return _select(connection, reservations.c.order_id == order_id)
 
 
-async def _select(
-    connection: AsyncConnection, condition: sa.ColumnElement[bool]
-) -> list[Reservation]:
+def _select(connection: Connection, condition: sa.ColumnElement[bool]) -> list[Reservation]:
     query = (
         sa.select(reservations.c.id, reservations.c.order_id, reservations.c.status)
         .where(condition)
         .order_by(reservations.c.created_at, reservations.c.id)
     )
     found = []
-    for row in (await connection.execute(query)).all():
-        lines = await connection.execute(
+    for row in connection.execute(query).all():
+        lines = connection.execute(
             sa.select(reservation_lines.c.product_id, reservation_lines.c.quantity)
             .where(reservation_lines.c.reservation_id == row.id)
             .order_by(reservation_lines.c.product_id)

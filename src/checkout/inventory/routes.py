@@ -1,4 +1,4 @@
-"""Inventory HTTP routes: validate, open the transaction, call the domain, shape the answer."""
+"""Inventory HTTP routes: validate, run the domain in one transaction, shape the answer."""
 
 from __future__ import annotations
 
@@ -49,14 +49,13 @@ def _out(reservation: domain.Reservation) -> ReservationOut:
 async def reserve(
     body: ReserveRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
 ) -> ReservationOut:
-    async with database.transaction() as connection:
-        reservation = await domain.reserve(
-            connection=connection,
-            order_id=str(body.order_id),
-            lines=[domain.Line(line.product_id, line.quantity) for line in body.lines],
-            idempotency_key=key,
-            check_idempotency=not settings.idempotency_disabled,
-        )
+    reservation = await database.run(
+        domain.reserve,
+        order_id=str(body.order_id),
+        lines=[domain.Line(line.product_id, line.quantity) for line in body.lines],
+        idempotency_key=key,
+        check_idempotency=not settings.idempotency_disabled,
+    )
     return _out(reservation)
 
 
@@ -64,18 +63,14 @@ async def reserve(
     "/reservations/release", response_model=ReleaseOut, responses={**UNAUTHORIZED, **BODY}
 )
 async def release(body: ReleaseRequest, key: IdempotencyKey, database: DatabaseDep) -> ReleaseOut:
-    async with database.transaction() as connection:
-        outcome = await domain.release(
-            connection=connection, order_id=str(body.order_id), idempotency_key=key
-        )
+    outcome = await database.run(domain.release, order_id=str(body.order_id), idempotency_key=key)
     status = "released" if outcome.status == "released" else "nothing_to_release"
     return ReleaseOut(order_id=outcome.order_id, status=status)
 
 
 @queries.get("/reservations", response_model=ReservationList, responses={**UNAUTHORIZED, **QUERY})
 async def list_reservations(order_id: OrderId, database: DatabaseDep) -> ReservationList:
-    async with database.transaction() as connection:
-        found = await domain.list_reservations(connection=connection, order_id=str(order_id))
+    found = await database.run(domain.list_reservations, order_id=str(order_id))
     return ReservationList(items=[_out(reservation) for reservation in found])
 
 
@@ -85,8 +80,7 @@ async def list_reservations(order_id: OrderId, database: DatabaseDep) -> Reserva
     responses=QUERY | {404: {"model": Message, "description": "No such product"}},
 )
 async def read_product(product_id: ProductId, database: DatabaseDep) -> ProductOut | JSONResponse:
-    async with database.transaction() as connection:
-        stock = await domain.available(connection=connection, product_id=product_id)
+    stock = await database.run(domain.available, product_id=product_id)
     if stock is None:
         return JSONResponse({"detail": f"There is no product {product_id!r}."}, status_code=404)
     return ProductOut(product_id=product_id, available=stock)
@@ -96,8 +90,5 @@ async def read_product(product_id: ProductId, database: DatabaseDep) -> ProductO
 async def set_product(
     product_id: ProductId, body: ProductUpdate, database: DatabaseDep
 ) -> ProductOut:
-    async with database.transaction() as connection:
-        await domain.set_available(
-            connection=connection, product_id=product_id, available=body.available
-        )
+    await database.run(domain.set_available, product_id=product_id, available=body.available)
     return ProductOut(product_id=product_id, available=body.available)

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.orders.tables import order_items, orders
@@ -43,8 +43,9 @@ class Order:
     request_fingerprint: str | None = None
 
 
-async def add_order(connection: AsyncConnection, order: Order) -> None:
-    await connection.execute(
+def add_order(connection: Connection, order: Order) -> None:
+    """Blocking: it runs in the saga store's transaction (``SagaEngine.start(alongside=)``)."""
+    connection.execute(
         insert(orders).values(
             id=order.id,
             customer_id=order.customer_id,
@@ -56,7 +57,7 @@ async def add_order(connection: AsyncConnection, order: Order) -> None:
             created_at=order.created_at,
         )
     )
-    await connection.execute(
+    connection.execute(
         insert(order_items),
         [
             {

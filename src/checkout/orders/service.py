@@ -7,7 +7,9 @@ enough for any orders or worker process to finish it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import uuid
@@ -72,14 +74,12 @@ class OrderService:
                 return Placed(await self.get(earlier.id, wait_seconds=wait_seconds), True)
         order = self._new_order(request, idempotency_key, fingerprint)
         try:
-            async with self._database.transaction() as connection:
-                await repository.add_order(connection, order)
-                state = await self._engine.start(
-                    self._saga,
-                    input=_saga_input(order),
-                    saga_id=order.id,
-                    connection=connection,
-                )
+            state = await self._engine.start(
+                self._saga,
+                input=_saga_input(order),
+                saga_id=order.id,
+                alongside=functools.partial(repository.add_order, order=order),
+            )
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -87,8 +87,17 @@ class OrderService:
             if earlier is None:
                 raise OrderInProgress from None
             return Placed(await self.get(earlier.id, wait_seconds=wait_seconds), True)
-        self._engine.launch(state)
-        return Placed(await self.get(order.id, wait_seconds=wait_seconds), False)
+        driving = self._engine.launch(state)
+        if wait_seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                # The saga runs here: its last state comes back without a read.
+                last = await asyncio.wait_for(asyncio.shield(driving), wait_seconds)
+                state = last if last is not None else state
+        if not state.status.is_terminal:
+            return Placed(await self.get(order.id), False)
+        return Placed(
+            order_view(order, self._saga, state, await self._store.attempts(order.id)), False
+        )
 
     async def get(self, order_id: str, *, wait_seconds: float = 0) -> OrderOut:
         """The order with its saga's history; with ``wait_seconds``, once it settles."""

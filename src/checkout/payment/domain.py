@@ -1,4 +1,5 @@
-"""Charging and refunding. Functions take the caller's connection and never commit.
+"""Charging and refunding. Functions take the caller's connection and never commit:
+the routes run each as one transaction with ``Database.run``.
 
 Idempotency: the key is stored on the effect's row under a unique index. A repeat with
 the same key and the same request returns the stored result; the same key with another
@@ -18,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from checkout.common.database import lock_order
 from checkout.common.errors import BusinessError, key_reused
@@ -51,9 +52,9 @@ class RefundOutcome:
     amount: Decimal | None = None
 
 
-async def charge(
+def charge(
+    connection: Connection,
     *,
-    connection: AsyncConnection,
     order_id: str,
     customer_id: str,
     amount: Decimal,
@@ -66,18 +67,18 @@ async def charge(
     With ``check_idempotency=False`` (``IDEMPOTENCY_DISABLED``, test-only) both the key
     lookup and the one-charge-per-order check are skipped: every request charges.
     """
-    await lock_order(connection, order_id)
+    lock_order(connection, order_id)
     request = (order_id, customer_id, amount, payment_method)
     if check_idempotency:
-        existing = await _one(connection, payments.c.idempotency_key == idempotency_key)
+        existing = _one(connection, payments.c.idempotency_key == idempotency_key)
         if existing is not None:
             return _replay(existing, request)
     else:
         idempotency_key = f"{idempotency_key}:{uuid.uuid4()}"
-    await refuse_if_compensated(connection, compensated_orders, order_id)
+    refuse_if_compensated(connection, compensated_orders, order_id)
     if payment_method == "declined_card":
         raise BusinessError(402, "payment_declined", "The card was declined.")
-    if check_idempotency and await _one(connection, payments.c.order_id == order_id) is not None:
+    if check_idempotency and _one(connection, payments.c.order_id == order_id) is not None:
         raise _already_charged()
     payment = Payment(
         id=str(uuid.uuid4()),
@@ -89,18 +90,18 @@ async def charge(
         idempotency_key=idempotency_key,
     )
     values = {**payment.__dict__, "created_at": datetime.now(UTC)}
-    if await write_once(connection, payments.insert().values(**values)):
+    if write_once(connection, payments.insert().values(**values)):
         return payment
     # A concurrent request (for another order: this one's is locked) won the key's
     # unique index: answer what it stored, which refuses a key reused across orders.
-    winner = await _one(connection, payments.c.idempotency_key == idempotency_key)
+    winner = _one(connection, payments.c.idempotency_key == idempotency_key)
     if winner is not None:
         return _replay(winner, request)
     raise _already_charged()
 
 
-async def refund(
-    *, connection: AsyncConnection, order_id: str, amount: Decimal, idempotency_key: str
+def refund(
+    connection: Connection, *, order_id: str, amount: Decimal, idempotency_key: str
 ) -> RefundOutcome:
     """Refund one captured payment of ``order_id`` in full; a no-op when there is none.
 
@@ -109,9 +110,9 @@ async def refund(
     test-only switch, an order keeps one capture after its single compensation: the
     double effect the chaos checker must see.)
     """
-    await lock_order(connection, order_id)
+    lock_order(connection, order_id)
     prior = (
-        await connection.execute(
+        connection.execute(
             sa.select(refunds.c.amount, payments.c.order_id)
             .join(payments, payments.c.id == refunds.c.payment_id)
             .where(refunds.c.idempotency_key == idempotency_key)
@@ -121,15 +122,15 @@ async def refund(
         if prior.order_id != order_id or prior.amount != amount:
             raise key_reused()
         return RefundOutcome(order_id, "refunded", prior.amount)
-    tombstone = await tombstone_by_key(connection, compensated_orders, idempotency_key)
+    tombstone = tombstone_by_key(connection, compensated_orders, idempotency_key)
     if tombstone is not None:
         if tombstone.order_id != order_id:
             raise key_reused()
         return RefundOutcome(order_id, "nothing_to_refund")
 
-    charged = await list_payments(connection=connection, order_id=order_id)
+    charged = list_payments(connection, order_id=order_id)
     if not charged:
-        await record_compensated(
+        record_compensated(
             connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
         )
         return RefundOutcome(order_id, "nothing_to_refund")
@@ -150,7 +151,7 @@ async def refund(
             f"A refund returns the whole captured amount, {payment.amount:.2f}.",
         )
     now = datetime.now(UTC)
-    inserted = await write_once(
+    inserted = write_once(
         connection,
         refunds.insert().values(
             id=str(uuid.uuid4()),
@@ -162,7 +163,7 @@ async def refund(
     )
     if not inserted:
         raise key_reused()
-    await connection.execute(
+    connection.execute(
         payments.update()
         .where(payments.c.id == payment.id)
         .values(status="refunded", refunded_at=now)
@@ -170,9 +171,9 @@ async def refund(
     return RefundOutcome(order_id, "refunded", amount)
 
 
-async def list_payments(*, connection: AsyncConnection, order_id: str) -> list[Payment]:
+def list_payments(connection: Connection, *, order_id: str) -> list[Payment]:
     """The order's payments, oldest first."""
-    rows = await connection.execute(
+    rows = connection.execute(
         sa.select(*_columns())
         .where(payments.c.order_id == order_id)
         .order_by(payments.c.created_at, payments.c.id)
@@ -185,8 +186,8 @@ def _columns() -> list[sa.Column[Any]]:
     return [column for column in payments.c if column.name in names]
 
 
-async def _one(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> Payment | None:
-    row = (await connection.execute(sa.select(*_columns()).where(condition))).first()
+def _one(connection: Connection, condition: sa.ColumnElement[bool]) -> Payment | None:
+    row = connection.execute(sa.select(*_columns()).where(condition)).first()
     return None if row is None else Payment(**row._mapping)
 
 

@@ -1,4 +1,4 @@
-"""Payment HTTP routes: validate, open the transaction, call the domain, shape the answer."""
+"""Payment HTTP routes: validate, run the domain in a transaction, shape the answer."""
 
 from __future__ import annotations
 
@@ -39,16 +39,15 @@ def _out(payment: domain.Payment) -> PaymentOut:
 async def charge(
     body: ChargeRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
 ) -> PaymentOut:
-    async with database.transaction() as connection:
-        payment = await domain.charge(
-            connection=connection,
-            order_id=str(body.order_id),
-            customer_id=body.customer_id,
-            amount=body.amount,
-            payment_method=body.payment_method,
-            idempotency_key=key,
-            check_idempotency=not settings.idempotency_disabled,
-        )
+    payment = await database.run(
+        domain.charge,
+        order_id=str(body.order_id),
+        customer_id=body.customer_id,
+        amount=body.amount,
+        payment_method=body.payment_method,
+        idempotency_key=key,
+        check_idempotency=not settings.idempotency_disabled,
+    )
     return _out(payment)
 
 
@@ -59,13 +58,9 @@ async def charge(
     responses={**UNAUTHORIZED, **BODY, **refusals(409)},
 )
 async def refund(body: RefundRequest, key: IdempotencyKey, database: DatabaseDep) -> RefundOut:
-    async with database.transaction() as connection:
-        outcome = await domain.refund(
-            connection=connection,
-            order_id=str(body.order_id),
-            amount=body.amount,
-            idempotency_key=key,
-        )
+    outcome = await database.run(
+        domain.refund, order_id=str(body.order_id), amount=body.amount, idempotency_key=key
+    )
     if outcome.status == "refunded":
         return RefundOut(order_id=outcome.order_id, status="refunded", amount=outcome.amount)
     return RefundOut(order_id=outcome.order_id, status="nothing_to_refund")
@@ -73,6 +68,5 @@ async def refund(body: RefundRequest, key: IdempotencyKey, database: DatabaseDep
 
 @queries.get("", response_model=PaymentList, responses={**UNAUTHORIZED, **QUERY})
 async def list_payments(order_id: OrderId, database: DatabaseDep) -> PaymentList:
-    async with database.transaction() as connection:
-        found = await domain.list_payments(connection=connection, order_id=str(order_id))
+    found = await database.run(domain.list_payments, order_id=str(order_id))
     return PaymentList(items=[_out(payment) for payment in found])

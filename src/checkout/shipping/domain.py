@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from checkout.common.database import lock_order
 from checkout.common.errors import BusinessError, key_reused
@@ -51,9 +51,9 @@ class CancelOutcome:
     status: str  # "cancelled" | "nothing_to_cancel"
 
 
-async def create_shipment(
+def create_shipment(
+    connection: Connection,
     *,
-    connection: AsyncConnection,
     order_id: str,
     address: Address,
     idempotency_key: str,
@@ -64,17 +64,17 @@ async def create_shipment(
     With ``check_idempotency=False`` (``IDEMPOTENCY_DISABLED``, test-only) both the key
     lookup and the one-shipment-per-order check are skipped: every request ships.
     """
-    await lock_order(connection, order_id)
+    lock_order(connection, order_id)
     if check_idempotency:
-        existing = await _one(connection, shipments.c.idempotency_key == idempotency_key)
+        existing = _one(connection, shipments.c.idempotency_key == idempotency_key)
         if existing is not None:
             return _replay(existing, order_id, address)
     else:
         idempotency_key = f"{idempotency_key}:{uuid.uuid4()}"
-    await refuse_if_compensated(connection, compensated_orders, order_id)
+    refuse_if_compensated(connection, compensated_orders, order_id)
     if address.country in UNDELIVERABLE_COUNTRIES:
         raise BusinessError(422, "undeliverable", f"We do not ship to {address.country!r}.")
-    if check_idempotency and await _select(connection, shipments.c.order_id == order_id):
+    if check_idempotency and _select(connection, shipments.c.order_id == order_id):
         raise _already_shipped()
     shipment = Shipment(str(uuid.uuid4()), order_id, "created", address)
     values = {
@@ -85,25 +85,25 @@ async def create_shipment(
         "created_at": datetime.now(UTC),
         **address.__dict__,
     }
-    if await write_once(connection, shipments.insert().values(**values)):
+    if write_once(connection, shipments.insert().values(**values)):
         return shipment
-    winner = await _one(connection, shipments.c.idempotency_key == idempotency_key)
+    winner = _one(connection, shipments.c.idempotency_key == idempotency_key)
     if winner is None:
         raise _already_shipped()
     return _replay(winner, order_id, address)
 
 
-async def cancel_shipment(
-    *, connection: AsyncConnection, order_id: str, idempotency_key: str
+def cancel_shipment(
+    connection: Connection, *, order_id: str, idempotency_key: str
 ) -> CancelOutcome:
     """Cancel one shipment of ``order_id``, once; a no-op when there is none.
 
     Each cancel key cancels at most one shipment: with idempotency on an order has
     only one, so a second key finds it cancelled and answers so.
     """
-    await lock_order(connection, order_id)
-    by_key = await _one(connection, shipments.c.cancel_idempotency_key == idempotency_key)
-    tombstone = await tombstone_by_key(connection, compensated_orders, idempotency_key)
+    lock_order(connection, order_id)
+    by_key = _one(connection, shipments.c.cancel_idempotency_key == idempotency_key)
+    tombstone = tombstone_by_key(connection, compensated_orders, idempotency_key)
     owner = by_key.order_id if by_key is not None else None
     if owner is None and tombstone is not None:
         owner = tombstone.order_id
@@ -112,9 +112,9 @@ async def cancel_shipment(
             raise key_reused()
         return CancelOutcome(order_id, "cancelled" if by_key else "nothing_to_cancel")
 
-    found = await _select(connection, shipments.c.order_id == order_id)
+    found = _select(connection, shipments.c.order_id == order_id)
     if not found:
-        await record_compensated(
+        record_compensated(
             connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
         )
         return CancelOutcome(order_id, "nothing_to_cancel")
@@ -122,7 +122,7 @@ async def cancel_shipment(
     if not active:
         return CancelOutcome(order_id, "cancelled")
     shipment = active[0]
-    cancelled = await write_once(
+    cancelled = write_once(
         connection,
         shipments.update()
         .where(shipments.c.id == shipment.id)
@@ -138,16 +138,16 @@ async def cancel_shipment(
     return CancelOutcome(order_id, "cancelled")
 
 
-async def list_shipments(*, connection: AsyncConnection, order_id: str) -> list[Shipment]:
-    return await _select(connection, shipments.c.order_id == order_id)
+def list_shipments(connection: Connection, *, order_id: str) -> list[Shipment]:
+    return _select(connection, shipments.c.order_id == order_id)
 
 
-async def _one(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> Shipment | None:
-    found = await _select(connection, condition)
+def _one(connection: Connection, condition: sa.ColumnElement[bool]) -> Shipment | None:
+    found = _select(connection, condition)
     return found[0] if found else None
 
 
-async def _select(connection: AsyncConnection, condition: sa.ColumnElement[bool]) -> list[Shipment]:
+def _select(connection: Connection, condition: sa.ColumnElement[bool]) -> list[Shipment]:
     """Matching shipments, oldest first."""
     query = sa.select(shipments).where(condition).order_by(shipments.c.created_at, shipments.c.id)
     return [
@@ -157,7 +157,7 @@ async def _select(connection: AsyncConnection, condition: sa.ColumnElement[bool]
             row.status,
             Address(row.street, row.city, row.state, row.postal_code, row.country),
         )
-        for row in (await connection.execute(query)).all()
+        for row in connection.execute(query).all()
     ]
 
 

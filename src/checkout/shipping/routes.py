@@ -1,4 +1,4 @@
-"""Shipping HTTP routes: validate, open the transaction, call the domain, shape the answer."""
+"""Shipping HTTP routes: validate, run the domain in one transaction, shape the answer."""
 
 from __future__ import annotations
 
@@ -35,14 +35,13 @@ def _out(shipment: domain.Shipment) -> ShipmentOut:
 async def create_shipment(
     body: ShipRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
 ) -> ShipmentOut:
-    async with database.transaction() as connection:
-        shipment = await domain.create_shipment(
-            connection=connection,
-            order_id=str(body.order_id),
-            address=domain.Address(**body.address.model_dump()),
-            idempotency_key=key,
-            check_idempotency=not settings.idempotency_disabled,
-        )
+    shipment = await database.run(
+        domain.create_shipment,
+        order_id=str(body.order_id),
+        address=domain.Address(**body.address.model_dump()),
+        idempotency_key=key,
+        check_idempotency=not settings.idempotency_disabled,
+    )
     return _out(shipment)
 
 
@@ -50,16 +49,14 @@ async def create_shipment(
 async def cancel_shipment(
     body: CancelRequest, key: IdempotencyKey, database: DatabaseDep
 ) -> CancelOut:
-    async with database.transaction() as connection:
-        outcome = await domain.cancel_shipment(
-            connection=connection, order_id=str(body.order_id), idempotency_key=key
-        )
+    outcome = await database.run(
+        domain.cancel_shipment, order_id=str(body.order_id), idempotency_key=key
+    )
     status = "cancelled" if outcome.status == "cancelled" else "nothing_to_cancel"
     return CancelOut(order_id=outcome.order_id, status=status)
 
 
 @queries.get("", response_model=ShipmentList, responses={**UNAUTHORIZED, **QUERY})
 async def list_shipments(order_id: OrderId, database: DatabaseDep) -> ShipmentList:
-    async with database.transaction() as connection:
-        found = await domain.list_shipments(connection=connection, order_id=str(order_id))
+    found = await database.run(domain.list_shipments, order_id=str(order_id))
     return ShipmentList(items=[_out(shipment) for shipment in found])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 from sagakit import (
     AttemptStatus,
@@ -217,3 +219,34 @@ async def test_an_operator_retry_numbers_its_attempts_after_the_failed_ones(
         if (a.step, a.direction) == ("inventory", Direction.COMPENSATE)
     ]
     assert undo == [1, 2, 3, 4]
+
+
+async def test_writes_alongside_a_saga_are_stored_with_it_or_not_at_all(sql_store: SqlSagaStore):
+    saga = saga_over(FakeParticipant())
+    engine = SagaEngine(store=sql_store, sagas=[saga])
+    async with sql_store.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE app_records (id VARCHAR(64) PRIMARY KEY)"))
+
+    def record(connection: Connection, *, record_id: str) -> None:
+        connection.execute(text("INSERT INTO app_records (id) VALUES (:id)"), {"id": record_id})
+
+    stored = await engine.start(
+        saga, input={}, saga_id="with-record", alongside=partial(record, record_id="r1")
+    )
+    # The saga's id is taken: its insert fails, and the record written first goes too.
+    with pytest.raises(IntegrityError):
+        await engine.start(
+            saga, input={}, saga_id="with-record", alongside=partial(record, record_id="r2")
+        )
+
+    def refuse(_connection: Connection) -> None:
+        raise RuntimeError("the application changed its mind")
+
+    with pytest.raises(RuntimeError):
+        await engine.start(saga, input={}, saga_id="refused", alongside=refuse)
+
+    async with sql_store.engine.connect() as connection:
+        records = (await connection.execute(text("SELECT id FROM app_records"))).scalars().all()
+    assert records == ["r1"]
+    assert await sql_store.load(stored.id) == stored
+    assert await sql_store.load("refused") is None

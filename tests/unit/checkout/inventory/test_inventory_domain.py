@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from checkout.common.database import Database
 from checkout.common.errors import BusinessError
@@ -28,30 +29,27 @@ def order_id() -> str:
 async def reserve(
     db: Database, order_id: str, lines: Sequence[Line], *, key: str = "reserve-1"
 ) -> Reservation:
-    async with db.transaction() as conn:
-        return await domain.reserve(
-            connection=conn, order_id=order_id, lines=lines, idempotency_key=key
-        )
+    return await db.run(domain.reserve, order_id=order_id, lines=lines, idempotency_key=key)
 
 
 async def release(db: Database, order_id: str, *, key: str = "release-1") -> ReleaseOutcome:
-    async with db.transaction() as conn:
-        return await domain.release(connection=conn, order_id=order_id, idempotency_key=key)
+    return await db.run(domain.release, order_id=order_id, idempotency_key=key)
 
 
 async def stock(db: Database, product_id: str) -> int | None:
-    async with db.transaction() as conn:
-        return await domain.available(connection=conn, product_id=product_id)
+    return await db.run(domain.available, product_id=product_id)
 
 
 async def set_stock(db: Database, product_id: str, available: int) -> None:
-    async with db.transaction() as conn:
-        await domain.set_available(connection=conn, product_id=product_id, available=available)
+    await db.run(domain.set_available, product_id=product_id, available=available)
+
+
+def _count_reservations(connection: Connection) -> int:
+    return connection.scalar(sa.select(sa.func.count()).select_from(reservations)) or 0
 
 
 async def reservation_count(db: Database) -> int:
-    async with db.transaction() as conn:
-        return await conn.scalar(sa.select(sa.func.count()).select_from(reservations)) or 0
+    return await db.run(_count_reservations)
 
 
 async def test_reserve_takes_every_lines_quantity_out_of_stock(db: Database, order_id: str) -> None:

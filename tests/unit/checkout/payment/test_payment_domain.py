@@ -25,34 +25,32 @@ def order_id() -> str:
 async def charge(
     db: Database, order_id: str, *, key: str = "charge-1", method: str = "credit_card"
 ) -> Payment:
-    async with db.transaction() as conn:
-        return await domain.charge(
-            connection=conn,
-            order_id=order_id,
-            customer_id="cust123",
-            amount=AMOUNT,
-            payment_method=method,
-            idempotency_key=key,
-        )
+    return await db.run(
+        domain.charge,
+        order_id=order_id,
+        customer_id="cust123",
+        amount=AMOUNT,
+        payment_method=method,
+        idempotency_key=key,
+    )
 
 
 async def refund(
     db: Database, order_id: str, *, key: str = "refund-1", amount: Decimal = AMOUNT
 ) -> RefundOutcome:
-    async with db.transaction() as conn:
-        return await domain.refund(
-            connection=conn, order_id=order_id, amount=amount, idempotency_key=key
-        )
+    return await db.run(domain.refund, order_id=order_id, amount=amount, idempotency_key=key)
 
 
 async def stored_payments(db: Database, order_id: str) -> list[Payment]:
-    async with db.transaction() as conn:
-        return await domain.list_payments(connection=conn, order_id=order_id)
+    return await db.run(domain.list_payments, order_id=order_id)
+
+
+def _count(conn: sa.Connection, table: sa.Table) -> int:
+    return conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0
 
 
 async def count(db: Database, table: sa.Table) -> int:
-    async with db.transaction() as conn:
-        return await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+    return await db.run(_count, table)
 
 
 async def test_charge_stores_one_captured_payment(db: Database, order_id: str) -> None:

@@ -24,20 +24,17 @@ def new_order() -> str:
 async def ship(
     db: Database, order_id: str, *, key: str = "ship-1", address: Address = ADDRESS
 ) -> Shipment:
-    async with db.transaction() as conn:
-        return await domain.create_shipment(
-            connection=conn, order_id=order_id, address=address, idempotency_key=key
-        )
+    return await db.run(
+        domain.create_shipment, order_id=order_id, address=address, idempotency_key=key
+    )
 
 
 async def cancel(db: Database, order_id: str, *, key: str = "cancel-1") -> CancelOutcome:
-    async with db.transaction() as conn:
-        return await domain.cancel_shipment(connection=conn, order_id=order_id, idempotency_key=key)
+    return await db.run(domain.cancel_shipment, order_id=order_id, idempotency_key=key)
 
 
 async def shipments(db: Database, order_id: str) -> list[Shipment]:
-    async with db.transaction() as conn:
-        return await domain.list_shipments(connection=conn, order_id=order_id)
+    return await db.run(domain.list_shipments, order_id=order_id)
 
 
 async def test_ship_creates_one_shipment_to_the_address(db: Database) -> None:
