@@ -20,14 +20,14 @@ import httpx
 from dbos import DBOS, SetWorkflowID
 from fastapi import FastAPI, Response
 
+from checkout.bench.load import participant_clients
 from checkout.orders.schemas import OrderRequest
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
 from sagakit.http import post_step
 
 StepFunction = TypeVar("StepFunction", bound=Callable[..., Any])
 
-_client: httpx.AsyncClient | None = None
-_urls: dict[str, str] = {}
+_clients: dict[str, httpx.AsyncClient] = {}
 _headers: dict[str, str] = {}
 
 
@@ -38,7 +38,6 @@ def _should_retry(error: BaseException) -> bool:
 async def _call(
     service: str, path: str, order_id: str, step: str, direction: Direction, body: dict[str, Any]
 ) -> Any:
-    assert _client is not None
     context = StepContext(
         saga_id=order_id,
         saga_name="checkout",
@@ -49,9 +48,7 @@ async def _call(
         input={},
         results={},
     )
-    return await post_step(
-        _client, _urls[service] + path, context=context, json=body, headers=_headers
-    )
+    return await post_step(_clients[service], path, context=context, json=body, headers=_headers)
 
 
 def _step(name: str) -> Callable[[StepFunction], StepFunction]:
@@ -170,16 +167,16 @@ async def checkout(order: dict[str, Any]) -> str:
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        global _client
-        _urls.update(
-            payment=os.environ["PAYMENT_URL"],
-            inventory=os.environ["INVENTORY_URL"],
-            shipping=os.environ["SHIPPING_URL"],
+        _clients.update(
+            participant_clients(
+                {
+                    "payment": os.environ["PAYMENT_URL"],
+                    "inventory": os.environ["INVENTORY_URL"],
+                    "shipping": os.environ["SHIPPING_URL"],
+                }
+            )
         )
         _headers["Authorization"] = f"Bearer {os.environ['SERVICE_TOKEN']}"
-        _client = httpx.AsyncClient(
-            timeout=httpx.Timeout(5.0), limits=httpx.Limits(max_connections=64)
-        )
         DBOS(
             config={
                 "name": "checkout-bench",
@@ -190,7 +187,8 @@ def create_app() -> FastAPI:
         DBOS.launch()
         yield
         DBOS.destroy()
-        await _client.aclose()
+        for client in _clients.values():
+            await client.aclose()
 
     app = FastAPI(title="Checkout on DBOS (benchmark)", lifespan=lifespan)
 

@@ -27,6 +27,7 @@ from checkout.bench.load import (
     PRODUCTS,
     Measurement,
     closed_loop,
+    participant_clients,
     raw_calls,
     summary,
     through_order_service,
@@ -196,7 +197,22 @@ def _process(name: str) -> str:
 
 
 async def _measure(config: BenchConfig, system: System, result: BenchResult) -> None:
+    direct = participant_clients({s: system.url(s) for s in ("payment", "inventory", "shipping")})
+    try:
+        await _measure_with(config, system, result, direct)
+    finally:
+        for participant in direct.values():
+            await participant.aclose()
+
+
+async def _measure_with(
+    config: BenchConfig,
+    system: System,
+    result: BenchResult,
+    direct: dict[str, httpx.AsyncClient],
+) -> None:
     admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
+    # Placing an order holds a connection until its saga settles: one per client.
     limits = httpx.Limits(max_connections=max(config.concurrency) + 8)
     async with httpx.AsyncClient(timeout=httpx.Timeout(90.0), limits=limits) as client:
         for product in PRODUCTS:
@@ -209,8 +225,7 @@ async def _measure(config: BenchConfig, system: System, result: BenchResult) -> 
         targets: dict[str, Callable[[int], Any]] = {}
         for name in config.configurations:
             if name == "raw":
-                urls = {s: system.url(s) for s in ("payment", "inventory", "shipping")}
-                targets[name] = raw_calls(client, urls, system.env["SERVICE_TOKEN"])
+                targets[name] = raw_calls(direct, system.env["SERVICE_TOKEN"])
             else:
                 targets[name] = through_order_service(client, system.url(_process(name)))
         for place in targets.values():

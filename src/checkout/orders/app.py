@@ -20,7 +20,7 @@ from checkout.common.limits import BodySizeLimitMiddleware
 from checkout.dashboard import install_dashboard
 from checkout.observability import SagaMetrics, install_observability
 from checkout.orders import routes
-from checkout.orders.participants import Participants, ParticipantUrls
+from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import COMPENSATION_RETRY, checkout_saga
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
@@ -76,17 +76,17 @@ async def running_orders(
     whose process died or whose retry fell due; all stopped cleanly on exit."""
     database = Database(settings.database_url)
     timeout = httpx.Timeout(settings.call_timeout_seconds)
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    client = httpx.AsyncClient(timeout=timeout, limits=limits)
-    participants = Participants(
-        client=client,
-        token=settings.service_token.get_secret_value(),
-        urls=ParticipantUrls(
-            payment=settings.payment_url,
-            inventory=settings.inventory_url,
-            shipping=settings.shipping_url,
-        ),
+    limits = httpx.Limits(max_connections=settings.connections_per_participant)
+
+    def pooled(url: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+
+    clients = ParticipantClients(
+        payment=pooled(settings.payment_url),
+        inventory=pooled(settings.inventory_url),
+        shipping=pooled(settings.shipping_url),
     )
+    participants = Participants(clients=clients, token=settings.service_token.get_secret_value())
     saga = checkout_saga(
         participants,
         timeout=timedelta(seconds=settings.call_timeout_seconds),
@@ -115,6 +115,6 @@ async def running_orders(
         stop.set()
         await worker
         await engine.close()
-        await client.aclose()
+        await clients.aclose()
         store.close()
         await database.dispose()

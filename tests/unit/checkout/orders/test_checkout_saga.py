@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from checkout.orders.participants import Participants, ParticipantUrls
+from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import checkout_saga
 from sagakit import InMemorySagaStore, SagaEngine, SagaStatus
 
@@ -36,14 +36,15 @@ async def no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 async def engine():
-    async with httpx.AsyncClient() as client:
-        participants = Participants(
-            client=client,
-            token="service-token",
-            urls=ParticipantUrls(payment=PAYMENT, inventory=INVENTORY, shipping=SHIPPING),
-        )
-        saga = checkout_saga(participants, timeout=timedelta(seconds=1))
-        yield SagaEngine(store=InMemorySagaStore(), sagas=[saga], sleep=no_sleep), saga
+    clients = ParticipantClients(
+        payment=httpx.AsyncClient(base_url=PAYMENT),
+        inventory=httpx.AsyncClient(base_url=INVENTORY),
+        shipping=httpx.AsyncClient(base_url=SHIPPING),
+    )
+    participants = Participants(clients=clients, token="service-token")
+    saga = checkout_saga(participants, timeout=timedelta(seconds=1))
+    yield SagaEngine(store=InMemorySagaStore(), sagas=[saga], sleep=no_sleep), saga
+    await clients.aclose()
 
 
 def ok(body: dict[str, object], status: int = 201) -> httpx.Response:
