@@ -84,6 +84,8 @@ class SagaEngine:
         self._tasks: set[asyncio.Task[SagaState | None]] = set()
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._driving: set[str] = set()
+        self._begun: dict[str, AttemptStart] = {}
+        """First attempts ``start`` recorded as begun, for ``drive`` to run."""
         for saga in sagas:
             self.register(saga)
 
@@ -140,11 +142,16 @@ class SagaEngine:
         With a SQL store, ``alongside(connection)`` runs the application's own writes in
         the same transaction as the saga's insert, so both are stored or neither.
         """
+        new = self.new_state(saga, input=input, saga_id=saga_id)
+        # The first attempt is begun in the same write: one transaction fewer per saga.
+        first = self._attempt_start(saga, new)
         state = await self.store.create(
-            self.new_state(saga, input=input, saga_id=saga_id),
+            new.evolve(attempt=first.attempt),
             owner=self.owner,
             alongside=alongside,
+            first_attempt=first,
         )
+        self._begun[state.id] = first
         self.observer.saga_started(state)
         return state
 
@@ -332,7 +339,9 @@ class SagaEngine:
 
     async def _drive(self, state: SagaState, *, claimed: bool) -> SagaState:
         saga = self.definition(state)
-        begun: AttemptStart | None = None
+        begun = self._begun.pop(state.id, None)
+        if claimed:  # from the log: whatever it left begun was interrupted
+            begun = None
         close_interrupted = claimed
         while state.status.is_active:
             if begun is None and self._deadline_passed(saga, state):

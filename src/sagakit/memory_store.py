@@ -55,6 +55,7 @@ class InMemorySagaStore:
         *,
         owner: str,
         alongside: Callable[[Connection], None] | None = None,
+        first_attempt: AttemptStart | None = None,
     ) -> SagaState:
         if alongside is not None:
             raise TypeError("the memory store has no transaction to run `alongside` in")
@@ -64,6 +65,8 @@ class InMemorySagaStore:
         created = replace(state, fencing_token=1, created_at=now, updated_at=now)
         self._rows[state.id] = _Row(created, owner, now + self._lease, now)
         self._attempts[state.id] = []
+        if first_attempt is not None:
+            _append_started(self._attempts[state.id], first_attempt)
         return created
 
     async def begin_attempt(

@@ -21,15 +21,22 @@ from sagakit.state import AttemptEnd, AttemptStart, SagaState
 NOW = "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
 
 _CREATE = text(f"""
-INSERT INTO sagakit_sagas
-    (id, name, version, status, input, results, cursor, attempt, attempt_base, failure,
-     compensation_failure, deadline_at, owner, fencing_token, created_at, updated_at,
-     lease_expires_at, next_attempt_at)
-VALUES
-    (:id, :name, :version, :status, CAST(:input AS JSONB), CAST(:results AS JSONB),
-     :cursor, :attempt, :attempt_base, CAST(:failure AS JSONB),
-     CAST(:compensation_failure AS JSONB), :deadline_at, :owner, :token, :created_at,
-     :updated_at, {NOW} + :lease, {NOW})
+WITH saga AS (
+    INSERT INTO sagakit_sagas
+        (id, name, version, status, input, results, cursor, attempt, attempt_base, failure,
+         compensation_failure, deadline_at, owner, fencing_token, created_at, updated_at,
+         lease_expires_at, next_attempt_at)
+    VALUES
+        (:id, :name, :version, :status, CAST(:input AS JSONB), CAST(:results AS JSONB),
+         :cursor, :attempt, :attempt_base, CAST(:failure AS JSONB),
+         CAST(:compensation_failure AS JSONB), :deadline_at, :owner, :token, :created_at,
+         :updated_at, {NOW} + :lease, {NOW})
+    RETURNING id
+)
+INSERT INTO sagakit_attempts
+    (saga_id, step, direction, attempt, idempotency_key, status, started_at)
+SELECT :id, :next_step, :next_direction, :next_attempt, :next_key, 'started', :next_started_at
+FROM saga WHERE :has_next
 """)
 
 _BEGIN = text(f"""
@@ -84,7 +91,9 @@ class PostgresWriter:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._lease = lease_seconds
 
-    async def create(self, state: SagaState, *, owner: str) -> None:
+    async def create(
+        self, state: SagaState, *, owner: str, first_attempt: AttemptStart | None
+    ) -> None:
         failure, stuck = state.failure, state.compensation_failure
         async with self._engine.connect() as connection:
             await connection.execute(
@@ -107,6 +116,8 @@ class PostgresWriter:
                     "created_at": state.created_at,
                     "updated_at": state.updated_at,
                     "lease": self._lease,
+                    "has_next": first_attempt is not None,
+                    **_next(first_attempt),
                 },
             )
 

@@ -92,8 +92,9 @@ class SqlSagaStore:
         *,
         owner: str,
         alongside: Callable[[Connection], None] | None = None,
+        first_attempt: AttemptStart | None = None,
     ) -> SagaState:
-        """Insert a new saga leased to ``owner``.
+        """Insert a new saga leased to ``owner`` (and its ``first_attempt``, begun).
 
         ``alongside(connection)`` runs first in the same transaction, on a blocking
         SQLAlchemy connection, so an application can store its own record and the saga
@@ -101,9 +102,11 @@ class SqlSagaStore:
         """
         created = state.evolve(fencing_token=1)
         if self._sqlite is not None:
-            await self._sqlite.create(created, owner=owner, alongside=alongside)
+            await self._sqlite.create(
+                created, owner=owner, alongside=alongside, first_attempt=first_attempt
+            )
         elif self._postgres is not None and alongside is None:
-            await self._postgres.create(created, owner=owner)
+            await self._postgres.create(created, owner=owner, first_attempt=first_attempt)
         else:
             values = {
                 **_state_values(created),
@@ -122,6 +125,8 @@ class SqlSagaStore:
                 if alongside is not None:
                     await conn.run_sync(alongside)
                 await conn.execute(insert(sagas).values(values))
+                if first_attempt is not None:
+                    await conn.execute(insert(attempts).values(_start_values(first_attempt)))
         return created
 
     async def begin_attempt(

@@ -25,12 +25,14 @@ class SagaStore(Protocol):
         *,
         owner: str,
         alongside: Callable[[Connection], None] | None = None,
+        first_attempt: AttemptStart | None = None,
     ) -> SagaState:
         """Insert a new saga, leased to ``owner``; returns it with its fencing token.
 
         ``alongside`` lets a SQL store run the application's own writes in the same
         transaction (given a blocking SQLAlchemy connection), so an application can
-        store its record and the saga atomically.
+        store its record and the saga atomically. ``first_attempt`` is recorded as
+        begun in that transaction too, as ``begin_attempt`` would (one write saved).
         """
 
     async def begin_attempt(

@@ -15,7 +15,9 @@ from sagakit import (
     AttemptStatus,
     Direction,
     LeaseLost,
+    Saga,
     SagaEngine,
+    SagaState,
     SagaStatus,
     SqlSagaStore,
     create_engine,
@@ -68,10 +70,15 @@ async def test_a_saga_and_its_history_are_recorded_on_the_database(sql_store: Sq
     assert all(a.finished_at is not None and a.finished_at >= a.started_at for a in history)
 
 
+async def stored(store: SqlSagaStore, saga: Saga) -> SagaState:
+    """A saga stored with no attempt begun yet (``SagaEngine.start`` begins the first)."""
+    engine = SagaEngine(store=store, sagas=[saga])
+    return await store.create(engine.new_state(saga, input={}), owner=engine.owner)
+
+
 async def test_a_write_with_a_stale_fencing_token_changes_nothing(sql_store: SqlSagaStore):
     saga = saga_over(FakeParticipant())
-    engine = SagaEngine(store=sql_store, sagas=[saga])
-    mine = await engine.start(saga, input={})
+    mine = await stored(sql_store, saga)
     theirs = await sql_store.claim(mine.id, owner="other", force=True)
 
     assert theirs is not None and theirs.fencing_token == mine.fencing_token + 1
@@ -82,7 +89,7 @@ async def test_a_write_with_a_stale_fencing_token_changes_nothing(sql_store: Sql
 
 async def test_finishing_an_attempt_with_a_stale_token_records_nothing(sql_store: SqlSagaStore):
     saga = saga_over(FakeParticipant())
-    mine = await SagaEngine(store=sql_store, sagas=[saga]).start(saga, input={})
+    mine = await stored(sql_store, saga)
     await sql_store.begin_attempt(mine, attempt(mine.id))
     await sql_store.claim(mine.id, owner="other", force=True)
 
@@ -144,7 +151,7 @@ async def test_concurrent_claimers_never_take_the_same_saga(database_url: str):
 
 async def test_a_retry_scheduled_later_is_not_due_yet(sql_store: SqlSagaStore):
     saga = saga_over(FakeParticipant())
-    mine = await SagaEngine(store=sql_store, sagas=[saga]).start(saga, input={})
+    mine = await stored(sql_store, saga)
     await sql_store.begin_attempt(mine, attempt(mine.id))
     await sql_store.finish_attempt(
         mine,

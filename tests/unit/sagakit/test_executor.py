@@ -221,7 +221,10 @@ async def test_an_operator_abort_compensates_a_running_saga(store, clock, partic
 
     assert aborted.status is SagaStatus.COMPENSATED
     assert aborted.failure is not None and aborted.failure.code == "aborted"
-    assert participant.calls == []
+    # ``start`` recorded the first attempt as begun; nobody can know whether it ran, so
+    # only its compensation is sent (with its idempotency key), and no forward call.
+    assert participant.called(started.id, F) == []
+    assert participant.called(started.id, C) == ["payment"]
 
 
 async def test_a_saga_finishes_on_the_version_it_started_on(store, clock, participant):
