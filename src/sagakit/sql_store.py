@@ -67,10 +67,13 @@ class SqlSagaStore:
         return self._sqlite.statements if self._sqlite is not None else 0
 
     def close(self) -> None:
-        """Stop the SQLite writer thread, if there is one (the engine is the caller's)."""
+        """Stop the writer's threads (the engine is the caller's to dispose)."""
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
+        if self._postgres is not None:
+            self._postgres.close()
+            self._postgres = None
 
     @property
     def lease_duration(self) -> timedelta:
@@ -105,8 +108,10 @@ class SqlSagaStore:
             await self._sqlite.create(
                 created, owner=owner, alongside=alongside, first_attempt=first_attempt
             )
-        elif self._postgres is not None and alongside is None:
-            await self._postgres.create(created, owner=owner, first_attempt=first_attempt)
+        elif self._postgres is not None:
+            await self._postgres.create(
+                created, owner=owner, first_attempt=first_attempt, alongside=alongside
+            )
         else:
             values = {
                 **_state_values(created),
