@@ -172,5 +172,28 @@ def bench_engine(
         )
 
 
+@app.command("bench-memory")
+def bench_memory(
+    sagas: Annotated[int, typer.Option(help="Sagas in all.")] = 100_000,
+    every: Annotated[int, typer.Option(help="Read the order service's RSS every K sagas.")] = (
+        10_000
+    ),
+    concurrency: Annotated[int, typer.Option(help="Clients in the closed loop.")] = 32,
+) -> None:
+    """The order service's memory (RSS) as sagas pile up, every K sagas."""
+    from checkout.bench.memory import measure_memory
+
+    points = measure_memory(sagas=sagas, every=every, concurrency=concurrency)
+    typer.echo("| sagas | order service RSS MiB | vs first |")
+    typer.echo("|---|---|---|")
+    first = points[0].rss_mib
+    for point in points:
+        typer.echo(f"| {point.sagas} | {point.rss_mib:.1f} | {point.rss_mib / first - 1:+.1%} |")
+    typer.echo(
+        f"RSS grew {points[-1].rss_mib / first - 1:+.1%} from {points[0].sagas} "
+        f"to {points[-1].sagas} sagas"
+    )
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,87 @@
+"""The order service's memory as sagas pile up: its resident set size every K sagas.
+
+The real system runs (four uvicorn processes, every database on SQLite); a closed loop
+of C clients places orders through ``POST /orders`` and holds each until it settles.
+After every K sagas the order service's RSS is read from ``/proc/<pid>/status``
+(``VmRSS``), so this runs on Linux.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from checkout.bench.load import PRODUCTS, closed_loop, through_order_service
+from checkout.migrations import upgrade_all
+from checkout.processes import SERVICES, System, free_port, generated_tokens
+from checkout.progress import progress_bar
+
+
+@dataclass(frozen=True)
+class MemoryPoint:
+    sagas: int
+    rss_mib: float
+
+
+def measure_memory(
+    *, sagas: int, every: int, concurrency: int, show_progress: bool = True
+) -> list[MemoryPoint]:
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as scratch:
+        folder = Path(scratch)
+        urls = {s.name: f"sqlite+aiosqlite:///{folder / s.name}.db" for s in SERVICES}
+        upgrade_all(urls)
+        system = System(
+            env={
+                **generated_tokens(),
+                "CHECKOUT_DATA_DIR": str(folder),
+                **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
+            },
+            ports={s.name: free_port() for s in SERVICES},
+            log_dir=folder / "logs",
+        )
+        try:
+            system.check_ports()
+            system.start()
+            system.wait_healthy(timeout=60)
+            return asyncio.run(_drive(system, sagas, every, concurrency, show_progress))
+        finally:
+            system.stop()
+
+
+def resident_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+async def _drive(
+    system: System, sagas: int, every: int, concurrency: int, show_progress: bool
+) -> list[MemoryPoint]:
+    admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
+    limits = httpx.Limits(max_connections=concurrency + 4)
+    orders = system.processes["orders"].pid
+    points: list[MemoryPoint] = []
+    async with httpx.AsyncClient(timeout=httpx.Timeout(90.0), limits=limits) as client:
+        for product in PRODUCTS:
+            stocked = await client.put(
+                f"{system.url('inventory')}/products/{product}",
+                json={"available": 1_000_000_000},
+                headers=admin,
+            )
+            stocked.raise_for_status()
+        place = through_order_service(client, system.url("orders"))
+        with progress_bar(show=show_progress) as progress:
+            task = progress.add_task("sagas", total=sagas)
+            done = 0
+            while done < sagas:
+                chunk = min(every, sagas - done)
+                await closed_loop(chunk, concurrency, place, on_done=lambda: progress.advance(task))
+                done += chunk
+                points.append(MemoryPoint(done, resident_mib(orders)))
+                progress.update(task, description=f"RSS {points[-1].rss_mib:.1f} MiB")
+    return points
