@@ -181,16 +181,21 @@ def bench_memory(
     concurrency: Annotated[int, typer.Option(help="Clients in the closed loop.")] = 32,
 ) -> None:
     """The order service's memory (RSS) as sagas pile up, every K sagas."""
-    from checkout.bench.memory import measure_memory
+    from checkout.bench.memory import MemoryPoint, measure_memory
 
-    points = measure_memory(sagas=sagas, every=every, concurrency=concurrency)
     typer.echo("| sagas | order service RSS MiB | vs first |")
     typer.echo("|---|---|---|")
-    first = points[0].rss_mib
-    for point in points:
-        typer.echo(f"| {point.sagas} | {point.rss_mib:.1f} | {point.rss_mib / first - 1:+.1%} |")
+    baseline: list[float] = []
+
+    def report(point: MemoryPoint) -> None:
+        if not baseline:
+            baseline.append(point.rss_mib)
+        growth = point.rss_mib / baseline[0] - 1
+        typer.echo(f"| {point.sagas} | {point.rss_mib:.1f} | {growth:+.1%} |")
+
+    points = measure_memory(sagas=sagas, every=every, concurrency=concurrency, on_point=report)
     typer.echo(
-        f"RSS grew {points[-1].rss_mib / first - 1:+.1%} from {points[0].sagas} "
+        f"RSS grew {points[-1].rss_mib / points[0].rss_mib - 1:+.1%} from {points[0].sagas} "
         f"to {points[-1].sagas} sagas"
     )
 

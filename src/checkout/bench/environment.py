@@ -13,7 +13,18 @@ from sqlalchemy import text
 
 from sagakit.database import create_engine
 
-PACKAGES = ("sqlalchemy", "fastapi", "uvicorn", "httpx", "aiosqlite", "asyncpg", "dbos")
+PACKAGES = (
+    "sqlalchemy",
+    "fastapi",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "httpx",
+    "aiosqlite",
+    "asyncpg",
+    "psycopg",
+    "dbos",
+)
 
 
 def describe(postgres_url: str | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,15 @@ class MemoryPoint:
 
 
 def measure_memory(
-    *, sagas: int, every: int, concurrency: int, show_progress: bool = True
+    *,
+    sagas: int,
+    every: int,
+    concurrency: int,
+    on_point: Callable[[MemoryPoint], None] = lambda _point: None,
+    show_progress: bool = True,
 ) -> list[MemoryPoint]:
+    """Drive ``sagas`` sagas; after every ``every`` read the order service's RSS and
+    report it to ``on_point`` at once (a long run shows its figures as it goes)."""
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as scratch:
         folder = Path(scratch)
         urls = {s.name: f"sqlite+aiosqlite:///{folder / s.name}.db" for s in SERVICES}
@@ -47,7 +55,7 @@ def measure_memory(
             system.check_ports()
             system.start()
             system.wait_healthy(timeout=60)
-            return asyncio.run(_drive(system, sagas, every, concurrency, show_progress))
+            return asyncio.run(_drive(system, sagas, every, concurrency, on_point, show_progress))
         finally:
             system.stop()
 
@@ -60,7 +68,12 @@ def resident_mib(pid: int) -> float:
 
 
 async def _drive(
-    system: System, sagas: int, every: int, concurrency: int, show_progress: bool
+    system: System,
+    sagas: int,
+    every: int,
+    concurrency: int,
+    on_point: Callable[[MemoryPoint], None],
+    show_progress: bool,
 ) -> list[MemoryPoint]:
     admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
     limits = httpx.Limits(max_connections=concurrency + 4)
@@ -83,5 +96,5 @@ async def _drive(
                 await closed_loop(chunk, concurrency, place, on_done=lambda: progress.advance(task))
                 done += chunk
                 points.append(MemoryPoint(done, resident_mib(orders)))
-                progress.update(task, description=f"RSS {points[-1].rss_mib:.1f} MiB")
+                on_point(points[-1])
     return points
