@@ -27,7 +27,8 @@ ADDRESS = {
 
 
 CONNECTIONS_PER_PARTICIPANT = 8
-"""As the order service's default: httpx's pool costs more per request the larger it is."""
+"""For every orchestrator here (the order service gets it as a setting): httpx's pool
+costs more per request the more connections it holds."""
 
 
 def participant_clients(urls: dict[str, str]) -> dict[str, httpx.AsyncClient]:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from checkout.bench.environment import describe
 from checkout.bench.load import (
+    CONNECTIONS_PER_PARTICIPANT,
     PRODUCTS,
     Measurement,
     closed_loop,
@@ -172,6 +173,7 @@ def _system(config: BenchConfig, folder: Path, databases: dict[str, Any]) -> Sys
     env = {
         **generated_tokens(),
         "CHECKOUT_DATA_DIR": str(folder),
+        "ORDERS_CONNECTIONS_PER_PARTICIPANT": str(CONNECTIONS_PER_PARTICIPANT),
         **{f"{name.upper()}_DATABASE_URL": url for name, url in participants.items()},
     }
     ports = {name: free_port() for name in ("payment", "inventory", "shipping")}

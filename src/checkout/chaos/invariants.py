@@ -63,19 +63,23 @@ async def _check(
 ) -> Books:
     books = Books()
     async with engines["orders"].connect() as conn:
-        status = dict((await conn.execute(select(sagas.c.id, sagas.c.status))).all())
+        rows = (
+            await conn.execute(select(sagas.c.id, sagas.c.status, sagas.c.compensation_failure))
+        ).all()
         totals = dict((await conn.execute(select(orders.c.id, orders.c.total))).all())
         items = (
             await conn.execute(
                 select(order_items.c.order_id, order_items.c.product_id, order_items.c.quantity)
             )
         ).all()
+    status = {row.id: row.status for row in rows}
+    stuck = {row.id: row.compensation_failure for row in rows}
     books.statuses.update(status.values())
     for missing in sorted(order_ids - set(totals)):
         books.violate(f"order {missing} was accepted but is not in the orders database")
     for order_id, saga_status in status.items():
         if saga_status not in ("completed", "compensated"):
-            books.violate(f"order {order_id}: saga ended {saga_status}")
+            books.violate(f"order {order_id}: saga ended {saga_status} ({stuck[order_id]})")
     completed = {order_id for order_id, s in status.items() if s == "completed"}
 
     async with engines["payment"].connect() as conn:
