@@ -117,19 +117,13 @@ class PostgresWriter:
         """One statement on its own; with the application's ``alongside`` writes, one
         transaction on a blocking connection in a thread (one hop from the event loop,
         instead of one per statement through the async driver)."""
-        failure, stuck = state.failure, state.compensation_failure
         params = {
             "id": state.id,
             "name": state.name,
             "version": state.version,
             "status": state.status.value,
             "input": json.dumps(state.input),
-            "results": json.dumps(state.results),
-            "cursor": state.cursor,
-            "attempt": state.attempt,
-            "attempt_base": state.attempt_base,
-            "failure": json.dumps(failure.to_json()) if failure else None,
-            "compensation_failure": json.dumps(stuck.to_json()) if stuck else None,
+            **_progress(state),
             "deadline_at": state.deadline_at,
             "owner": owner,
             "token": state.fencing_token,
@@ -183,7 +177,6 @@ class PostgresWriter:
         retry_seconds: float,
         release: bool,
     ) -> None:
-        failure, stuck = next_state.failure, next_state.compensation_failure
         await self._fenced(
             state,
             _FINISH,
@@ -192,12 +185,7 @@ class PostgresWriter:
                 "token": state.fencing_token,
                 "lease": self._lease,
                 "status": next_state.status.value,
-                "results": json.dumps(next_state.results),
-                "cursor": next_state.cursor,
-                "attempt": next_state.attempt,
-                "attempt_base": next_state.attempt_base,
-                "failure": json.dumps(failure.to_json()) if failure else None,
-                "compensation_failure": json.dumps(stuck.to_json()) if stuck else None,
+                **_progress(next_state),
                 "finished_at": end.finished_at,
                 "retry_seconds": retry_seconds,
                 "let_go": release or next_state.status.is_terminal,
@@ -220,6 +208,19 @@ class PostgresWriter:
                 f"saga {state.id} was claimed by another process "
                 f"(fencing token {state.fencing_token} is stale)"
             )
+
+
+def _progress(state: SagaState) -> dict[str, Any]:
+    """The columns that record how far a saga has got."""
+    failure, stuck = state.failure, state.compensation_failure
+    return {
+        "results": json.dumps(state.results),
+        "cursor": state.cursor,
+        "attempt": state.attempt,
+        "attempt_base": state.attempt_base,
+        "failure": json.dumps(failure.to_json()) if failure else None,
+        "compensation_failure": json.dumps(stuck.to_json()) if stuck else None,
+    }
 
 
 def _next(start: AttemptStart | None) -> dict[str, Any]:

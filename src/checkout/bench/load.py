@@ -40,6 +40,17 @@ def participant_clients(urls: dict[str, str]) -> dict[str, httpx.AsyncClient]:
     }
 
 
+async def stock_products(client: httpx.AsyncClient, inventory_url: str, admin_token: str) -> None:
+    """Enough of every benchmark product that no order is refused for stock."""
+    for product in PRODUCTS:
+        response = await client.put(
+            f"{inventory_url}/products/{product}",
+            json={"available": 1_000_000_000},
+            headers={"Authorization": f"Bearer {admin_token}"},
+        )
+        response.raise_for_status()
+
+
 def order_body(index: int) -> dict[str, Any]:
     """The seed's order; every tenth compensates at the last step (country XX)."""
     first, second = PRODUCTS[index % 10], PRODUCTS[(index + 1) % 10]

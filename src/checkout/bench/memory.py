@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from checkout.bench.load import PRODUCTS, closed_loop, through_order_service
+from checkout.bench.load import closed_loop, stock_products, through_order_service
 from checkout.migrations import upgrade_all
 from checkout.processes import SERVICES, System, free_port, generated_tokens
 from checkout.progress import progress_bar
@@ -75,18 +75,11 @@ async def _drive(
     on_point: Callable[[MemoryPoint], None],
     show_progress: bool,
 ) -> list[MemoryPoint]:
-    admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
     limits = httpx.Limits(max_connections=concurrency + 4)
     orders = system.processes["orders"].pid
     points: list[MemoryPoint] = []
     async with httpx.AsyncClient(timeout=httpx.Timeout(90.0), limits=limits) as client:
-        for product in PRODUCTS:
-            stocked = await client.put(
-                f"{system.url('inventory')}/products/{product}",
-                json={"available": 1_000_000_000},
-                headers=admin,
-            )
-            stocked.raise_for_status()
+        await stock_products(client, system.url("inventory"), system.env["ADMIN_TOKEN"])
         place = through_order_service(client, system.url("orders"))
         with progress_bar(show=show_progress) as progress:
             task = progress.add_task("sagas", total=sagas)

@@ -25,11 +25,11 @@ from sqlalchemy.engine import make_url
 from checkout.bench.environment import describe
 from checkout.bench.load import (
     CONNECTIONS_PER_PARTICIPANT,
-    PRODUCTS,
     Measurement,
     closed_loop,
     participant_clients,
     raw_calls,
+    stock_products,
     summary,
     through_order_service,
 )
@@ -213,17 +213,10 @@ async def _measure_with(
     result: BenchResult,
     direct: dict[str, httpx.AsyncClient],
 ) -> None:
-    admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
     # Placing an order holds a connection until its saga settles: one per client.
     limits = httpx.Limits(max_connections=max(config.concurrency) + 8)
     async with httpx.AsyncClient(timeout=httpx.Timeout(90.0), limits=limits) as client:
-        for product in PRODUCTS:
-            response = await client.put(
-                f"{system.url('inventory')}/products/{product}",
-                json={"available": 1_000_000_000},
-                headers=admin,
-            )
-            response.raise_for_status()
+        await stock_products(client, system.url("inventory"), system.env["ADMIN_TOKEN"])
         targets: dict[str, Callable[[int], Any]] = {}
         for name in config.configurations:
             if name == "raw":
