@@ -33,6 +33,7 @@ from sagakit.sql_store import SqlSagaStore
 from sagakit.state import (
     AttemptRecord,
     AttemptStatus,
+    Driven,
     Failure,
     SagaEvent,
     SagaState,
@@ -46,6 +47,7 @@ __all__ = [
     "AttemptRecord",
     "AttemptStatus",
     "Direction",
+    "Driven",
     "Failure",
     "InMemorySagaStore",
     "InvalidTransition",

@@ -37,7 +37,9 @@ from sagakit.progress import (
 )
 from sagakit.state import (
     AttemptEnd,
+    AttemptRecord,
     AttemptStart,
+    Driven,
     Failure,
     SagaEvent,
     SagaState,
@@ -81,7 +83,7 @@ class SagaEngine:
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
         self._clock, self._sleep, self._uniform = clock, sleep, uniform
-        self._tasks: set[asyncio.Task[SagaState | None]] = set()
+        self._tasks: set[asyncio.Task[Driven | None]] = set()
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._driving: set[str] = set()
         self._begun: dict[str, AttemptStart] = {}
@@ -162,8 +164,12 @@ class SagaEngine:
         state = await self.start(saga, input=input, saga_id=saga_id)
         return await self.drive(state)
 
-    def launch(self, state: SagaState, *, claimed: bool = False) -> asyncio.Task[SagaState | None]:
-        """Drive a stored saga in the background; the task's result is its last state."""
+    def launch(self, state: SagaState, *, claimed: bool = False) -> asyncio.Task[Driven | None]:
+        """Drive a stored saga in the background.
+
+        The task's result is where the saga rests, with its whole history when this
+        engine started it; None if the engine had to let go of it (see the log).
+        """
         task = asyncio.create_task(self._drive_guarded(state, claimed=claimed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -175,6 +181,9 @@ class SagaEngine:
         ``claimed`` says the saga was just taken over from the log, so attempts a dead
         process left open are closed as ``interrupted`` before they are called again.
         """
+        return (await self._drive_held(state, claimed=claimed)).state
+
+    async def _drive_held(self, state: SagaState, *, claimed: bool) -> Driven:
         self._driving.add(state.id)
         try:
             async with self._slots:
@@ -320,9 +329,9 @@ class SagaEngine:
             raise InvalidTransition(f"saga {saga_id} is now {state.status}; try again")
         return state
 
-    async def _drive_guarded(self, state: SagaState, *, claimed: bool) -> SagaState | None:
+    async def _drive_guarded(self, state: SagaState, *, claimed: bool) -> Driven | None:
         try:
-            return await self.drive(state, claimed=claimed)
+            return await self._drive_held(state, claimed=claimed)
         except LeaseLost as lost:
             self.observer.lease_lost(state.id)
             log.warning(
@@ -337,12 +346,14 @@ class SagaEngine:
             )
             return None
 
-    async def _drive(self, state: SagaState, *, claimed: bool) -> SagaState:
+    async def _drive(self, state: SagaState, *, claimed: bool) -> Driven:
         saga = self.definition(state)
         begun = self._begun.pop(state.id, None)
         if claimed:  # from the log: whatever it left begun was interrupted
             begun = None
         close_interrupted = claimed
+        # Started here and driven from its first attempt: this list is its whole history.
+        history: list[AttemptRecord] | None = [] if begun is not None else None
         while state.status.is_active:
             if begun is None and self._deadline_passed(saga, state):
                 failure = Failure(
@@ -390,15 +401,17 @@ class SagaEngine:
             )
             self._log_attempt(begun, end)
             self.observer.attempt_finished(state, begun, end)
+            if history is not None:
+                history.append(_record(begun, end))
             state, begun = next_state, next_start
             if next_start is not None:
                 state = state.evolve(attempt=next_start.attempt)
             if park:
-                return state
+                return Driven(state, _whole(history))
             if retry_after is not None:
                 await self._sleep(retry_after.total_seconds())
         self.observer.saga_settled(state)
-        return state
+        return Driven(state, _whole(history))
 
     def _deadline_passed(self, saga: Saga, state: SagaState) -> bool:
         return (
@@ -438,3 +451,22 @@ class SagaEngine:
     def _notify(self, saga_id: str) -> None:
         for woken in self._waiters.get(saga_id, ()):
             woken.set()
+
+
+def _record(start: AttemptStart, end: AttemptEnd) -> AttemptRecord:
+    return AttemptRecord(
+        saga_id=start.saga_id,
+        step=start.step,
+        direction=start.direction,
+        attempt=start.attempt,
+        idempotency_key=start.idempotency_key,
+        status=end.status,
+        started_at=start.started_at,
+        finished_at=end.finished_at,
+        result=end.result,
+        error=end.error,
+    )
+
+
+def _whole(history: list[AttemptRecord] | None) -> tuple[AttemptRecord, ...] | None:
+    return tuple(history) if history is not None else None

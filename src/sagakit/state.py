@@ -148,6 +148,19 @@ class AttemptRecord:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Driven:
+    """Where a saga rests when an engine lets go of it, with the attempts it made.
+
+    ``history`` is every attempt of the saga when this engine made them all (it
+    started the saga and drove it without a break), so the caller needs no read to
+    show it; otherwise it is None.
+    """
+
+    state: SagaState
+    history: tuple[AttemptRecord, ...] | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SagaEvent:
     """Something done to a saga from outside its steps: an operator's retry or abort."""

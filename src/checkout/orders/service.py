@@ -90,14 +90,12 @@ class OrderService:
         driving = self._engine.launch(state)
         if wait_seconds > 0:
             with contextlib.suppress(TimeoutError):
-                # The saga runs here: its last state comes back without a read.
-                last = await asyncio.wait_for(asyncio.shield(driving), wait_seconds)
-                state = last if last is not None else state
-        if not state.status.is_terminal:
-            return Placed(await self.get(order.id), False)
-        return Placed(
-            order_view(order, self._saga, state, await self._store.attempts(order.id)), False
-        )
+                # The saga runs here: its end and its history come back without a read.
+                driven = await asyncio.wait_for(asyncio.shield(driving), wait_seconds)
+                if driven is not None and driven.history is not None:
+                    view = order_view(order, self._saga, driven.state, driven.history)
+                    return Placed(view, False)
+        return Placed(await self.get(order.id), False)
 
     async def get(self, order_id: str, *, wait_seconds: float = 0) -> OrderOut:
         """The order with its saga's history; with ``wait_seconds``, once it settles."""

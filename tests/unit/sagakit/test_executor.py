@@ -312,3 +312,37 @@ async def test_an_operator_retry_is_recorded_with_its_actor(store, clock, partic
 
     [event] = await store.events(failed.id)
     assert (event.kind, event.actor) == ("retry", "bob")
+
+
+async def test_a_launched_saga_comes_back_with_its_whole_history_as_stored(
+    store, clock, participant
+):
+    participant.on("inventory", F, Behaviour.FAIL, Behaviour.OK)
+    participant.on("shipping", F, Behaviour.REJECT)
+    saga = saga_over(participant)
+    engine = engine_for(store, clock, saga)
+    state = await engine.start(saga, input={})
+
+    driven = await engine.launch(state)
+
+    assert driven is not None
+    assert driven.state.status is SagaStatus.COMPENSATED
+    assert driven.history == tuple(await store.attempts(state.id))
+    assert len(driven.history) == 6  # payment, inventory twice, shipping, two compensations
+
+
+async def test_a_saga_taken_over_from_the_log_comes_back_without_a_history(
+    store, clock, participant
+):
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).start(saga, input={})
+    clock.advance(store.lease_duration.total_seconds() + 1)
+    successor = engine_for(store, clock, saga)
+    claimed = await store.claim(state.id, owner=successor.owner)
+    assert claimed is not None
+
+    driven = await successor.launch(claimed, claimed=True)
+
+    assert driven is not None
+    assert driven.state.status is SagaStatus.COMPLETED
+    assert driven.history is None
