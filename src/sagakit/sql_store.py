@@ -63,8 +63,10 @@ class SqlSagaStore:
 
     @property
     def fast_path_statements(self) -> int:
-        """Statements the SQLite writer thread ran (the benchmark counts them too)."""
-        return self._sqlite.statements if self._sqlite is not None else 0
+        """Statements the hot writes ran beside SQLAlchemy (the benchmark counts them too)."""
+        if self._sqlite is not None:
+            return self._sqlite.statements
+        return self._postgres.statements if self._postgres is not None else 0
 
     def close(self) -> None:
         """Stop the writer's threads (the engine is the caller's to dispose)."""
