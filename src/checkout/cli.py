@@ -109,7 +109,8 @@ def bench(
     configuration: Annotated[
         list[str] | None,
         typer.Option(
-            help="Only these: raw, ours-sqlite, ours-postgresql, dbos-sqlite, dbos-postgresql."
+            help="Only these: raw, relay, ours-sqlite, ours-postgresql, dbos-sqlite, "
+            "dbos-postgresql."
         ),
     ] = None,
     postgres_url: Annotated[

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -122,15 +123,23 @@ def raw_calls(
     clients: dict[str, httpx.AsyncClient], token: str
 ) -> Callable[[int], Awaitable[None]]:
     """The floor: the same participant calls, made directly, with nothing recorded."""
+    checkout = checkout_calls(clients, token)
+
+    async def place(index: int) -> None:
+        await checkout(order_body(index), str(uuid.uuid4()))
+
+    return place
+
+
+def checkout_calls(
+    clients: dict[str, httpx.AsyncClient], token: str
+) -> Callable[[dict[str, Any], str], Awaitable[str]]:
+    """The checkout's participant calls for one order body, in order, with nothing
+    recorded; a refused shipment releases and refunds. Returns the order's status."""
     headers = {"Authorization": f"Bearer {token}"}
 
     async def call(
-        service: str,
-        path: str,
-        order_id: str,
-        step: str,
-        direction: Direction,
-        body: dict[str, Any],
+        service: str, path: str, order_id: str, step: str, direction: Direction, body: Any
     ) -> None:
         context = StepContext(
             saga_id=order_id,
@@ -144,60 +153,32 @@ def raw_calls(
         )
         await post_step(clients[service], path, context=context, json=body, headers=headers)
 
-    async def place(index: int) -> None:
-        body, order_id = order_body(index), str(uuid.uuid4())
-        lines = [{"product_id": i["product_id"], "quantity": i["quantity"]} for i in body["items"]]
-        total = "35.00"
+    async def checkout(body: dict[str, Any], order_id: str) -> str:
+        items = body["items"]
+        lines = [{"product_id": i["product_id"], "quantity": i["quantity"]} for i in items]
+        total = f"{sum(Decimal(str(i['price'])) * i['quantity'] for i in items):.2f}"
         fwd, back = Direction.FORWARD, Direction.COMPENSATE
-        await call(
-            "payment",
-            "/payments",
-            order_id,
-            "payment",
-            fwd,
-            {
-                "order_id": order_id,
-                "customer_id": body["customer_id"],
-                "amount": total,
-                "payment_method": body["payment_method"],
-            },
-        )
-        await call(
-            "inventory",
-            "/reservations",
-            order_id,
-            "inventory",
-            fwd,
-            {"order_id": order_id, "lines": lines},
-        )
+        charge = {
+            "order_id": order_id,
+            "customer_id": body["customer_id"],
+            "amount": total,
+            "payment_method": body["payment_method"],
+        }
+        await call("payment", "/payments", order_id, "payment", fwd, charge)
+        reserve = {"order_id": order_id, "lines": lines}
+        await call("inventory", "/reservations", order_id, "inventory", fwd, reserve)
+        ship = {"order_id": order_id, "address": body["shipping_address"]}
         try:
-            await call(
-                "shipping",
-                "/shipments",
-                order_id,
-                "shipping",
-                fwd,
-                {"order_id": order_id, "address": body["shipping_address"]},
-            )
+            await call("shipping", "/shipments", order_id, "shipping", fwd, ship)
         except StepRejected:
-            await call(
-                "inventory",
-                "/reservations/release",
-                order_id,
-                "inventory",
-                back,
-                {"order_id": order_id},
-            )
-            await call(
-                "payment",
-                "/payments/refunds",
-                order_id,
-                "payment",
-                back,
-                {"order_id": order_id, "amount": total},
-            )
+            release = {"order_id": order_id}
+            await call("inventory", "/reservations/release", order_id, "inventory", back, release)
+            refund = {"order_id": order_id, "amount": total}
+            await call("payment", "/payments/refunds", order_id, "payment", back, refund)
+            return "cancelled"
+        return "completed"
 
-    return place
+    return checkout
 
 
 def summary(measurements: list[Measurement]) -> dict[str, float]:

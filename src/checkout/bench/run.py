@@ -3,6 +3,8 @@ interleaved rounds so a slow minute of the machine hurts every configuration ali
 
 Configurations:
 - ``raw``: the participant calls made directly (the floor);
+- ``relay``: the same calls made by a service behind ``POST /orders`` that records
+  nothing: the floor for any orchestrator with an HTTP API (one more exchange);
 - ``ours-sqlite`` / ``ours-postgresql``: POST /orders on our order service, its saga
   store on SQLite or PostgreSQL;
 - ``dbos-sqlite`` / ``dbos-postgresql``: the same saga as a DBOS workflow behind the
@@ -38,8 +40,16 @@ from checkout.migrations import upgrade_all
 from checkout.processes import System, free_port, generated_tokens
 from checkout.progress import progress_bar
 
-CONFIGURATIONS = ("raw", "ours-sqlite", "ours-postgresql", "dbos-sqlite", "dbos-postgresql")
+CONFIGURATIONS = (
+    "raw",
+    "relay",
+    "ours-sqlite",
+    "ours-postgresql",
+    "dbos-sqlite",
+    "dbos-postgresql",
+)
 DBOS_APP = "checkout.bench.dbos_app:create_app"
+RELAY_APP = "checkout.bench.relay_app:create_app"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,29 +92,33 @@ class BenchResult:
                 continue
             backend = name.removeprefix("ours-")
             raw = by_key.get(("raw", concurrency))
+            relay = by_key.get(("relay", concurrency))
             dbos = by_key.get((f"dbos-{backend}", concurrency))
             if raw:
                 row["vs_raw_throughput"] = row["throughput_median"] / raw["throughput_median"]
                 row["vs_raw_p99"] = row["p99_ms"] / raw["p99_ms"]
+            if relay:
+                row["vs_relay_throughput"] = row["throughput_median"] / relay["throughput_median"]
             if dbos:
                 row["vs_dbos_throughput"] = row["throughput_median"] / dbos["throughput_median"]
 
     def markdown(self) -> str:
         lines = [
             "| configuration | C | runs | sagas/s median (min–max) | p50 ms | p95 ms | p99 ms "
-            "| ours/raw thr. | ours/raw p99 | ours/DBOS thr. |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| ours/raw thr. | ours/raw p99 | ours/relay thr. | ours/DBOS thr. |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.table():
-            ratio = "{:.2f}×".format
+
+            def ratio(key: str, r: dict[str, Any] = r) -> str:
+                return f"{r[key]:.2f}×" if key in r else ""
+
             lines.append(
                 f"| {r['configuration']} | {r['concurrency']} | {r['runs']} | "
                 f"{r['throughput_median']:.1f} ({r['throughput_min']:.1f}–"
                 f"{r['throughput_max']:.1f}) | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-                f"{r['p99_ms']:.1f} | "
-                f"{ratio(r['vs_raw_throughput']) if 'vs_raw_throughput' in r else ''} | "
-                f"{ratio(r['vs_raw_p99']) if 'vs_raw_p99' in r else ''} | "
-                f"{ratio(r['vs_dbos_throughput']) if 'vs_dbos_throughput' in r else ''} |"
+                f"{r['p99_ms']:.1f} | {ratio('vs_raw_throughput')} | {ratio('vs_raw_p99')} | "
+                f"{ratio('vs_relay_throughput')} | {ratio('vs_dbos_throughput')} |"
             )
         return "\n".join(lines)
 
@@ -183,6 +197,8 @@ def _system(config: BenchConfig, folder: Path, databases: dict[str, Any]) -> Sys
             continue
         process = _process(name)
         ports[process] = free_port()
+        if name == "relay":
+            continue
         url_key = "ORDERS_DATABASE_URL" if name.startswith("ours") else "DBOS_SYSTEM_DATABASE_URL"
         process_env[process] = {url_key: databases[name]}
     return System(
@@ -190,11 +206,13 @@ def _system(config: BenchConfig, folder: Path, databases: dict[str, Any]) -> Sys
         ports=ports,
         log_dir=folder / "logs",
         process_env=process_env,
-        apps={"bench": DBOS_APP},
+        apps={"bench": DBOS_APP, "relay": RELAY_APP},
     )
 
 
 def _process(name: str) -> str:
+    if name == "relay":
+        return name
     return f"orders-{name}" if name.startswith("ours") else f"bench-{name}"
 
 
