@@ -402,7 +402,7 @@ class SagaEngine:
             self._log_attempt(begun, end)
             self.observer.attempt_finished(state, begun, end)
             if history is not None:
-                history.append(_record(begun, end))
+                history.append(AttemptRecord.of(begun, end))
             state, begun = next_state, next_start
             if next_start is not None:
                 state = state.evolve(attempt=next_start.attempt)
@@ -451,21 +451,6 @@ class SagaEngine:
     def _notify(self, saga_id: str) -> None:
         for woken in self._waiters.get(saga_id, ()):
             woken.set()
-
-
-def _record(start: AttemptStart, end: AttemptEnd) -> AttemptRecord:
-    return AttemptRecord(
-        saga_id=start.saga_id,
-        step=start.step,
-        direction=start.direction,
-        attempt=start.attempt,
-        idempotency_key=start.idempotency_key,
-        status=end.status,
-        started_at=start.started_at,
-        finished_at=end.finished_at,
-        result=end.result,
-        error=end.error,
-    )
 
 
 def _whole(history: list[AttemptRecord] | None) -> tuple[AttemptRecord, ...] | None:

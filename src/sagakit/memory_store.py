@@ -179,16 +179,4 @@ def _append_started(history: list[AttemptRecord], start: AttemptStart) -> None:
         for r in history
     ):
         raise SagaError(f"attempt {start.attempt} of {start.step} {start.direction} exists")
-    history.append(_started(start))
-
-
-def _started(start: AttemptStart) -> AttemptRecord:
-    return AttemptRecord(
-        saga_id=start.saga_id,
-        step=start.step,
-        direction=start.direction,
-        attempt=start.attempt,
-        idempotency_key=start.idempotency_key,
-        status=AttemptStatus.STARTED,
-        started_at=start.started_at,
-    )
+    history.append(AttemptRecord.of(start))

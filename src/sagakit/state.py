@@ -147,6 +147,22 @@ class AttemptRecord:
     result: JSON = None
     error: str | None = None
 
+    @classmethod
+    def of(cls, start: AttemptStart, end: AttemptEnd | None = None) -> AttemptRecord:
+        """The row of an attempt begun (still ``started`` without ``end``) or finished."""
+        return cls(
+            saga_id=start.saga_id,
+            step=start.step,
+            direction=start.direction,
+            attempt=start.attempt,
+            idempotency_key=start.idempotency_key,
+            status=end.status if end else AttemptStatus.STARTED,
+            started_at=start.started_at,
+            finished_at=end.finished_at if end else None,
+            result=end.result if end else None,
+            error=end.error if end else None,
+        )
+
 
 @dataclass(frozen=True)
 class Driven:
