@@ -21,7 +21,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 DEFAULT_ACTOR = "admin"
 
 
-def get_admin(request: Request) -> AdminService:
+async def get_admin(request: Request) -> AdminService:
     admin: AdminService = request.app.state.admin
     return admin
 

@@ -59,12 +59,14 @@ def build_app(
     return app
 
 
-def get_database(request: Request) -> Database:
+# Dependencies are ``async def`` because FastAPI runs a plain ``def`` one on a worker
+# thread, a hop per request for reading an attribute.
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings(request: Request) -> ServiceSettings:
+async def get_settings(request: Request) -> ServiceSettings:
     settings: ServiceSettings = request.app.state.settings
     return settings
 

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*\"?(\d{1,6})\"?", re.IGNORECASE)
 
 
-def get_service(request: Request) -> OrderService:
+async def get_service(request: Request) -> OrderService:
     service: OrderService = request.app.state.orders
     return service
 
