@@ -141,6 +141,7 @@ def bench(
         "throughput = completed sagas per second; latency end to end"
     )
     typer.echo(result.markdown())
+    typer.echo(result.conditions())
     if json_out is not None:
         json_out.write_text(json.dumps(result.as_json(), indent=2))
         typer.echo(f"JSON written to {json_out}")

@@ -6,12 +6,16 @@ import asyncio
 import os
 import platform
 import sqlite3
+from contextlib import closing
 from importlib.metadata import version
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from sagakit.database import create_engine
+from sagakit.database import create_engine, create_sync_engine
+
+SYNCHRONOUS_LEVELS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 PACKAGES = (
     "sqlalchemy",
@@ -42,15 +46,37 @@ def describe(postgres_url: str | None) -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "cores": os.cpu_count(),
         "cpu": cpu,
-        "durability": {
-            "ours_sqlite": "journal_mode=WAL, synchronous=FULL",
-            "dbos_sqlite": "journal_mode=DELETE, synchronous=FULL (SQLite's default)",
-            "participants_sqlite": "journal_mode=WAL, synchronous=FULL",
-        },
     }
     if postgres_url:
         described["postgresql"] = asyncio.run(_postgres(postgres_url))
     return described
+
+
+def sqlite_durability(ours: dict[str, str], dbos: dict[str, str]) -> dict[str, str]:
+    """The journal mode and ``synchronous`` level each SQLite database runs with.
+
+    Ours are read through our own engine, whose connect hook sets them. DBOS's
+    connections set neither (only ``busy_timeout`` and ``foreign_keys``, in dbos 3.4),
+    so a plain connection to its file sees what DBOS's connections see.
+    """
+    settings = {}
+    for name, url in ours.items():
+        engine = create_sync_engine(url)
+        try:
+            with engine.connect() as connection:
+                settings[name] = _pragmas(connection.connection.dbapi_connection)
+        finally:
+            engine.dispose()
+    for name, url in dbos.items():
+        with closing(sqlite3.connect(make_url(url).database or "")) as connection:
+            settings[name] = _pragmas(connection)
+    return settings
+
+
+def _pragmas(connection: Any) -> str:
+    journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    level = connection.execute("PRAGMA synchronous").fetchone()[0]
+    return f"journal_mode={journal_mode}, synchronous={SYNCHRONOUS_LEVELS.get(level, level)}"
 
 
 def _version(name: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import make_url
 
-from checkout.bench.environment import describe
+from checkout.bench.environment import describe, sqlite_durability
 from checkout.bench.load import (
     CONNECTIONS_PER_PARTICIPANT,
     Measurement,
@@ -122,6 +122,17 @@ class BenchResult:
             )
         return "\n".join(lines)
 
+    def conditions(self) -> str:
+        """Where the run happened: the machine and each database's durability."""
+        env = self.environment
+        lines = [f"{env['cores']} cores ({env['cpu']}), Python {env['python']}"]
+        for name, setting in env.get("durability", {}).items():
+            lines.append(f"- {name}: {setting}")
+        if "postgresql" in env:
+            settings = ", ".join(f"{k}={v}" for k, v in env["postgresql"].items())
+            lines.append(f"- postgresql (ours and DBOS): {settings}")
+        return "\n".join(lines)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "config": {k: v for k, v in self.config.__dict__.items()},
@@ -141,6 +152,7 @@ def run_benchmark(config: BenchConfig, *, workdir: Path | None = None) -> BenchR
             system.check_ports()
             system.start()
             system.wait_healthy(timeout=60)
+            result.environment["durability"] = _sqlite_durability(config, databases)
             asyncio.run(_measure(config, system, result))
         finally:
             system.stop()
@@ -180,6 +192,16 @@ def _databases(config: BenchConfig, folder: Path) -> dict[str, Any]:
         ).render_as_string(False)
         upgrade_all({"orders": found["ours-postgresql"]})
     return found
+
+
+def _sqlite_durability(config: BenchConfig, databases: dict[str, Any]) -> dict[str, str]:
+    ours = {f"{name}_sqlite": url for name, url in databases["participants"].items()}
+    if "ours-sqlite" in config.configurations:
+        ours["ours_sqlite"] = databases["ours-sqlite"]
+    dbos = {}
+    if "dbos-sqlite" in config.configurations:
+        dbos["dbos_sqlite"] = databases["dbos-sqlite"]
+    return sqlite_durability(ours, dbos)
 
 
 def _system(config: BenchConfig, folder: Path, databases: dict[str, Any]) -> System:
