@@ -116,6 +116,10 @@ def bench(
     postgres_url: Annotated[
         str, typer.Option(help="Server for scratch databases.")
     ] = DEFAULT_POSTGRES_URL,
+    connections: Annotated[
+        int,
+        typer.Option(help="Pooled connections from every orchestrator to each participant."),
+    ] = 8,
     json_out: Annotated[
         Path | None, typer.Option(help="Also write the results as JSON here.")
     ] = None,
@@ -134,6 +138,7 @@ def bench(
         rounds=rounds,
         configurations=tuple(configuration or CONFIGURATIONS),
         postgres_url=postgres_url,
+        connections=connections,
     )
     result = run_benchmark(config)
     typer.echo(

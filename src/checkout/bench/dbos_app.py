@@ -20,7 +20,7 @@ import httpx
 from dbos import DBOS, SetWorkflowID
 from fastapi import FastAPI, Response
 
-from checkout.bench.load import participant_clients
+from checkout.bench.load import participant_clients_from_environment
 from checkout.orders.schemas import OrderRequest
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
 from sagakit.http import post_step
@@ -167,15 +167,7 @@ async def checkout(order: dict[str, Any]) -> str:
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        _clients.update(
-            participant_clients(
-                {
-                    "payment": os.environ["PAYMENT_URL"],
-                    "inventory": os.environ["INVENTORY_URL"],
-                    "shipping": os.environ["SHIPPING_URL"],
-                }
-            )
-        )
+        _clients.update(participant_clients_from_environment())
         _headers["Authorization"] = f"Bearer {os.environ['SERVICE_TOKEN']}"
         DBOS(
             config={

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import statistics
 import time
 import uuid
@@ -30,15 +31,27 @@ ADDRESS = {
 CONNECTIONS_PER_PARTICIPANT = 8
 """For every orchestrator here (the order service gets it as a setting): httpx's pool
 costs more per request the more connections it holds."""
+CONNECTIONS_VARIABLE = "ORDERS_CONNECTIONS_PER_PARTICIPANT"
+PARTICIPANTS = ("payment", "inventory", "shipping")
 
 
-def participant_clients(urls: dict[str, str]) -> dict[str, httpx.AsyncClient]:
+def participant_clients(
+    urls: dict[str, str], connections: int = CONNECTIONS_PER_PARTICIPANT
+) -> dict[str, httpx.AsyncClient]:
     """One pooled client per participant service, as every orchestrator here uses."""
-    limits = httpx.Limits(max_connections=CONNECTIONS_PER_PARTICIPANT)
+    limits = httpx.Limits(max_connections=connections)
     return {
         service: httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(5.0), limits=limits)
         for service, url in urls.items()
     }
+
+
+def participant_clients_from_environment() -> dict[str, httpx.AsyncClient]:
+    """The clients of a benchmark service: the URLs and the pool size the run set."""
+    return participant_clients(
+        {service: os.environ[f"{service.upper()}_URL"] for service in PARTICIPANTS},
+        int(os.environ.get(CONNECTIONS_VARIABLE, CONNECTIONS_PER_PARTICIPANT)),
+    )
 
 
 async def stock_products(client: httpx.AsyncClient, inventory_url: str, admin_token: str) -> None:

@@ -17,18 +17,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from checkout.bench.load import checkout_calls, participant_clients
+from checkout.bench.load import checkout_calls, participant_clients_from_environment
 from checkout.orders.schemas import OrderRequest
 
 
 def create_app() -> FastAPI:
-    clients = participant_clients(
-        {
-            "payment": os.environ["PAYMENT_URL"],
-            "inventory": os.environ["INVENTORY_URL"],
-            "shipping": os.environ["SHIPPING_URL"],
-        }
-    )
+    clients = participant_clients_from_environment()
     checkout = checkout_calls(clients, os.environ["SERVICE_TOKEN"])
 
     @asynccontextmanager

@@ -27,6 +27,8 @@ from sqlalchemy.engine import make_url
 from checkout.bench.environment import describe, sqlite_durability
 from checkout.bench.load import (
     CONNECTIONS_PER_PARTICIPANT,
+    CONNECTIONS_VARIABLE,
+    PARTICIPANTS,
     Measurement,
     closed_loop,
     participant_clients,
@@ -58,6 +60,7 @@ class BenchConfig:
     concurrency: tuple[int, ...] = (1, 32)
     rounds: int = 3
     warmup: int = 30
+    connections: int = CONNECTIONS_PER_PARTICIPANT
     configurations: tuple[str, ...] = CONFIGURATIONS
     postgres_url: str = DEFAULT_POSTGRES_URL
     show_progress: bool = True
@@ -209,7 +212,7 @@ def _system(config: BenchConfig, folder: Path, databases: dict[str, Any]) -> Sys
     env = {
         **generated_tokens(),
         "CHECKOUT_DATA_DIR": str(folder),
-        "ORDERS_CONNECTIONS_PER_PARTICIPANT": str(CONNECTIONS_PER_PARTICIPANT),
+        CONNECTIONS_VARIABLE: str(config.connections),
         **{f"{name.upper()}_DATABASE_URL": url for name, url in participants.items()},
     }
     ports = {name: free_port() for name in ("payment", "inventory", "shipping")}
@@ -239,7 +242,7 @@ def _process(name: str) -> str:
 
 
 async def _measure(config: BenchConfig, system: System, result: BenchResult) -> None:
-    direct = participant_clients({s: system.url(s) for s in ("payment", "inventory", "shipping")})
+    direct = participant_clients({s: system.url(s) for s in PARTICIPANTS}, config.connections)
     try:
         await _measure_with(config, system, result, direct)
     finally:
