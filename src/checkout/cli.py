@@ -146,6 +146,8 @@ def bench(
         "throughput = completed sagas per second; latency end to end"
     )
     typer.echo(result.markdown())
+    typer.echo("\nCPU per order, ms (user + system, /proc); ceiling = cores × 1000 / all")
+    typer.echo(result.cpu_markdown())
     typer.echo(result.conditions())
     if json_out is not None:
         json_out.write_text(json.dumps(result.as_json(), indent=2))

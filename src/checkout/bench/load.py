@@ -9,7 +9,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -85,6 +85,7 @@ class Measurement:
     concurrency: int
     seconds: float
     latencies: tuple[float, ...]
+    cpu_ms_per_order: dict[str, float] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:

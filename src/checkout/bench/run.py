@@ -14,16 +14,19 @@ Configurations:
 from __future__ import annotations
 
 import asyncio
+import os
+import statistics
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy.engine import make_url
 
+from checkout.bench import cpu
 from checkout.bench.environment import describe, sqlite_durability
 from checkout.bench.load import (
     CONNECTIONS_PER_PARTICIPANT,
@@ -50,6 +53,8 @@ CONFIGURATIONS = (
     "dbos-sqlite",
     "dbos-postgresql",
 )
+CLIENT = "client"
+ORCHESTRATOR = "orchestrator"
 DBOS_APP = "checkout.bench.dbos_app:create_app"
 RELAY_APP = "checkout.bench.relay_app:create_app"
 
@@ -82,6 +87,7 @@ class BenchResult:
                 "concurrency": concurrency,
                 "runs": len(runs),
                 **summary(runs),
+                "cpu_ms_per_order": _median_cpu(runs),
             }
             rows.append(row)
         self._ratios(rows)
@@ -125,6 +131,29 @@ class BenchResult:
             )
         return "\n".join(lines)
 
+    def cpu_markdown(self) -> str:
+        """Where the CPU went: milliseconds per order in each process (medians)."""
+        lines = [
+            "| configuration | C | client | orchestrator | payment | inventory | shipping "
+            "| PostgreSQL | all | ceiling sagas/s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        cores = self.environment.get("cores") or 1
+        for r in self.table():
+            spent = r["cpu_ms_per_order"]
+            if not spent:
+                continue
+            total = sum(spent.values())
+            cells = [
+                f"{spent[key]:.1f}" if key in spent else "—"
+                for key in (CLIENT, ORCHESTRATOR, *PARTICIPANTS, cpu.POSTGRESQL)
+            ]
+            lines.append(
+                f"| {r['configuration']} | {r['concurrency']} | {' | '.join(cells)} | "
+                f"{total:.1f} | {cores * 1000 / total:.0f} |"
+            )
+        return "\n".join(lines)
+
     def conditions(self) -> str:
         """Where the run happened: the machine and each database's durability."""
         env = self.environment
@@ -142,6 +171,13 @@ class BenchResult:
             "environment": self.environment,
             "results": self.table(),
         }
+
+
+def _median_cpu(runs: list[Measurement]) -> dict[str, float]:
+    names = set.intersection(*(set(m.cpu_ms_per_order) for m in runs)) if runs else set()
+    return {
+        name: statistics.median(m.cpu_ms_per_order[name] for m in runs) for name in sorted(names)
+    }
 
 
 def run_benchmark(config: BenchConfig, *, workdir: Path | None = None) -> BenchResult:
@@ -235,6 +271,17 @@ def _system(config: BenchConfig, folder: Path, databases: dict[str, Any]) -> Sys
     )
 
 
+def _cpu_columns(name: str, spent: dict[str, float]) -> dict[str, float]:
+    """The processes that served this configuration, its orchestrator under one name."""
+    columns = {CLIENT: spent[CLIENT]}
+    if name != "raw":
+        columns[ORCHESTRATOR] = spent[_process(name)]
+    columns.update({p: spent[p] for p in PARTICIPANTS})
+    if cpu.POSTGRESQL in spent:
+        columns[cpu.POSTGRESQL] = spent[cpu.POSTGRESQL]
+    return columns
+
+
 def _process(name: str) -> str:
     if name == "relay":
         return name
@@ -269,6 +316,7 @@ async def _measure_with(
         for place in targets.values():
             await closed_loop(config.warmup, 4, place)
         total = len(targets) * len(config.concurrency) * config.rounds * config.orders
+        pids = {CLIENT: os.getpid(), **{n: p.pid for n, p in system.processes.items()}}
         with progress_bar(show=config.show_progress) as progress:
             task = progress.add_task("benchmark", total=total)
             for round_number in range(1, config.rounds + 1):
@@ -277,10 +325,19 @@ async def _measure_with(
                         progress.update(
                             task, description=f"round {round_number}: {name} C={concurrency}"
                         )
+                        include_postgres = name.endswith("postgresql")
+                        before = cpu.snapshot(pids, include_postgres=include_postgres)
                         measured = await closed_loop(
                             config.orders,
                             concurrency,
                             place,
                             on_done=lambda: progress.advance(task),
+                        )
+                        after = cpu.snapshot(pids, include_postgres=include_postgres)
+                        measured = replace(
+                            measured,
+                            cpu_ms_per_order=_cpu_columns(
+                                name, cpu.per_order_ms(before, after, config.orders)
+                            ),
                         )
                         result.measurements.setdefault((name, concurrency), []).append(measured)
