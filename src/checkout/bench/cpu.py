@@ -16,20 +16,29 @@ PROC = Path("/proc")
 POSTGRESQL = "postgresql"
 
 
-def cpu_seconds(pid: int, proc: Path = PROC) -> float | None:
-    """User plus system time of ``pid`` and all its threads; None if it is gone."""
+def cpu_seconds(pid: int, proc: Path = PROC, *, with_exited_children: bool = False) -> float | None:
+    """User plus system time of ``pid`` and all its threads; None if it is gone.
+
+    ``with_exited_children`` adds the time of its children that have exited and been
+    waited for, which the kernel folds into the parent's account.
+    """
     try:
         stat = (proc / str(pid) / "stat").read_text()
     except OSError:
         return None
     # The command name, in parentheses, may itself hold spaces or parentheses.
     fields = stat.rsplit(")", 1)[1].split()
-    user_ticks, system_ticks = int(fields[11]), int(fields[12])
-    return (user_ticks + system_ticks) / os.sysconf("SC_CLK_TCK")
+    own, children = fields[11:13], fields[13:15]  # utime, stime; cutime, cstime
+    ticks = sum(int(field) for field in own)
+    if with_exited_children:
+        ticks += sum(int(field) for field in children)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_seconds(proc: Path = PROC) -> float:
-    """CPU time of every process named ``postgres`` on this machine (server and backends)."""
+    """CPU time of the PostgreSQL server on this machine: every process named
+    ``postgres``, with the backends that have exited since (closed connections), whose
+    time the server's main process has collected."""
     total = 0.0
     for entry in proc.iterdir():
         if not entry.name.isdigit():
@@ -39,7 +48,7 @@ def postgres_seconds(proc: Path = PROC) -> float:
                 continue
         except OSError:
             continue
-        total += cpu_seconds(int(entry.name), proc) or 0.0
+        total += cpu_seconds(int(entry.name), proc, with_exited_children=True) or 0.0
     return total
 
 
