@@ -86,7 +86,7 @@ class Database:
     def _transact(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self._blocking is None:
             pool = {} if self.is_sqlite else {"pool_size": POSTGRES_THREADS}
-            self._blocking = create_sync_engine(self.url, **pool, **self._options)
+            self._blocking = create_sync_engine(self.url, **{**pool, **self._options})
         with self._blocking.begin() as connection:
             return work(connection, *args, **kwargs)
 

@@ -74,7 +74,7 @@ async def running_orders(
 ) -> AsyncIterator[tuple[OrderService, SagaEngine]]:
     """The order service's moving parts, and a recovery loop that finishes any saga
     whose process died or whose retry fell due; all stopped cleanly on exit."""
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, **settings.database_options())
     timeout = httpx.Timeout(settings.call_timeout_seconds)
     limits = httpx.Limits(max_connections=settings.connections_per_participant)
 

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from checkout.common.database import Database
+from checkout.orders.settings import OrdersSettings
+
+TOKENS = {"service_token": "s", "admin_token": "a"}
+
+
+def test_on_postgresql_the_store_keeps_a_fixed_pool_and_opens_no_extra_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORDERS_DATABASE_URL", "postgresql+asyncpg://db/orders")
+    monkeypatch.setenv("ORDERS_DATABASE_CONNECTIONS", "12")
+    settings = OrdersSettings(**TOKENS)
+
+    pool = Database(settings.database_url, **settings.database_options()).engine.pool
+
+    assert settings.database_options() == {"pool_size": 12, "max_overflow": 0}
+    assert pool.size() == 12  # type: ignore[attr-defined]
+    assert pool._max_overflow == 0  # type: ignore[attr-defined]
+
+
+def test_on_sqlite_the_pool_is_left_to_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORDERS_DATABASE_URL", raising=False)
+
+    assert OrdersSettings(**TOKENS).database_options() == {}
+
+
+def test_a_pool_of_no_connections_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERS_DATABASE_CONNECTIONS", "0")
+
+    with pytest.raises(ValueError, match="ORDERS_DATABASE_CONNECTIONS"):
+        OrdersSettings(**TOKENS)
