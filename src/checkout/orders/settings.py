@@ -25,12 +25,13 @@ class OrdersSettings(ServiceSettings):
     benchmark uses 8), but a saga waiting for one spends its step's timeout waiting: a
     burst of recovered sagas must not exhaust its retries in the pool's queue."""
     database_connections: int = Field(
-        default=15, ge=1, le=200, validation_alias="ORDERS_DATABASE_CONNECTIONS"
+        default=5, ge=1, le=200, validation_alias="ORDERS_DATABASE_CONNECTIONS"
     )
-    """Connections the order service keeps open to PostgreSQL, all of them reused.
-    SQLAlchemy's default (5 kept, 10 more opened when busy and closed after one use)
-    opened a connection, a new server process, for about every fifth order at 32
-    clients: about half of the server's CPU per order. SQLite ignores it."""
+    """Connections the order service keeps open to PostgreSQL, all of them reused; a
+    write that finds them busy waits for one. SQLAlchemy's default adds up to 10 more
+    when busy and closes each after one use: at 32 clients that opened a connection, a
+    new server process, for about every fifth order, about half of the server's CPU per
+    order. 5, 8 and 15 ran equally fast at 32 clients. SQLite ignores it."""
     lease_seconds: float = Field(default=30.0, gt=0, validation_alias="ORDERS_LEASE_SECONDS")
     max_concurrent_sagas: int = Field(
         default=256, ge=1, validation_alias="ORDERS_MAX_CONCURRENT_SAGAS"
