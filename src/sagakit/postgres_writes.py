@@ -172,10 +172,14 @@ class PostgresWriter:
                 raise IntegrityError(None, None, error) from error
             return
 
+        # Created here, on the event loop: created lazily on the worker threads, a burst of
+        # first sagas made an engine (and a pool) per thread, and leaked all but one.
+        if self._blocking is None:
+            self._blocking = create_sync_engine(self._url, pool_size=BLOCKING_THREADS)
+        blocking = self._blocking
+
         def transaction() -> None:
-            if self._blocking is None:
-                self._blocking = create_sync_engine(self._url, pool_size=BLOCKING_THREADS)
-            with self._blocking.begin() as connection:
+            with blocking.begin() as connection:
                 alongside(connection)
                 connection.execute(text(_CREATE), params)
 

@@ -63,7 +63,7 @@ class Database:
         if self._threads is None:
             workers = 1 if self.is_sqlite else POSTGRES_THREADS
             self._threads = ThreadPoolExecutor(workers, thread_name_prefix="database")
-        call = functools.partial(self._transact, work, *args, **kwargs)
+        call = functools.partial(self._transact, self._blocking_engine(), work, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
     @asynccontextmanager
@@ -83,11 +83,18 @@ class Database:
             await self._engine.dispose()
             self._engine = None
 
-    def _transact(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def _blocking_engine(self) -> Engine:
+        """The worker threads' engine, created on the event loop: created lazily on the
+        threads themselves, a burst of first requests made one engine (and one pool) per
+        thread, and leaked all but the last."""
         if self._blocking is None:
             pool = {} if self.is_sqlite else {"pool_size": POSTGRES_THREADS}
             self._blocking = create_sync_engine(self.url, **{**pool, **self._options})
-        with self._blocking.begin() as connection:
+        return self._blocking
+
+    @staticmethod
+    def _transact(engine: Engine, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with engine.begin() as connection:
             return work(connection, *args, **kwargs)
 
 
