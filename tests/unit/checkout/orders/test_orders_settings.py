@@ -17,7 +17,7 @@ def test_on_postgresql_the_store_keeps_a_fixed_pool_and_opens_no_extra_connectio
 
     pool = Database(settings.database_url, **settings.database_options()).engine.pool
 
-    assert settings.database_options() == {"pool_size": 12, "max_overflow": 0}
+    assert settings.database_options() == {"pool_size": 12}
     assert pool.size() == 12  # type: ignore[attr-defined]
     assert pool._max_overflow == 0  # type: ignore[attr-defined]
 
