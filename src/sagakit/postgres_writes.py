@@ -127,6 +127,7 @@ class PostgresWriter:
         self._create, self._begin, self._finish = (
             _Positional.of(statement, engine.dialect) for statement in (_CREATE, _BEGIN, _FINISH)
         )
+        self._create_in_transaction = text(_CREATE)  # parsed once, not per saga
         self._url = engine.url.render_as_string(hide_password=False)
         self._lease = lease_seconds
         self.statements = 0
@@ -176,12 +177,12 @@ class PostgresWriter:
         # first sagas made an engine (and a pool) per thread, and leaked all but one.
         if self._blocking is None:
             self._blocking = create_sync_engine(self._url, pool_size=BLOCKING_THREADS)
-        blocking = self._blocking
+        blocking, statement = self._blocking, self._create_in_transaction
 
         def transaction() -> None:
             with blocking.begin() as connection:
                 alongside(connection)
-                connection.execute(text(_CREATE), params)
+                connection.execute(statement, params)
 
         await asyncio.get_running_loop().run_in_executor(self._threads, transaction)
 

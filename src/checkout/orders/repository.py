@@ -43,22 +43,29 @@ class Order:
     request_fingerprint: str | None = None
 
 
+# Built once: a statement built per call (``insert(...).values(...)``) cost SQLAlchemy
+# three times as much CPU as executing it, every order.
+_INSERT_ORDER = insert(orders)
+_INSERT_ITEMS = insert(order_items)
+
+
 def add_order(connection: Connection, order: Order) -> None:
     """Blocking: it runs in the saga store's transaction (``SagaEngine.start(alongside=)``)."""
     connection.execute(
-        insert(orders).values(
-            id=order.id,
-            customer_id=order.customer_id,
-            total=order.total,
-            payment_method=order.payment_method,
-            shipping_address=order.shipping_address,
-            idempotency_key=order.idempotency_key,
-            request_fingerprint=order.request_fingerprint,
-            created_at=order.created_at,
-        )
+        _INSERT_ORDER,
+        {
+            "id": order.id,
+            "customer_id": order.customer_id,
+            "total": order.total,
+            "payment_method": order.payment_method,
+            "shipping_address": order.shipping_address,
+            "idempotency_key": order.idempotency_key,
+            "request_fingerprint": order.request_fingerprint,
+            "created_at": order.created_at,
+        },
     )
     connection.execute(
-        insert(order_items),
+        _INSERT_ITEMS,
         [
             {
                 "order_id": order.id,
