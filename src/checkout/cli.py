@@ -154,6 +154,12 @@ def bench(
     typer.echo(result.markdown())
     typer.echo("\nCPU per order, ms (user + system, /proc); ceiling = cores × 1000 / all")
     typer.echo(result.cpu_markdown())
+    if statements := result.statements_markdown():
+        typer.echo(
+            "\nSQL statements our order service sent per order "
+            "(checkout_store_statements_total on its /metrics)"
+        )
+        typer.echo(statements)
     typer.echo(result.conditions())
     if json_out is not None:
         json_out.write_text(json.dumps(result.as_json(), indent=2))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Connection, Dialect, Engine, text
+from sqlalchemy import Connection, Dialect, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
@@ -177,6 +177,7 @@ class PostgresWriter:
         # first sagas made an engine (and a pool) per thread, and leaked all but one.
         if self._blocking is None:
             self._blocking = create_sync_engine(self._url, pool_size=BLOCKING_THREADS)
+            event.listen(self._blocking, "before_cursor_execute", self._count_statement)
         blocking, statement = self._blocking, self._create_in_transaction
 
         def transaction() -> None:
@@ -238,6 +239,9 @@ class PostgresWriter:
                 **_next(next_start),
             },
         )
+
+    def _count_statement(self, *_event: Any) -> None:
+        self.statements += 1
 
     async def _fenced(
         self, state: SagaState, statement: _Positional, params: dict[str, Any]

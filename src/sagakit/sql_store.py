@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     and_,
     cast,
+    event,
     func,
     insert,
     literal,
@@ -60,16 +61,24 @@ class SqlSagaStore:
             self._sqlite = SqliteWriter(database, lease_seconds=self._lease)
         elif self._is_postgres:
             self._postgres = PostgresWriter(engine, lease_seconds=self._lease)
+        self._statements = 0
+        event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
 
     @property
-    def fast_path_statements(self) -> int:
-        """Statements the hot writes ran beside SQLAlchemy (the benchmark counts them too)."""
-        if self._sqlite is not None:
-            return self._sqlite.statements
-        return self._postgres.statements if self._postgres is not None else 0
+    def statements(self) -> int:
+        """SQL statements sent so far: the writes, and whatever else runs on ``engine``
+        (an application's own reads on the same engine included).
+
+        The SQLite writer counts what its driver runs, ``BEGIN`` and ``COMMIT`` too; on
+        PostgreSQL a transaction's ``BEGIN`` and ``COMMIT`` are the driver's, not counted.
+        """
+        writer = self._sqlite or self._postgres
+        return self._statements + (writer.statements if writer is not None else 0)
 
     def close(self) -> None:
         """Stop the writer's threads (the engine is the caller's to dispose)."""
+        self._statements = self.statements
+        event.remove(self._engine.sync_engine, "before_cursor_execute", self._count_statement)
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
@@ -353,6 +362,9 @@ class SqlSagaStore:
                 f"saga {state.id} was claimed by another process "
                 f"(fencing token {state.fencing_token} is stale)"
             )
+
+    def _count_statement(self, *_event: Any) -> None:
+        self._statements += 1
 
     def _unheld(self) -> ColumnElement[bool]:
         return or_(sagas.c.lease_expires_at.is_(None), sagas.c.lease_expires_at < self.now())

@@ -13,9 +13,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
 
 from checkout.chaos.databases import DEFAULT_POSTGRES_URL, admin_statements
 from sagakit import JSON, Saga, SagaEngine, SqlSagaStore, Step, StepContext, create_engine
@@ -61,25 +58,18 @@ def measure_overhead(
 async def _measure(backend: str, url: str, sagas: int) -> Overhead:
     engine = create_engine(url)
     await upgrade(engine)
-    statements = 0
-
-    def count(*_args: Any) -> None:
-        nonlocal statements
-        statements += 1
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
     store = SqlSagaStore(engine)
     sagakit = SagaEngine(store=store, sagas=[SAGA], max_concurrency=64)
     try:
         for _ in range(20):
             await sagakit.run(SAGA, input={})
-        statements = -store.fast_path_statements
+        statements_before = store.statements
         per_step: list[float] = []
         for _ in range(sagas):
             started = time.perf_counter()
             await sagakit.run(SAGA, input={})
             per_step.append((time.perf_counter() - started) / STEPS)
-        per_saga = (statements + store.fast_path_statements) / sagas
+        per_saga = (store.statements - statements_before) / sagas
         started = time.perf_counter()
         await asyncio.gather(*(sagakit.run(SAGA, input={}) for _ in range(sagas)))
         concurrent = sagas / (time.perf_counter() - started)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
 from sagakit.http import post_step
@@ -86,6 +87,8 @@ class Measurement:
     seconds: float
     latencies: tuple[float, ...]
     cpu_ms_per_order: dict[str, float] = field(default_factory=dict)
+    statements_per_order: float | None = None
+    """SQL statements our order service sent per order (its ``/metrics``); ours only."""
 
     @property
     def throughput(self) -> float:
@@ -205,3 +208,16 @@ def summary(measurements: list[Measurement]) -> dict[str, float]:
         "p95_ms": statistics.median(m.percentile(95) for m in measurements) * 1000,
         "p99_ms": statistics.median(m.percentile(99) for m in measurements) * 1000,
     }
+
+
+STATEMENTS_METRIC = "checkout_store_statements"
+
+
+async def statements_sent(client: httpx.AsyncClient, url: str) -> float:
+    """The order service's count of SQL statements sent, from its ``/metrics``."""
+    response = await client.get(f"{url}/metrics")
+    response.raise_for_status()
+    for family in text_string_to_metric_families(response.text):
+        if family.name == STATEMENTS_METRIC:
+            return float(family.samples[0].value)
+    raise RuntimeError(f"{url}/metrics has no {STATEMENTS_METRIC}_total")

@@ -36,6 +36,7 @@ from checkout.bench.load import (
     closed_loop,
     participant_clients,
     raw_calls,
+    statements_sent,
     stock_products,
     summary,
     through_order_service,
@@ -89,6 +90,9 @@ class BenchResult:
                 **summary(runs),
                 "cpu_ms_per_order": _median_cpu(runs),
             }
+            counted = [m.statements_per_order for m in runs if m.statements_per_order is not None]
+            if counted:
+                row["statements_per_order"] = statistics.median(counted)
             rows.append(row)
         self._ratios(rows)
         return rows
@@ -153,6 +157,17 @@ class BenchResult:
                 f"{total:.1f} | {cores * 1000 / total:.0f} |"
             )
         return "\n".join(lines)
+
+    def statements_markdown(self) -> str:
+        """SQL statements our order service sent per order (medians over the rounds)."""
+        lines = ["| configuration | C | statements per order |", "|---|---|---|"]
+        for r in self.table():
+            if "statements_per_order" in r:
+                lines.append(
+                    f"| {r['configuration']} | {r['concurrency']} | "
+                    f"{r['statements_per_order']:.1f} |"
+                )
+        return "\n".join(lines) if len(lines) > 2 else ""
 
     def conditions(self) -> str:
         """Where the run happened: the machine and each database's durability."""
@@ -326,6 +341,10 @@ async def _measure_with(
                             task, description=f"round {round_number}: {name} C={concurrency}"
                         )
                         include_postgres = name.endswith("postgresql")
+                        counted = name.startswith("ours-")
+                        orders_url = system.url(_process(name)) if counted else ""
+                        if counted:
+                            statements_before = await statements_sent(client, orders_url)
                         before = cpu.snapshot(pids, include_postgres=include_postgres)
                         measured = await closed_loop(
                             config.orders,
@@ -340,4 +359,7 @@ async def _measure_with(
                                 name, cpu.per_order_ms(before, after, config.orders)
                             ),
                         )
+                        if counted:
+                            sent = await statements_sent(client, orders_url) - statements_before
+                            measured = replace(measured, statements_per_order=sent / config.orders)
                         result.measurements.setdefault((name, concurrency), []).append(measured)

@@ -8,9 +8,12 @@ process's sagas, while the counters and ``checkout_sagas_in_flight`` describe th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from sagakit import AttemptStatus, Direction, SagaState, SagaStatus
 from sagakit.state import AttemptEnd, AttemptStart
@@ -115,3 +118,20 @@ class SagaMetrics:
         for status in SagaStatus:
             self.by_status.labels(status.value).set(counts.get(status.value, 0))
         self.needing_attention.set(counts.get(SagaStatus.FAILED.value, 0))
+
+
+class StatementsSent(Collector):
+    """``checkout_store_statements_total``, read from the saga store at scrape time: the
+    store keeps the count (``SqlSagaStore.statements``), this only reports it."""
+
+    def __init__(self, registry: CollectorRegistry, read: Callable[[], int]) -> None:
+        self._read = read
+        registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "checkout_store_statements",
+            "SQL statements sent to the order service's database: the saga store's and the "
+            "orders' own.",
+            value=self._read(),
+        )

@@ -19,6 +19,7 @@ from checkout.common.errors import install_error_handlers
 from checkout.common.limits import BodySizeLimitMiddleware
 from checkout.dashboard import install_dashboard
 from checkout.observability import SagaMetrics, install_observability
+from checkout.observability.metrics import StatementsSent
 from checkout.orders import routes
 from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import COMPENSATION_RETRY, checkout_saga
@@ -40,12 +41,19 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
             app.state.engine = engine
             store = engine.store
             assert isinstance(store, SqlSagaStore), "running_orders builds a SQL store"
+            app.state.store = store
             app.state.admin = AdminService(
                 history=store,
                 engine=engine,
                 on_action=lambda action: saga_metrics.admin_actions.labels(action).inc(),
             )
             yield
+
+    def statements_sent() -> int:
+        store: SqlSagaStore | None = getattr(app.state, "store", None)
+        return store.statements if store is not None else 0
+
+    StatementsSent(registry, statements_sent)
 
     async def refresh_status_counts() -> None:
         saga_metrics.refresh_statuses((await app.state.admin.counts()).counts)

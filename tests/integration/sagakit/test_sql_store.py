@@ -257,3 +257,34 @@ async def test_writes_alongside_a_saga_are_stored_with_it_or_not_at_all(sql_stor
     assert records == ["r1"]
     assert await sql_store.load(stored.id) == stored
     assert await sql_store.load("refused") is None
+
+
+async def test_the_store_counts_every_statement_it_sends(sql_store: SqlSagaStore):
+    saga = saga_over(FakeParticipant())
+    before = sql_store.statements
+
+    state = await SagaEngine(store=sql_store, sagas=[saga]).run(saga, input={})
+    written = sql_store.statements - before
+    await sql_store.load(state.id)
+
+    # Four writes: the create (with the first attempt) and one per step. On SQLite the
+    # driver's count has each write's BEGIN and COMMIT; on PostgreSQL each is one statement.
+    backend = sql_store.engine.dialect.name
+    assert written == {"sqlite": 18, "postgresql": 4}[backend]
+    read = {"sqlite": 2, "postgresql": 1}[backend]  # the load's SELECT (SQLite: and BEGIN)
+    assert sql_store.statements == before + written + read
+
+
+async def test_the_count_survives_closing_the_store(database_url: str):
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    store = SqlSagaStore(engine)
+    saga = saga_over(FakeParticipant())
+    await SagaEngine(store=store, sagas=[saga]).run(saga, input={})
+    counted = store.statements
+
+    store.close()
+    await engine.dispose()
+
+    assert counted > 0
+    assert store.statements == counted

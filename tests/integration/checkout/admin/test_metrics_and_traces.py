@@ -75,6 +75,16 @@ async def test_order_metrics_count_sagas_steps_and_requests(orders: Orders) -> N
     assert failed not in text, "ids never become labels"
 
 
+async def test_order_metrics_count_the_sql_statements_sent(orders: Orders) -> None:
+    before = sample((await orders.client.get("/metrics")).text, "checkout_store_statements_total")
+
+    await orders.settled(await orders.place())
+    after = sample((await orders.client.get("/metrics")).text, "checkout_store_statements_total")
+
+    # At least the order with its saga, and one write per step of the three.
+    assert after - before >= 4
+
+
 async def test_participants_serve_http_metrics_by_route_template(serve: Serve) -> None:
     payment = await serve("payment", create_payment, PaymentSettings)
     await payment.client.get(
