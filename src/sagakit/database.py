@@ -1,24 +1,29 @@
 """Connecting to the store's database: the one place where SQLite and PostgreSQL differ.
 
 SQLite is the embedded default. It allows one writer at a time, so every transaction
-starts with ``BEGIN IMMEDIATE``: a transaction that reads first and writes later would
-otherwise take the write lock half-way through and fail with "database is locked"
-instead of waiting for it. WAL mode lets readers go on while the writer works, and
+that may write starts with ``BEGIN IMMEDIATE``: a transaction that reads first and
+writes later would otherwise take the write lock half-way through and fail with
+"database is locked" instead of waiting for it. Connections that only read
+(:func:`reading`) begin deferred: WAL mode lets them read while the writer works.
 ``synchronous=FULL`` makes each commit durable before it returns, which is the promise
 the write-ahead log depends on.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "sagakit_read_only"
+"""Execution option of connections that only read: SQLite begins them deferred."""
 POSTGRES_POOL_SIZE = 5
 
 
@@ -61,6 +66,15 @@ def create_sync_engine(url: str, **options: Any) -> Engine:
     return engine
 
 
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection that only reads. On SQLite its transaction is a plain (deferred)
+    ``BEGIN``: in WAL mode it reads beside the writer, where ``BEGIN IMMEDIATE`` would
+    wait for the write lock and hold writers off while it reads."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(**{READ_ONLY: True})
+
+
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -99,5 +113,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection: Any) -> None:
+        reads_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")

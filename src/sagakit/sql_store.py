@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sagakit.database import reading
 from sagakit.definition import Direction
 from sagakit.errors import LeaseLost
 from sagakit.postgres_writes import PostgresWriter
@@ -250,7 +251,7 @@ class SqlSagaStore:
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
         query = select(events).where(events.c.saga_id == saga_id).order_by(events.c.id)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             rows = (await conn.execute(query)).all()
         return [
             SagaEvent(saga_id=r.saga_id, kind=r.kind, actor=r.actor, at=r.at, detail=r.detail)
@@ -289,14 +290,14 @@ class SqlSagaStore:
             .offset(offset)
         )
         count = select(func.count()).select_from(sagas).where(*conditions)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             rows = (await conn.execute(page)).all()
             total = (await conn.execute(count)).scalar_one()
         return [_to_state(row) for row in rows], int(total)
 
     async def count_by_status(self) -> dict[str, int]:
         query = select(sagas.c.status, func.count()).group_by(sagas.c.status)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             return {status: int(n) for status, n in (await conn.execute(query)).all()}
 
     async def claim_due(self, *, owner: str, limit: int) -> Sequence[SagaState]:
@@ -324,13 +325,13 @@ class SqlSagaStore:
         return claimed[0] if claimed else None
 
     async def load(self, saga_id: str) -> SagaState | None:
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             row = (await conn.execute(select(sagas).where(sagas.c.id == saga_id))).first()
         return _to_state(row) if row else None
 
     async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
         query = select(attempts).where(attempts.c.saga_id == saga_id).order_by(attempts.c.id)
-        async with self._engine.connect() as conn:
+        async with reading(self._engine) as conn:
             rows = (await conn.execute(query)).all()
         return [_to_attempt(row) for row in rows]
 

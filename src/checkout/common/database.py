@@ -7,8 +7,8 @@ statement costs several hops between the event loop and the driver's thread (a c
 cost about 6 ms of CPU that way, against about 1.5 ms in one hop). SQLite takes one
 writer at a time, so it gets one thread; PostgreSQL gets a thread per pooled connection.
 
-``transaction`` is an async transaction on the event loop, for the order service,
-whose writes join the saga store's and whose reads are few.
+``reading`` is an async connection on the event loop for reads only (the order
+service's: its writes join the saga store's); on SQLite it reads beside the writer.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sagakit.database import create_engine, create_sync_engine
+from sagakit.database import create_engine, create_sync_engine, reading
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,9 +67,9 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection inside a transaction: committed on success, rolled back on error."""
-        async with self.engine.begin() as connection:
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads only (on SQLite it reads beside the writer)."""
+        async with reading(self.engine) as connection:
             yield connection
 
     async def dispose(self) -> None:

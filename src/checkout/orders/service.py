@@ -102,14 +102,14 @@ class OrderService:
         if wait_seconds > 0:
             with contextlib.suppress(SagaNotFound):  # reported below, as without waiting
                 await self._engine.wait(order_id, seconds=wait_seconds)
-        async with self._database.transaction() as connection:
+        async with self._database.reading() as connection:
             order = await repository.get_order(connection, order_id)
         if order is None:
             raise OrderNotFound(order_id)
         return await self._view(order)
 
     async def list(self, filters: ListFilters) -> OrderList:
-        async with self._database.transaction() as connection:
+        async with self._database.reading() as connection:
             page, total = await repository.list_orders(
                 connection,
                 customer_id=filters.customer_id,
@@ -126,7 +126,7 @@ class OrderService:
         return order_view(order, self._engine.definition(state), state, history)
 
     async def _earlier(self, idempotency_key: str, fingerprint: str) -> Order | None:
-        async with self._database.transaction() as connection:
+        async with self._database.reading() as connection:
             earlier = await repository.get_order_by_key(connection, idempotency_key)
         if earlier is not None and earlier.request_fingerprint != fingerprint:
             raise IdempotencyConflict(idempotency_key)

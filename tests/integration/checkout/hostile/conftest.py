@@ -60,7 +60,7 @@ def assert_refused(response: httpx.Response, field: str | None, *, status: int =
 
 
 async def row_count(database: Database, table: str) -> int:
-    async with database.transaction() as connection:
+    async with database.reading() as connection:
         count = await connection.scalar(sa.select(sa.func.count()).select_from(sa.table(table)))
     return int(count or 0)
 

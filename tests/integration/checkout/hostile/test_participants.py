@@ -193,7 +193,7 @@ async def test_odd_but_valid_text_is_stored_literally(shipping: Service, text: s
     body["address"]["street"] = text
     response = await post(shipping.client, "/shipments", raw_json(body))
     assert response.status_code == 201, response.text
-    async with shipping.database.transaction() as connection:
+    async with shipping.database.reading() as connection:
         stored = await connection.scalar(
             sa.text("SELECT street FROM shipments WHERE order_id = :order_id"),
             {"order_id": body["order_id"]},

@@ -27,7 +27,7 @@ EXPECTED_TABLES = {
 async def tables_and_version(url: str) -> tuple[set[str], str | None]:
     database = Database(url)
     try:
-        async with database.transaction() as connection:
+        async with database.reading() as connection:
             names = await connection.run_sync(lambda sync: sa.inspect(sync).get_table_names())
             version = await connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
     finally:
@@ -54,7 +54,7 @@ async def test_inventory_migration_seeds_ten_products_of_1000_units(
     await asyncio.to_thread(upgrade_all, {"inventory": url})
     database = Database(url)
     try:
-        async with database.transaction() as connection:
+        async with database.reading() as connection:
             rows = (await connection.execute(sa.text("SELECT * FROM products"))).all()
     finally:
         await database.dispose()

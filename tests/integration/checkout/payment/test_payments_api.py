@@ -112,7 +112,7 @@ async def test_refund_returns_the_capture_once(payment: Service) -> None:
         assert (response.status_code, response.json()) == (200, expected)
     [stored] = await payments_of(payment.client, body["order_id"])
     assert stored["status"] == "refunded"
-    async with payment.database.transaction() as connection:
+    async with payment.database.reading() as connection:
         count = await connection.scalar(sa.select(sa.func.count()).select_from(refunds))
     assert count == 1
 
@@ -222,7 +222,7 @@ async def test_each_refund_key_refunds_at_most_one_payment(serve: Serve) -> None
     for key in ("r-1", "r-2", "r-3"):
         response = await post(payment.client, "/payments/refunds", refund, key=key)
         assert (response.status_code, response.json()["status"]) == (200, "refunded")
-    async with payment.database.transaction() as connection:
+    async with payment.database.reading() as connection:
         count = await connection.scalar(sa.select(sa.func.count()).select_from(refunds))
     assert count == 2
     statuses = {p["status"] for p in await payments_of(payment.client, body["order_id"])}
