@@ -340,26 +340,40 @@ async def _measure_with(
                         progress.update(
                             task, description=f"round {round_number}: {name} C={concurrency}"
                         )
-                        include_postgres = name.endswith("postgresql")
-                        counted = name.startswith("ours-")
-                        orders_url = system.url(_process(name)) if counted else ""
-                        if counted:
-                            statements_before = await statements_sent(client, orders_url)
-                        before = cpu.snapshot(pids, include_postgres=include_postgres)
-                        measured = await closed_loop(
-                            config.orders,
-                            concurrency,
+                        measured = await _one_run(
+                            config,
+                            name,
                             place,
+                            concurrency,
+                            pids=pids,
+                            ours=system.url(_process(name)) if name.startswith("ours-") else None,
+                            client=client,
                             on_done=lambda: progress.advance(task),
                         )
-                        after = cpu.snapshot(pids, include_postgres=include_postgres)
-                        measured = replace(
-                            measured,
-                            cpu_ms_per_order=_cpu_columns(
-                                name, cpu.per_order_ms(before, after, config.orders)
-                            ),
-                        )
-                        if counted:
-                            sent = await statements_sent(client, orders_url) - statements_before
-                            measured = replace(measured, statements_per_order=sent / config.orders)
                         result.measurements.setdefault((name, concurrency), []).append(measured)
+
+
+async def _one_run(
+    config: BenchConfig,
+    name: str,
+    place: Callable[[int], Any],
+    concurrency: int,
+    *,
+    pids: dict[str, int],
+    ours: str | None,
+    client: httpx.AsyncClient,
+    on_done: Callable[[], None],
+) -> Measurement:
+    """One configuration's N orders, with the CPU every process spent and, for our order
+    service (``ours``, its URL), the SQL statements it sent."""
+    include_postgres = name.endswith("postgresql")
+    statements_before = await statements_sent(client, ours) if ours else 0.0
+    before = cpu.snapshot(pids, include_postgres=include_postgres)
+    measured = await closed_loop(config.orders, concurrency, place, on_done=on_done)
+    after = cpu.snapshot(pids, include_postgres=include_postgres)
+    spent = _cpu_columns(name, cpu.per_order_ms(before, after, config.orders))
+    measured = replace(measured, cpu_ms_per_order=spent)
+    if ours:
+        sent = await statements_sent(client, ours) - statements_before
+        measured = replace(measured, statements_per_order=sent / config.orders)
+    return measured
