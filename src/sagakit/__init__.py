@@ -6,6 +6,7 @@ that were started, in reverse. Every attempt is written ahead to a store, so a s
 whose process dies is finished by another, with the same idempotency keys.
 """
 
+from sagakit.alongside import Alongside, Rows
 from sagakit.database import create_engine
 from sagakit.definition import (
     JSON,
@@ -44,6 +45,7 @@ from sagakit.store import SagaStore
 __all__ = [
     "JSON",
     "Action",
+    "Alongside",
     "AttemptRecord",
     "AttemptStatus",
     "Direction",
@@ -53,6 +55,7 @@ __all__ = [
     "InvalidTransition",
     "LeaseLost",
     "RetryPolicy",
+    "Rows",
     "Saga",
     "SagaEngine",
     "SagaError",

@@ -17,8 +17,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection
-
+from sagakit.alongside import Alongside
 from sagakit.definition import JSON, Direction, Saga, idempotency_key
 from sagakit.errors import (
     InvalidTransition,
@@ -137,12 +136,14 @@ class SagaEngine:
         *,
         input: Mapping[str, JSON],
         saga_id: str | None = None,
-        alongside: Callable[[Connection], None] | None = None,
+        alongside: Alongside | None = None,
     ) -> SagaState:
         """Store a new saga, leased to this engine, without driving it yet.
 
-        With a SQL store, ``alongside(connection)`` runs the application's own writes in
-        the same transaction as the saga's insert, so both are stored or neither.
+        With a SQL store, ``alongside`` writes the application's own records in the same
+        transaction as the saga's insert, so both are stored or neither: ``Rows`` to
+        insert (on PostgreSQL one statement with the saga's), or a function that gets
+        a blocking SQLAlchemy connection and may write anything.
         """
         new = self.new_state(saga, input=input, saga_id=saga_id)
         # The first attempt is begun in the same write: one transaction fewer per saga.

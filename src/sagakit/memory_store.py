@@ -11,8 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Connection
-
+from sagakit.alongside import Alongside
 from sagakit.errors import LeaseLost, SagaError
 from sagakit.state import (
     AttemptEnd,
@@ -54,7 +53,7 @@ class InMemorySagaStore:
         state: SagaState,
         *,
         owner: str,
-        alongside: Callable[[Connection], None] | None = None,
+        alongside: Alongside | None = None,
         first_attempt: AttemptStart | None = None,
     ) -> SagaState:
         if alongside is not None:

@@ -13,26 +13,28 @@ adaptation of each statement cost more CPU than the statement itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Connection, Dialect, Engine, event, text
+from sqlalchemy import Dialect, Engine, Table, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
+from sagakit.alongside import Alongside, Rows
 from sagakit.database import create_sync_engine
 from sagakit.errors import LeaseLost
 from sagakit.state import AttemptEnd, AttemptStart, SagaState
 
 NOW = "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
 
-_CREATE = f"""
-WITH saga AS (
+_CREATE_SAGA = f"""
+saga AS (
     INSERT INTO sagakit_sagas
         (id, name, version, status, input, results, cursor, attempt, attempt_base, failure,
          compensation_failure, deadline_at, owner, fencing_token, created_at, updated_at,
@@ -49,6 +51,7 @@ INSERT INTO sagakit_attempts
 SELECT :id, :next_step, :next_direction, :next_attempt, :next_key, 'started', :next_started_at
 FROM saga WHERE :has_next
 """
+_CREATE = "WITH" + _CREATE_SAGA
 
 _BEGIN = f"""
 WITH saga AS (
@@ -113,6 +116,57 @@ class _Positional:
         return [params[name] for name in self.names]
 
 
+Shape = tuple[tuple[Table, tuple[str, ...], int], ...]
+"""Each batch of rows' table, the columns its rows name, and how many rows."""
+
+
+def _shape(alongside: Sequence[Rows]) -> Shape:
+    return tuple((rows.table, tuple(rows.columns), len(rows.values)) for rows in alongside)
+
+
+@dataclass(frozen=True)
+class _CreateWithRows:
+    """The creating statement with an application's rows inserted by more CTEs before it."""
+
+    positional: _Positional
+    processors: tuple[tuple[Callable[[Any], Any] | None, ...], ...]
+    """Per batch, per column: how SQLAlchemy would convert the value for asyncpg."""
+
+    def parameters(self, alongside: Sequence[Rows]) -> dict[str, Any]:
+        params = {}
+        for batch, (rows, processors) in enumerate(zip(alongside, self.processors, strict=True)):
+            columns = tuple(zip(rows.columns, processors, strict=True))
+            for number, row in enumerate(rows.values):
+                for column, (name, process) in enumerate(columns):
+                    value = row[name]
+                    params[f"r{batch}_{number}_{column}"] = process(value) if process else value
+        return params
+
+
+@functools.lru_cache(maxsize=256)
+def _create_with_rows(shape: Shape, dialect: Dialect) -> _CreateWithRows:
+    """Compiled once per shape: the columns' types come from the tables, as one
+    statement's ``INSERT … VALUES`` lets PostgreSQL infer its parameters' types."""
+    quote = dialect.identifier_preparer
+    inserts, processors = [], []
+    for batch, (table, names, count) in enumerate(shape):
+        columns = [table.c[name] for name in names]
+        placeholders = ", ".join(
+            "(" + ", ".join(f":r{batch}_{number}_{column}" for column in range(len(columns))) + ")"
+            for number in range(count)
+        )
+        inserts.append(
+            f"rows_{batch} AS (INSERT INTO {quote.format_table(table)} "
+            f"({', '.join(quote.format_column(column) for column in columns)}) "
+            f"VALUES {placeholders}),"
+        )
+        processors.append(
+            tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
+        )
+    statement = "WITH " + "\n".join(inserts) + _CREATE_SAGA
+    return _CreateWithRows(_Positional.of(statement, dialect), tuple(processors))
+
+
 BLOCKING_THREADS = 8
 
 
@@ -145,11 +199,11 @@ class PostgresWriter:
         *,
         owner: str,
         first_attempt: AttemptStart | None,
-        alongside: Callable[[Connection], None] | None,
+        alongside: Alongside | None,
     ) -> None:
-        """One statement on its own; with the application's ``alongside`` writes, one
-        transaction on a blocking connection in a thread (one hop from the event loop,
-        instead of one per statement through the async driver)."""
+        """One statement, with the application's ``Rows`` in it; an ``alongside``
+        function runs with the saga's insert in one transaction on a blocking connection
+        in a thread (one hop from the event loop, instead of one per statement)."""
         params = {
             "id": state.id,
             "name": state.name,
@@ -166,9 +220,14 @@ class PostgresWriter:
             "has_next": first_attempt is not None,
             **_next(first_attempt),
         }
-        if alongside is None:
+        if alongside is None or not callable(alongside):
+            statement = self._create
+            if alongside:
+                with_rows = _create_with_rows(_shape(alongside), self._engine.dialect)
+                statement = with_rows.positional
+                params.update(with_rows.parameters(alongside))
             try:
-                await self._fetch(self._create, params)
+                await self._fetch(statement, params)
             except asyncpg.IntegrityConstraintViolationError as error:
                 raise IntegrityError(None, None, error) from error
             return
@@ -178,12 +237,12 @@ class PostgresWriter:
         if self._blocking is None:
             self._blocking = create_sync_engine(self._url, pool_size=BLOCKING_THREADS)
             event.listen(self._blocking, "before_cursor_execute", self._count_statement)
-        blocking, statement = self._blocking, self._create_in_transaction
+        blocking, statement_text, write = self._blocking, self._create_in_transaction, alongside
 
         def transaction() -> None:
             with blocking.begin() as connection:
-                alongside(connection)
-                connection.execute(statement, params)
+                write(connection)
+                connection.execute(statement_text, params)
 
         await asyncio.get_running_loop().run_in_executor(self._threads, transaction)
 

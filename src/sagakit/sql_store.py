@@ -8,13 +8,12 @@ saga. SQLite has one writer at a time, so the same statement is already exclusiv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     Double,
     Row,
     Select,
@@ -30,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sagakit.alongside import Alongside, as_function
 from sagakit.database import reading
 from sagakit.definition import Direction
 from sagakit.errors import LeaseLost
@@ -106,19 +106,22 @@ class SqlSagaStore:
         state: SagaState,
         *,
         owner: str,
-        alongside: Callable[[Connection], None] | None = None,
+        alongside: Alongside | None = None,
         first_attempt: AttemptStart | None = None,
     ) -> SagaState:
         """Insert a new saga leased to ``owner`` (and its ``first_attempt``, begun).
 
-        ``alongside(connection)`` runs first in the same transaction, on a blocking
-        SQLAlchemy connection, so an application can store its own record and the saga
+        ``alongside`` (rows, or a function of a blocking SQLAlchemy connection) is written
+        in the same transaction, so an application can store its own record and the saga
         atomically: both or neither.
         """
         created = state.evolve(fencing_token=1)
         if self._sqlite is not None:
             await self._sqlite.create(
-                created, owner=owner, alongside=alongside, first_attempt=first_attempt
+                created,
+                owner=owner,
+                alongside=None if alongside is None else as_function(alongside),
+                first_attempt=first_attempt,
             )
         elif self._postgres is not None:
             await self._postgres.create(
@@ -140,7 +143,7 @@ class SqlSagaStore:
             }
             async with self._engine.begin() as conn:
                 if alongside is not None:
-                    await conn.run_sync(alongside)
+                    await conn.run_sync(as_function(alongside))
                 await conn.execute(insert(sagas).values(values))
                 if first_attempt is not None:
                     await conn.execute(insert(attempts).values(_start_values(first_attempt)))

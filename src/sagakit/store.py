@@ -9,12 +9,11 @@ state in another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import Connection
-
+from sagakit.alongside import Alongside
 from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, SagaEvent, SagaState
 
 
@@ -24,14 +23,14 @@ class SagaStore(Protocol):
         state: SagaState,
         *,
         owner: str,
-        alongside: Callable[[Connection], None] | None = None,
+        alongside: Alongside | None = None,
         first_attempt: AttemptStart | None = None,
     ) -> SagaState:
         """Insert a new saga, leased to ``owner``; returns it with its fencing token.
 
-        ``alongside`` lets a SQL store run the application's own writes in the same
-        transaction (given a blocking SQLAlchemy connection), so an application can
-        store its record and the saga atomically. ``first_attempt`` is recorded as
+        ``alongside`` lets a SQL store write the application's own rows (or run its
+        function of a blocking SQLAlchemy connection) in the same transaction, so an
+        application can store its record and the saga atomically. ``first_attempt`` is recorded as
         begun in that transaction too, as ``begin_attempt`` would (one write saved).
         """
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import json
 import uuid
@@ -78,7 +77,7 @@ class OrderService:
                 self._saga,
                 input=_saga_input(order),
                 saga_id=order.id,
-                alongside=functools.partial(repository.add_order, order=order),
+                alongside=repository.order_rows(order),
             )
         except IntegrityError:
             if idempotency_key is None:

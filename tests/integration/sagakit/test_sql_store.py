@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 
 from sagakit import (
     AttemptStatus,
     Direction,
     LeaseLost,
+    Rows,
     Saga,
     SagaEngine,
     SagaState,
@@ -257,6 +272,94 @@ async def test_writes_alongside_a_saga_are_stored_with_it_or_not_at_all(sql_stor
     assert records == ["r1"]
     assert await sql_store.load(stored.id) == stored
     assert await sql_store.load("refused") is None
+
+
+app_metadata = MetaData()
+app_orders = Table(
+    "app_orders",
+    app_metadata,
+    Column("id", String(64), primary_key=True),
+    Column("total", Numeric(12, 2), nullable=False),
+    Column("address", JSON, nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("key", String(64), unique=True),
+)
+app_lines = Table(
+    "app_lines",
+    app_metadata,
+    Column("order_id", ForeignKey("app_orders.id"), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("price", Numeric(12, 2), nullable=False),
+)
+
+
+def order_rows(order_id: str, *, key: str, prices: list[str]) -> list[Rows]:
+    order = {
+        "id": order_id,
+        "total": sum(map(Decimal, prices)),
+        "address": {"city": "Zürich", "lines": ["Bahnhofstrasse 1"]},
+        "placed_at": datetime(2026, 11, 27, 9, 30, tzinfo=UTC),
+        "key": key,
+    }
+    lines = [
+        {"order_id": order_id, "line": number, "price": Decimal(price)}
+        for number, price in enumerate(prices, start=1)
+    ]
+    return [Rows(app_orders, [order]), Rows(app_lines, lines)]
+
+
+async def test_rows_alongside_a_saga_are_stored_with_it_or_not_at_all(sql_store: SqlSagaStore):
+    saga = saga_over(FakeParticipant())
+    engine = SagaEngine(store=sql_store, sagas=[saga])
+    async with sql_store.engine.begin() as connection:
+        await connection.run_sync(app_metadata.create_all)
+
+    stored = await engine.start(
+        saga, input={}, saga_id="o-1", alongside=order_rows("o-1", key="k1", prices=["9.90"])
+    )
+    three_lines = order_rows("o-2", key="k2", prices=["1.10", "2.20", "3.30"])
+    await engine.start(saga, input={}, saga_id="o-2", alongside=three_lines)
+    # The application's unique key refuses the order: the saga is not stored either.
+    with pytest.raises(IntegrityError):
+        await engine.start(
+            saga, input={}, saga_id="o-3", alongside=order_rows("o-3", key="k1", prices=["5"])
+        )
+    # The saga's id is taken: the order's rows go too.
+    with pytest.raises(IntegrityError):
+        await engine.start(
+            saga, input={}, saga_id="o-1", alongside=order_rows("o-4", key="k4", prices=["5"])
+        )
+
+    async with sql_store.engine.connect() as connection:
+        found = (await connection.execute(select(app_orders).order_by("id"))).all()
+        lines = (await connection.execute(select(app_lines).order_by("order_id", "line"))).all()
+    assert [(o.id, o.total, o.address["city"], o.placed_at.day) for o in found] == [
+        ("o-1", Decimal("9.90"), "Zürich", 27),
+        ("o-2", Decimal("6.60"), "Zürich", 27),
+    ]
+    assert [(line.order_id, line.line, line.price) for line in lines] == [
+        ("o-1", 1, Decimal("9.90")),
+        ("o-2", 1, Decimal("1.10")),
+        ("o-2", 2, Decimal("2.20")),
+        ("o-2", 3, Decimal("3.30")),
+    ]
+    assert await sql_store.load(stored.id) == stored
+    assert await sql_store.load("o-3") is None
+    assert [a.step for a in await sql_store.attempts("o-2")] == ["payment"]
+
+
+async def test_rows_alongside_go_in_the_sagas_statement_on_postgresql(sql_store: SqlSagaStore):
+    saga = saga_over(FakeParticipant())
+    engine = SagaEngine(store=sql_store, sagas=[saga])
+    async with sql_store.engine.begin() as connection:
+        await connection.run_sync(app_metadata.create_all)
+    before = sql_store.statements
+
+    await engine.start(saga, input={}, alongside=order_rows("o-1", key="k", prices=["1", "2"]))
+
+    # SQLite counts BEGIN, the order, each line, the saga, its first attempt and COMMIT.
+    backend = sql_store.engine.dialect.name
+    assert sql_store.statements - before == {"sqlite": 7, "postgresql": 1}[backend]
 
 
 async def test_the_store_counts_every_statement_it_sends(sql_store: SqlSagaStore):
