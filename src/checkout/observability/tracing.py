@@ -11,7 +11,7 @@ saga resumed by another process after a crash still calls participants in that t
 
 from __future__ import annotations
 
-import secrets
+import random
 from contextvars import ContextVar
 
 from opentelemetry.trace import (
@@ -71,6 +71,8 @@ def trace_id_of(traceparent: str | None) -> str | None:
 
 
 def _random_id(bits: int, invalid: int) -> int:
-    while (value := secrets.randbits(bits)) == invalid:
+    # Unique, not secret (as the OpenTelemetry SDK makes them): `secrets` read the
+    # kernel's random source, a system call per id.
+    while (value := random.getrandbits(bits)) == invalid:
         pass
     return value
