@@ -44,12 +44,26 @@ def migrate() -> None:
 
 
 @app.command()
+def serve(
+    factory: Annotated[str, typer.Argument(help="The app factory, module:function.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve one app with uvicorn, as `checkout run` starts each service."""
+    from checkout.serving import serve
+
+    serve(factory, host=host, port=port)
+
+
+@app.command()
 def worker() -> None:
     """Run a worker: finishes sagas whose process died and retries that fell due."""
     from checkout.orders.settings import OrdersSettings
+    from checkout.serving import settle_heap
     from checkout.worker import run_worker
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    settle_heap()
     asyncio.run(run_worker(OrdersSettings()))
 
 
@@ -132,6 +146,7 @@ def bench(
 ) -> None:
     """Throughput and latency of the checkout: raw calls vs our engine vs DBOS."""
     from checkout.bench.run import CONFIGURATIONS, BenchConfig, run_benchmark
+    from checkout.serving import settle_heap
 
     unknown = set(configuration or ()) - set(CONFIGURATIONS)
     if unknown:
@@ -146,6 +161,7 @@ def bench(
         postgres_url=postgres_url,
         connections=connections,
     )
+    settle_heap()  # as every service's: the client makes raw's calls itself
     result = run_benchmark(config)
     typer.echo(
         f"N={orders} per run, {rounds} interleaved runs per configuration; "

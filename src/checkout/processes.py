@@ -21,10 +21,6 @@ from typing import IO
 
 import httpx
 
-KEEP_ALIVE_SECONDS = 75
-"""Above httpx's 5 s idle limit, so the server never closes a connection the client
-is about to reuse (which would fail the request with a read error)."""
-
 
 @dataclass(frozen=True)
 class Service:
@@ -138,17 +134,13 @@ class System:
             command = [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "--factory",
+                "checkout.cli",
+                "serve",
                 {**APPS, **self.apps}[kind_of(name)],
                 "--host",
                 self.host,
                 "--port",
                 str(self.ports[name]),
-                "--timeout-keep-alive",
-                str(KEEP_ALIVE_SECONDS),
-                "--log-level",
-                "warning",
             ]
         output: IO[bytes] | None = None
         if self.log_dir is not None:
