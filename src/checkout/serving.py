@@ -12,8 +12,8 @@ KEEP_ALIVE_SECONDS = 75
 is about to reuse (which would fail the request with a read error)."""
 
 YOUNG_COLLECTION_EVERY = 10_000
-"""Container allocations between two collections of the youngest generation (Python's
-default is 700)."""
+"""Allocations of container objects, net of those freed, between two collections of the
+youngest generation (Python's default is 700)."""
 
 
 def serve(factory: str, *, host: str, port: int) -> None:
