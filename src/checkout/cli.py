@@ -50,9 +50,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve one app with uvicorn, as `checkout run` starts each service."""
+    from uvicorn.importer import ImportFromStringError
+
     from checkout.serving import serve
 
-    serve(factory, host=host, port=port)
+    try:
+        serve(factory, host=host, port=port)
+    except ImportFromStringError as error:
+        raise typer.BadParameter(str(error), param_hint="FACTORY") from None
 
 
 @app.command()
