@@ -8,6 +8,7 @@ rows and the saga go in one statement, one round trip to the server.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, KeysView, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +30,9 @@ class Rows:
         if not self.values:
             raise ValueError(f"Rows for {self.table.name} holds no row")
         columns = self.columns
-        unknown = set(columns) - set(self.table.columns.keys())
-        if unknown:
-            raise ValueError(f"{self.table.name} has no column {sorted(unknown)[0]!r}")
+        for name in columns:
+            if name not in self.table.c:
+                raise ValueError(f"{self.table.name} has no column {name!r}")
         for number, row in enumerate(self.values, start=1):
             if row.keys() != columns:
                 raise ValueError(
@@ -61,12 +62,7 @@ def as_function(alongside: Alongside) -> Callable[[Connection], None]:
     return insert_rows
 
 
-_inserts: dict[Table, Insert] = {}
-
-
+@functools.cache
 def _insert(table: Table) -> Insert:
     """Built once per table: building a statement costs more than executing it."""
-    statement = _inserts.get(table)
-    if statement is None:
-        statement = _inserts[table] = insert(table)
-    return statement
+    return insert(table)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Dialect, Engine, Table, event, text
+from sqlalchemy import Connection, Dialect, Engine, Table, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
@@ -220,29 +220,34 @@ class PostgresWriter:
             "has_next": first_attempt is not None,
             **_next(first_attempt),
         }
-        if alongside is None or not callable(alongside):
-            statement = self._create
-            if alongside:
-                with_rows = _create_with_rows(_shape(alongside), self._engine.dialect)
-                statement = with_rows.positional
-                params.update(with_rows.parameters(alongside))
-            try:
-                await self._fetch(statement, params)
-            except asyncpg.IntegrityConstraintViolationError as error:
-                raise IntegrityError(None, None, error) from error
+        if callable(alongside):
+            await self._create_beside(alongside, params)
             return
+        statement = self._create
+        if alongside:
+            with_rows = _create_with_rows(_shape(alongside), self._engine.dialect)
+            statement = with_rows.positional
+            params.update(with_rows.parameters(alongside))
+        try:
+            await self._fetch(statement, params)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(None, None, error) from error
 
+    async def _create_beside(
+        self, write: Callable[[Connection], None], params: dict[str, Any]
+    ) -> None:
+        """The application's function, then the saga's insert, in one transaction."""
         # Created here, on the event loop: created lazily on the worker threads, a burst of
         # first sagas made an engine (and a pool) per thread, and leaked all but one.
         if self._blocking is None:
             self._blocking = create_sync_engine(self._url, pool_size=BLOCKING_THREADS)
             event.listen(self._blocking, "before_cursor_execute", self._count_statement)
-        blocking, statement_text, write = self._blocking, self._create_in_transaction, alongside
+        blocking, statement = self._blocking, self._create_in_transaction
 
         def transaction() -> None:
             with blocking.begin() as connection:
                 write(connection)
-                connection.execute(statement_text, params)
+                connection.execute(statement, params)
 
         await asyncio.get_running_loop().run_in_executor(self._threads, transaction)
 
