@@ -118,10 +118,7 @@ class SqlSagaStore:
         created = state.evolve(fencing_token=1)
         if self._sqlite is not None:
             await self._sqlite.create(
-                created,
-                owner=owner,
-                alongside=None if alongside is None else as_function(alongside),
-                first_attempt=first_attempt,
+                created, owner=owner, alongside=alongside, first_attempt=first_attempt
             )
         elif self._postgres is not None:
             await self._postgres.create(
