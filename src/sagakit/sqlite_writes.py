@@ -313,10 +313,11 @@ def _never_wait(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _lock_taken(error: Exception) -> bool:
+    """SQLITE_BUSY, or one of its extended codes (the low byte is the primary code)."""
     cause = getattr(error, "orig", error)
     return (
         isinstance(cause, sqlite3.OperationalError)
-        and cause.sqlite_errorcode == sqlite3.SQLITE_BUSY
+        and cause.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
     )
 
 

@@ -87,8 +87,9 @@ async def test_a_write_that_finds_the_lock_taken_waits_off_the_loop_and_later_wr
     created = await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
 
     assert [await store.load(state.id) for state in created] == list(created)
-    # The lock is free again: the next write runs on the loop.
+    # The lock is free again: the next writes run on the loop, rows alongside too.
     await engine.start(saga, input={})
+    await engine.start(saga, input={}, alongside=order_rows("o-2", key="k2", prices=["2"]))
     assert lock_waits(store) == 1
 
 
