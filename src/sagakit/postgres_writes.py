@@ -24,6 +24,7 @@ import asyncpg
 from sqlalchemy import Connection, Dialect, Engine, Table, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
 from sagakit.alongside import Alongside, Rows
@@ -185,10 +186,18 @@ class PostgresWriter:
         self._url = engine.url.render_as_string(hide_password=False)
         self._lease = lease_seconds
         self.statements = 0
+        self._kept: PoolProxiedConnection | None = None
+        """One pooled connection kept from a write to the next: taking it from SQLAlchemy's
+        pool and giving it back cost about 0.1 ms a statement (greenlet hops, the reset)."""
         self._blocking: Engine | None = None
         self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="sagakit-pg")
 
     def close(self) -> None:
+        if self._kept is not None:
+            # Outside a greenlet SQLAlchemy ends an asyncpg connection without awaiting.
+            self._kept.invalidate()
+            self._kept.close()
+            self._kept = None
         self._threads.shutdown(wait=True)
         if self._blocking is not None:
             self._blocking.dispose()
@@ -320,18 +329,25 @@ class PostgresWriter:
     async def _fetch(self, statement: _Positional, params: dict[str, Any]) -> Any:
         """The statement's one value, run on a pooled connection's asyncpg driver."""
         self.statements += 1
-        pooled = await self._engine.raw_connection()
+        pooled, self._kept = self._kept, None
+        if pooled is None:
+            pooled = await self._engine.raw_connection()
+        healthy = True
         try:
             driver: asyncpg.Connection = pooled.driver_connection
             return await driver.fetchval(statement.sql, *statement.arguments(params))
         except asyncpg.IntegrityConstraintViolationError:
             raise  # the server refused the row; the connection is fine
         except BaseException:
-            # Dropped, cancelled mid-statement, or confused: the pool must not hand it out again.
+            # Dropped, cancelled mid-statement, or confused: nobody may use it again.
+            healthy = False
             await greenlet_spawn(pooled.invalidate)
             raise
         finally:
-            await greenlet_spawn(pooled.close)  # closing an overflow connection awaits
+            if healthy and self._kept is None:
+                self._kept = pooled
+            else:
+                await greenlet_spawn(pooled.close)  # closing an overflow connection awaits
 
 
 def _progress(state: SagaState) -> dict[str, Any]:
