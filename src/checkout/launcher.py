@@ -71,5 +71,9 @@ def main() -> int:
         print("\nStopping…")
         return 0
     finally:
+        # A second Ctrl-C or SIGTERM while stopping would cut the stop short and leave a
+        # traceback; the stop is bounded anyway (it kills what does not exit in time).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         system.stop()
         print("All services stopped.")
