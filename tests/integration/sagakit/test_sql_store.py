@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
-    JSON,
-    Column,
     Connection,
-    DateTime,
-    ForeignKey,
-    Integer,
-    MetaData,
-    Numeric,
-    String,
-    Table,
     select,
     text,
 )
@@ -29,7 +20,6 @@ from sagakit import (
     AttemptStatus,
     Direction,
     LeaseLost,
-    Rows,
     Saga,
     SagaEngine,
     SagaState,
@@ -39,6 +29,7 @@ from sagakit import (
 )
 from sagakit.migrate import SCRIPTS, upgrade
 from sagakit.state import AttemptEnd, AttemptStart
+from tests.support.app_tables import app_lines, app_metadata, app_orders, order_rows
 from tests.support.participants import Behaviour, FakeParticipant, saga_over
 
 F = Direction.FORWARD
@@ -272,40 +263,6 @@ async def test_writes_alongside_a_saga_are_stored_with_it_or_not_at_all(sql_stor
     assert records == ["r1"]
     assert await sql_store.load(stored.id) == stored
     assert await sql_store.load("refused") is None
-
-
-app_metadata = MetaData()
-app_orders = Table(
-    "app_orders",
-    app_metadata,
-    Column("id", String(64), primary_key=True),
-    Column("total", Numeric(12, 2), nullable=False),
-    Column("address", JSON, nullable=False),
-    Column("placed_at", DateTime(timezone=True), nullable=False),
-    Column("key", String(64), unique=True),
-)
-app_lines = Table(
-    "app_lines",
-    app_metadata,
-    Column("order_id", ForeignKey("app_orders.id"), primary_key=True),
-    Column("line", Integer, primary_key=True),
-    Column("price", Numeric(12, 2), nullable=False),
-)
-
-
-def order_rows(order_id: str, *, key: str, prices: list[str]) -> list[Rows]:
-    order = {
-        "id": order_id,
-        "total": sum(map(Decimal, prices)),
-        "address": {"city": "Zürich", "lines": ["Bahnhofstrasse 1"]},
-        "placed_at": datetime(2026, 11, 27, 9, 30, tzinfo=UTC),
-        "key": key,
-    }
-    lines = [
-        {"order_id": order_id, "line": number, "price": Decimal(price)}
-        for number, price in enumerate(prices, start=1)
-    ]
-    return [Rows(app_orders, [order]), Rows(app_lines, lines)]
 
 
 async def test_rows_alongside_a_saga_are_stored_with_it_or_not_at_all(sql_store: SqlSagaStore):

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, text
 
 from sagakit import SagaEngine, SagaStatus, SqlSagaStore, create_engine
 from sagakit.migrate import upgrade
-from tests.integration.sagakit.test_sql_store import app_metadata, order_rows
+from tests.support.app_tables import app_metadata, order_rows
 from tests.support.participants import FakeParticipant, saga_over
 
 WRITER_THREAD = "sagakit-sqlite"
