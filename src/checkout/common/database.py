@@ -1,11 +1,13 @@
 """A service's database, with two ways in.
 
-``run`` executes a whole transaction as one plain function on a worker thread: the event
-loop waits once, for the commit. That is how the participants work: their rules are
-short synchronous functions, and through SQLAlchemy's async SQLite driver every
-statement costs several hops between the event loop and the driver's thread (a charge
-cost about 6 ms of CPU that way, against about 1.5 ms in one hop). SQLite takes one
-writer at a time, so it gets one thread; PostgreSQL gets a thread per pooled connection.
+``run`` executes a whole transaction as one plain function. That is how the
+participants work: their rules are short synchronous functions, and through
+SQLAlchemy's async SQLite driver every statement costs several hops between the event
+loop and the driver's thread (a charge cost about 6 ms of CPU that way, against about
+1.5 ms in one hop). On SQLite the function runs on the event loop itself unless another
+connection holds the write lock (:mod:`sagakit.sqlite_transactions`: a hop to a thread
+costs about as much as the transaction); on PostgreSQL, where every statement waits
+for the server, on a worker thread per pooled connection.
 
 ``reading`` is an async connection on the event loop for reads only (the order
 service's: its writes join the saga store's); on SQLite it reads beside the writer.
@@ -25,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sagakit.database import create_engine, create_sync_engine, reading
+from sagakit.sqlite_transactions import SqliteTransactions
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -35,10 +38,12 @@ POSTGRES_THREADS = 8
 class Database:
     def __init__(self, url: str, **options: Any) -> None:
         self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self._options = options
         self._engine: AsyncEngine | None = None
         self._blocking: Engine | None = None
         self._threads: ThreadPoolExecutor | None = None
+        self._sqlite: SqliteTransactions | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -47,10 +52,6 @@ class Database:
             self._engine = create_engine(self.url, **self._options)
         return self._engine
 
-    @property
-    def is_sqlite(self) -> bool:
-        return make_url(self.url).get_backend_name() == "sqlite"
-
     async def run(
         self,
         work: Callable[Concatenate[Connection, P], T],
@@ -58,11 +59,15 @@ class Database:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """``work(connection, *args, **kwargs)`` in one transaction on a worker thread:
-        committed when it returns, rolled back when it raises."""
+        """``work(connection, *args, **kwargs)`` in one transaction: committed when it
+        returns, rolled back when it raises."""
+        if self.is_sqlite:
+            if self._sqlite is None:
+                path = make_url(self.url).database or ""
+                self._sqlite = SqliteTransactions(path, thread_name="database")
+            return await self._sqlite.run(lambda connection: work(connection, *args, **kwargs))
         if self._threads is None:
-            workers = 1 if self.is_sqlite else POSTGRES_THREADS
-            self._threads = ThreadPoolExecutor(workers, thread_name_prefix="database")
+            self._threads = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="database")
         call = functools.partial(self._transact, self._blocking_engine(), work, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
@@ -73,6 +78,9 @@ class Database:
             yield connection
 
     async def dispose(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
         if self._threads is not None:
             self._threads.shutdown(wait=True)
             self._threads = None
@@ -88,8 +96,8 @@ class Database:
         threads themselves, a burst of first requests made one engine (and one pool) per
         thread, and leaked all but the last."""
         if self._blocking is None:
-            pool = {} if self.is_sqlite else {"pool_size": POSTGRES_THREADS}
-            self._blocking = create_sync_engine(self.url, **{**pool, **self._options})
+            options = {"pool_size": POSTGRES_THREADS, **self._options}
+            self._blocking = create_sync_engine(self.url, **options)
         return self._blocking
 
     @staticmethod
