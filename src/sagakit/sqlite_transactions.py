@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from sagakit.database import create_sync_engine
@@ -74,7 +74,7 @@ class SqliteTransactions:
         self.lock_waits = 0
         """Commits that found another connection writing and waited on the thread."""
         self.commits = 0
-        """Commits so far; fewer than transactions when several shared one."""
+        """Transactions ended so far; fewer than were asked for when several shared one."""
 
     async def run(
         self, work: Callable[[Connection], T], *, managed: bool = True, on_loop: bool = True
@@ -118,23 +118,21 @@ class SqliteTransactions:
         self._asked = []
         if not batch:
             return
-        if self._queued == 0:
-            try:
-                if self._on_loop is None:
-                    self._on_loop = self._loop_engine.connect()
-                outcomes = self._commit(self._on_loop, batch)
-            except (sqlite3.OperationalError, OperationalError) as error:
-                if not _lock_taken(error):
-                    _answer(batch, [_Outcome(error=error)] * len(batch))
-                    return
+        if self._queued:  # earlier ones wait on the thread: these go behind them
+            self._to_thread(batch)
+            return
+        try:
+            if self._on_loop is None:
+                self._on_loop = self._loop_engine.connect()
+            outcomes = self._commit(self._on_loop, batch)
+        except Exception as error:
+            if _lock_taken(error):
                 self.lock_waits += 1
-            except Exception as error:
-                _answer(batch, [_Outcome(error=error)] * len(batch))
-                return
+                self._to_thread(batch)
             else:
-                _answer(batch, outcomes)
-                return
-        self._to_thread(batch)
+                _answer(batch, _all_failed(batch, error))
+            return
+        _answer(batch, outcomes)
 
     def _to_thread(self, batch: list[_Request[Any]]) -> None:
         self._queued += 1
@@ -143,10 +141,7 @@ class SqliteTransactions:
         def answer(future: asyncio.Future[list[_Outcome]]) -> None:
             self._queued -= 1
             error = future.exception()
-            if error is not None:
-                _answer(batch, [_Outcome(error=error)] * len(batch))
-            else:
-                _answer(batch, future.result())
+            _answer(batch, future.result() if error is None else _all_failed(batch, error))
 
         done.add_done_callback(answer)
 
@@ -158,11 +153,12 @@ class SqliteTransactions:
     def _commit(self, connection: Connection, batch: list[_Request[Any]]) -> list[_Outcome]:
         """Run the batch in one transaction. Raises only when the transaction as a whole
         could not begin or commit; each request's own error is in its outcome."""
-        self.commits += 1
         if len(batch) == 1:
             alone = batch[0]
-            begin = _managed if alone.managed else _unmanaged
-            return [begin(connection, alone.work)]
+            run_alone = _managed if alone.managed else _unmanaged
+            outcome = run_alone(connection, alone.work)
+            self.commits += 1
+            return [outcome]
         outcomes = []
         with connection.begin():  # BEGIN IMMEDIATE (sagakit.database)
             db = driver(connection)
@@ -174,6 +170,7 @@ class SqliteTransactions:
                     db.execute("ROLLBACK TO request")
                     outcomes.append(_Outcome(error=_as_sqlalchemy(error)))
                 db.execute("RELEASE request")
+        self.commits += 1
         return outcomes
 
     def _count_statements(self, dbapi_connection: Any, _record: Any) -> None:
@@ -220,6 +217,10 @@ def _answer(batch: list[_Request[Any]], outcomes: list[_Outcome]) -> None:
             request.answer.set_exception(outcome.error)
         else:
             request.answer.set_result(outcome.result)
+
+
+def _all_failed(batch: list[_Request[Any]], error: BaseException) -> list[_Outcome]:
+    return [_Outcome(error=error)] * len(batch)
 
 
 def _never_wait(dbapi_connection: Any, _record: Any) -> None:
