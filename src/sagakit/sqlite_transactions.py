@@ -6,13 +6,13 @@ and back costs about 0.2 ms of CPU and of wall time by itself. So transactions r
 the event loop, on a connection whose busy timeout is zero: the loop never waits for
 another connection's lock.
 
-What the loop does wait for is the disk's fsync at commit. Under load that wait, not
-the CPU, limited the order service (a quarter of its loop's time at 32 sagas in
-flight). So the transactions asked for during one turn of the event loop commit
-together, after it: one ``BEGIN``, each transaction in its own savepoint (one that
-raises is rolled back alone and its caller gets the error), one ``COMMIT`` and fsync
-for all. Nobody hears back before that commit, so each is as durable as if it had
-committed alone. One transaction alone takes the plain path, without savepoints.
+What the loop does wait for is the disk's fsync at commit, and under load there is one
+per transaction. So the transactions asked for during one turn of the event loop
+commit together, after it: one ``BEGIN``, each transaction in its own savepoint (one
+that raises is rolled back alone and its caller gets the error), one ``COMMIT`` and
+fsync for all. Nobody hears back before that commit, so each is as durable as if it
+had committed alone. One transaction alone takes the plain path, without savepoints.
+(With 64 sagas in flight the engine ran 2.5 times as fast this way.)
 
 A batch that finds the write lock taken (by another process, an operator's tool, this
 process's own reads-and-claims) runs instead on a writer thread, whose connection waits
