@@ -20,7 +20,22 @@ class _Stop(Exception):
 
 
 def _raise_stop(_signum: int, _frame: FrameType | None) -> None:
+    # One stop is enough: a second Ctrl-C or SIGTERM (``timeout`` and a supervisor both
+    # send one) would cut the stop short with a traceback. The stop is bounded anyway:
+    # it kills what does not exit in time.
+    _ignore_stop_signals()
     raise _Stop
+
+
+def _ignore_stop_signals() -> None:
+    # A handler that does nothing, not SIG_IGN: a signal already delivered but not yet
+    # handled would otherwise raise "OSError: Signal 15 ignored due to race condition".
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
+
+
+def _ignore(_signum: int, _frame: FrameType | None) -> None:
+    pass
 
 
 def prepare_tokens(data_dir: Path) -> dict[str, str]:
@@ -50,6 +65,7 @@ def main() -> int:
         return 2
     print("Applying migrations…")
     upgrade_all()
+    signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
     restarts = dict.fromkeys(system.ports, 0)
     try:
@@ -71,9 +87,6 @@ def main() -> int:
         print("\nStopping…")
         return 0
     finally:
-        # A second Ctrl-C or SIGTERM while stopping would cut the stop short and leave a
-        # traceback; the stop is bounded anyway (it kills what does not exit in time).
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _ignore_stop_signals()
         system.stop()
         print("All services stopped.")
