@@ -74,7 +74,8 @@ class SqliteWriter:
 
     @property
     def lock_waits(self) -> int:
-        """Writes that found another connection writing and waited on the writer thread."""
+        """Commits (of one write, or of several sharing one) that found another
+        connection writing and waited on the writer thread."""
         return self._transactions.lock_waits
 
     async def create(
