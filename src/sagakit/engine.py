@@ -1,10 +1,8 @@
-"""The executor: drives saga instances forward, then back, recording every step.
+"""The engine: which sagas this process drives, and when.
 
-For each attempt the engine writes ahead (the attempt row, committed), calls the
-action with no transaction open, then writes the outcome together with the saga's
-next state. Whatever instant a process dies at, the log tells a successor what may
-have happened, and the successor calls the unfinished step again with the same
-idempotency key.
+It stores new sagas and drives them at once, takes over those whose process died or
+whose retry fell due, wakes whoever waits for a saga to settle, and carries out an
+operator's retry or abort. How one saga is stepped and recorded is the executor's.
 """
 
 from __future__ import annotations
@@ -15,42 +13,25 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from sagakit.alongside import Alongside
-from sagakit.definition import JSON, Direction, Saga, idempotency_key
+from sagakit.definition import JSON, Direction, Saga
 from sagakit.errors import (
     InvalidTransition,
     LeaseLost,
     SagaNotFound,
     UnknownSagaError,
 )
-from sagakit.invoke import ATTEMPT_STATUS, invoke
+from sagakit.executor import Executor, Sleep
 from sagakit.observer import NoObserver, SagaObserver
-from sagakit.progress import (
-    Uniform,
-    current_step,
-    decide,
-    retry_compensation,
-    stop_forward,
-)
-from sagakit.state import (
-    AttemptEnd,
-    AttemptRecord,
-    AttemptStart,
-    Driven,
-    Failure,
-    SagaEvent,
-    SagaState,
-    SagaStatus,
-)
+from sagakit.progress import Uniform, current_step, retry_compensation, stop_forward
+from sagakit.state import AttemptStart, Driven, Failure, SagaEvent, SagaState, SagaStatus
 from sagakit.store import SagaStore
 
 log = logging.getLogger("sagakit")
 
 LOCAL_POLL_SECONDS = 5.0
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class SagaEngine:
@@ -81,7 +62,10 @@ class SagaEngine:
         self._definitions: dict[tuple[str, int], Saga] = {}
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
-        self._clock, self._sleep, self._uniform = clock, sleep, uniform
+        self._clock = clock
+        self._executor = Executor(
+            store=store, observer=self.observer, clock=clock, sleep=sleep, uniform=uniform
+        )
         self._tasks: set[asyncio.Task[Driven | None]] = set()
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._driving: set[str] = set()
@@ -147,7 +131,7 @@ class SagaEngine:
         """
         new = self.new_state(saga, input=input, saga_id=saga_id)
         # The first attempt is begun in the same write: one transaction fewer per saga.
-        first = self._attempt_start(saga, new)
+        first = self._executor.attempt_start(saga, new)
         state = await self.store.create(
             new.evolve(attempt=first.attempt),
             owner=self.owner,
@@ -348,111 +332,13 @@ class SagaEngine:
             return None
 
     async def _drive(self, state: SagaState, *, claimed: bool) -> Driven:
-        saga = self.definition(state)
         begun = self._begun.pop(state.id, None)
         if claimed:  # from the log: whatever it left begun was interrupted
             begun = None
-        close_interrupted = claimed
-        # Started here and driven from its first attempt: this list is its whole history.
-        history: list[AttemptRecord] | None = [] if begun is not None else None
-        while state.status.is_active:
-            if begun is None and self._deadline_passed(saga, state):
-                failure = Failure(
-                    step=current_step(saga, state).name,
-                    direction=Direction.FORWARD,
-                    code="deadline_exceeded",
-                    error=f"the saga's deadline of {saga.deadline} passed",
-                )
-                next_state = stop_forward(saga, state, failure)
-                await self.store.transition(state, next_state)
-                state = next_state
-                continue
-            if begun is None:
-                begun = self._attempt_start(saga, state)
-                await self.store.begin_attempt(state, begun, close_interrupted=close_interrupted)
-                close_interrupted = False
-                state = state.evolve(attempt=begun.attempt)
-            outcome = await invoke(current_step(saga, state), state, begun)
-            decision = decide(saga, state, outcome, uniform=self._uniform)
-            next_state, retry_after = decision.state, decision.retry_after
-            park = retry_after is not None and retry_after > self.store.lease_duration / 2
-            end = AttemptEnd(
-                status=ATTEMPT_STATUS[outcome.kind],
-                finished_at=self._clock(),
-                result=outcome.result,
-                error=outcome.error,
-            )
-            next_start = None
-            if (
-                retry_after is None
-                and next_state.status.is_active
-                and not self._deadline_passed(saga, next_state)
-            ):
-                # The next attempt begins in the same transaction; it starts no earlier
-                # than this one finished.
-                next_start = self._attempt_start(saga, next_state)
-            await self.store.finish_attempt(
-                state,
-                begun,
-                end,
-                next_state,
-                next_start=next_start,
-                retry_after=retry_after,
-                release=park,
-            )
-            self._log_attempt(begun, end)
-            self.observer.attempt_finished(state, begun, end)
-            if history is not None:
-                history.append(AttemptRecord.of(begun, end))
-            state, begun = next_state, next_start
-            if next_start is not None:
-                state = state.evolve(attempt=next_start.attempt)
-            if park:
-                return Driven(state, _whole(history))
-            if retry_after is not None:
-                await self._sleep(retry_after.total_seconds())
-        self.observer.saga_settled(state)
-        return Driven(state, _whole(history))
-
-    def _deadline_passed(self, saga: Saga, state: SagaState) -> bool:
-        return (
-            state.status is SagaStatus.RUNNING
-            and state.deadline_at is not None
-            and self._clock() >= state.deadline_at
-        )
-
-    def _attempt_start(self, saga: Saga, state: SagaState) -> AttemptStart:
-        step = current_step(saga, state)
-        return AttemptStart(
-            saga_id=state.id,
-            step=step.name,
-            direction=state.direction,
-            attempt=state.attempt + 1,
-            idempotency_key=idempotency_key(state.id, step.name, state.direction),
-            started_at=self._clock(),
-        )
-
-    def _log_attempt(self, start: AttemptStart, end: AttemptEnd) -> None:
-        log.info(
-            "saga %s step %s %s attempt %d: %s",
-            start.saga_id,
-            start.step,
-            start.direction.value,
-            start.attempt,
-            end.status.value,
-            extra={
-                "saga_id": start.saga_id,
-                "step": start.step,
-                "direction": start.direction.value,
-                "attempt": start.attempt,
-                "status": end.status.value,
-            },
+        return await self._executor.drive(
+            self.definition(state), state, begun=begun, claimed=claimed
         )
 
     def _notify(self, saga_id: str) -> None:
         for woken in self._waiters.get(saga_id, ()):
             woken.set()
-
-
-def _whole(history: list[AttemptRecord] | None) -> tuple[AttemptRecord, ...] | None:
-    return tuple(history) if history is not None else None

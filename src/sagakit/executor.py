@@ -1,0 +1,160 @@
+"""Driving one saga: forward step by step, then back, recording every attempt.
+
+For each attempt the executor writes ahead (the attempt row, committed), calls the
+action with no transaction open, then writes the outcome together with the saga's
+next state and the next attempt begun. Whatever instant a process dies at, the log
+tells a successor what may have happened, and the successor calls the unfinished
+step again with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from sagakit.definition import Direction, Saga, idempotency_key
+from sagakit.invoke import ATTEMPT_STATUS, invoke
+from sagakit.observer import SagaObserver
+from sagakit.progress import Uniform, current_step, decide, stop_forward
+from sagakit.state import (
+    AttemptEnd,
+    AttemptRecord,
+    AttemptStart,
+    Driven,
+    Failure,
+    SagaState,
+    SagaStatus,
+)
+from sagakit.store import SagaStore
+
+log = logging.getLogger("sagakit")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Executor:
+    """Steps sagas against a store; the engine decides which sagas, and when."""
+
+    def __init__(
+        self,
+        *,
+        store: SagaStore,
+        observer: SagaObserver,
+        clock: Callable[[], float],
+        sleep: Sleep,
+        uniform: Uniform,
+    ) -> None:
+        self._store, self._observer = store, observer
+        self._clock, self._sleep, self._uniform = clock, sleep, uniform
+
+    def attempt_start(self, saga: Saga, state: SagaState) -> AttemptStart:
+        """The next attempt of the saga's current step, starting now."""
+        step = current_step(saga, state)
+        return AttemptStart(
+            saga_id=state.id,
+            step=step.name,
+            direction=state.direction,
+            attempt=state.attempt + 1,
+            idempotency_key=idempotency_key(state.id, step.name, state.direction),
+            started_at=self._clock(),
+        )
+
+    async def drive(
+        self, saga: Saga, state: SagaState, *, begun: AttemptStart | None, claimed: bool
+    ) -> Driven:
+        """Drive a held saga until it is terminal or parked for a long retry.
+
+        ``begun`` is an attempt already recorded as started with the saga (its first,
+        written when the saga was created): its history then starts here and comes back
+        whole. ``claimed`` says the saga was taken over from the log, so attempts a
+        dead process left open are closed as ``interrupted`` before the next begins.
+        """
+        close_interrupted = claimed
+        history: list[AttemptRecord] | None = [] if begun is not None else None
+        while state.status.is_active:
+            if begun is None and self._deadline_passed(state):
+                failure = Failure(
+                    step=current_step(saga, state).name,
+                    direction=Direction.FORWARD,
+                    code="deadline_exceeded",
+                    error=f"the saga's deadline of {saga.deadline} passed",
+                )
+                next_state = stop_forward(saga, state, failure)
+                await self._store.transition(state, next_state)
+                state = next_state
+                continue
+            if begun is None:
+                begun = self.attempt_start(saga, state)
+                await self._store.begin_attempt(state, begun, close_interrupted=close_interrupted)
+                close_interrupted = False
+                state = state.evolve(attempt=begun.attempt)
+            outcome = await invoke(current_step(saga, state), state, begun)
+            decision = decide(saga, state, outcome, uniform=self._uniform)
+            next_state, retry_after = decision.state, decision.retry_after
+            park = retry_after is not None and retry_after > self._store.lease_duration / 2
+            end = AttemptEnd(
+                status=ATTEMPT_STATUS[outcome.kind],
+                finished_at=self._clock(),
+                result=outcome.result,
+                error=outcome.error,
+            )
+            next_start = None
+            if (
+                retry_after is None
+                and next_state.status.is_active
+                and not self._deadline_passed(next_state)
+            ):
+                # The next attempt begins in the same transaction; it starts no earlier
+                # than this one finished.
+                next_start = self.attempt_start(saga, next_state)
+            await self._store.finish_attempt(
+                state,
+                begun,
+                end,
+                next_state,
+                next_start=next_start,
+                retry_after=retry_after,
+                release=park,
+            )
+            _log_attempt(begun, end)
+            self._observer.attempt_finished(state, begun, end)
+            if history is not None:
+                history.append(AttemptRecord.of(begun, end))
+            state, begun = next_state, next_start
+            if next_start is not None:
+                state = state.evolve(attempt=next_start.attempt)
+            if park:
+                return Driven(state, _whole(history))
+            if retry_after is not None:
+                await self._sleep(retry_after.total_seconds())
+        self._observer.saga_settled(state)
+        return Driven(state, _whole(history))
+
+    def _deadline_passed(self, state: SagaState) -> bool:
+        return (
+            state.status is SagaStatus.RUNNING
+            and state.deadline_at is not None
+            and self._clock() >= state.deadline_at
+        )
+
+
+def _log_attempt(start: AttemptStart, end: AttemptEnd) -> None:
+    log.info(
+        "saga %s step %s %s attempt %d: %s",
+        start.saga_id,
+        start.step,
+        start.direction.value,
+        start.attempt,
+        end.status.value,
+        extra={
+            "saga_id": start.saga_id,
+            "step": start.step,
+            "direction": start.direction.value,
+            "attempt": start.attempt,
+            "status": end.status.value,
+        },
+    )
+
+
+def _whole(history: list[AttemptRecord] | None) -> tuple[AttemptRecord, ...] | None:
+    return tuple(history) if history is not None else None
