@@ -1,172 +1,37 @@
 """The saga store's hot writes on PostgreSQL, each one statement: one round trip.
 
-Beginning an attempt and finishing one each touch two or three rows. Written as one
-statement with data-modifying CTEs, outside any explicit transaction, they are atomic
-on their own and cost one round trip instead of five (begin, three statements, commit).
-Every part after the fenced saga update runs only if that update matched (``EXISTS
-(SELECT 1 FROM saga)``), so a stale fencing token changes nothing at all.
-
-They run on the asyncpg connection under SQLAlchemy's pooled one: SQLAlchemy's
-adaptation of each statement cost more CPU than the statement itself.
+The statements (in ``postgres_statements``) run on the asyncpg connection under
+SQLAlchemy's pooled one: SQLAlchemy's adaptation of each statement cost more CPU than
+the statement itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Connection, Dialect, Engine, Table, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-from sagakit.alongside import Alongside, Rows
+from sagakit.alongside import Alongside
 from sagakit.database import create_sync_engine
 from sagakit.errors import LeaseLost
+from sagakit.postgres_statements import (
+    BEGIN,
+    CREATE,
+    FINISH,
+    Positional,
+    create_with_rows,
+    shape_of,
+)
 from sagakit.state import AttemptEnd, AttemptStart, SagaState
-
-NOW = "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
-
-_CREATE_SAGA = f"""
-saga AS (
-    INSERT INTO sagakit_sagas
-        (id, name, version, status, input, results, cursor, attempt, attempt_base, failure,
-         compensation_failure, deadline_at, owner, fencing_token, created_at, updated_at,
-         lease_expires_at, next_attempt_at)
-    VALUES
-        (:id, :name, :version, :status, CAST(:input AS JSONB), CAST(:results AS JSONB),
-         :cursor, :attempt, :attempt_base, CAST(:failure AS JSONB),
-         CAST(:compensation_failure AS JSONB), :deadline_at, :owner, :token, :created_at,
-         :updated_at, {NOW} + :lease, {NOW})
-    RETURNING id
-)
-INSERT INTO sagakit_attempts
-    (saga_id, step, direction, attempt, idempotency_key, status, started_at)
-SELECT :id, :next_step, :next_direction, :next_attempt, :next_key, 'started', :next_started_at
-FROM saga WHERE :has_next
-"""
-_CREATE = "WITH" + _CREATE_SAGA
-
-_BEGIN = f"""
-WITH saga AS (
-    UPDATE sagakit_sagas
-    SET attempt = :attempt, updated_at = :started_at, lease_expires_at = {NOW} + :lease
-    WHERE id = :saga_id AND fencing_token = :token
-    RETURNING id
-), closed AS (
-    UPDATE sagakit_attempts SET status = 'interrupted'
-    WHERE saga_id = :saga_id AND status = 'started' AND :close_interrupted
-      AND EXISTS (SELECT 1 FROM saga)
-), started AS (
-    INSERT INTO sagakit_attempts
-        (saga_id, step, direction, attempt, idempotency_key, status, started_at)
-    SELECT :saga_id, :step, :direction, :attempt, :key, 'started', :started_at FROM saga
-)
-SELECT count(*) FROM saga
-"""
-
-_FINISH = f"""
-WITH saga AS (
-    UPDATE sagakit_sagas
-    SET status = :status, results = CAST(:results AS JSONB), cursor = :cursor,
-        attempt = :attempt, attempt_base = :attempt_base,
-        failure = CAST(:failure AS JSONB),
-        compensation_failure = CAST(:compensation_failure AS JSONB),
-        updated_at = :finished_at, next_attempt_at = {NOW} + :retry_seconds,
-        owner = CASE WHEN :let_go THEN NULL ELSE owner END,
-        lease_expires_at = CASE WHEN :let_go THEN NULL ELSE {NOW} + :lease END
-    WHERE id = :saga_id AND fencing_token = :token
-    RETURNING id
-), finished AS (
-    UPDATE sagakit_attempts
-    SET status = :outcome, finished_at = :finished_at, result = CAST(:result AS JSONB),
-        error = :error
-    WHERE saga_id = :saga_id AND step = :step AND direction = :direction
-      AND attempt = :finished_attempt AND EXISTS (SELECT 1 FROM saga)
-), started AS (
-    INSERT INTO sagakit_attempts
-        (saga_id, step, direction, attempt, idempotency_key, status, started_at)
-    SELECT :saga_id, :next_step, :next_direction, :next_attempt, :next_key, 'started',
-           :next_started_at
-    FROM saga WHERE :has_next
-)
-SELECT count(*) FROM saga
-"""
-
-
-@dataclass(frozen=True)
-class _Positional:
-    """A statement written with ``:name`` parameters, compiled to asyncpg's ``$n`` form."""
-
-    sql: str
-    names: tuple[str, ...]
-
-    @classmethod
-    def of(cls, named: str, dialect: Dialect) -> _Positional:
-        compiled = text(named).compile(dialect=dialect)
-        return cls(compiled.string, tuple(compiled.positiontup or ()))
-
-    def arguments(self, params: dict[str, Any]) -> list[Any]:
-        return [params[name] for name in self.names]
-
-
-Shape = tuple[tuple[Table, tuple[str, ...], int], ...]
-"""Each batch of rows' table, the columns its rows name, and how many rows."""
-
-
-def _shape(alongside: Sequence[Rows]) -> Shape:
-    return tuple((rows.table, tuple(rows.columns), len(rows.values)) for rows in alongside)
-
-
-@dataclass(frozen=True)
-class _CreateWithRows:
-    """The creating statement with an application's rows inserted by more CTEs before it."""
-
-    positional: _Positional
-    processors: tuple[tuple[Callable[[Any], Any] | None, ...], ...]
-    """Per batch, per column: how SQLAlchemy would convert the value for asyncpg."""
-
-    def parameters(self, alongside: Sequence[Rows]) -> dict[str, Any]:
-        params = {}
-        for batch, (rows, processors) in enumerate(zip(alongside, self.processors, strict=True)):
-            columns = tuple(zip(rows.columns, processors, strict=True))
-            for number, row in enumerate(rows.values):
-                for column, (name, process) in enumerate(columns):
-                    value = row[name]
-                    params[f"r{batch}_{number}_{column}"] = process(value) if process else value
-        return params
-
-
-@functools.lru_cache(maxsize=256)
-def _create_with_rows(shape: Shape, dialect: Dialect) -> _CreateWithRows:
-    """Compiled once per shape: the columns' types come from the tables, as one
-    statement's ``INSERT … VALUES`` lets PostgreSQL infer its parameters' types."""
-    quote = dialect.identifier_preparer
-    inserts, processors = [], []
-    for batch, (table, names, count) in enumerate(shape):
-        columns = [table.c[name] for name in names]
-        placeholders = ", ".join(
-            "(" + ", ".join(f":r{batch}_{number}_{column}" for column in range(len(columns))) + ")"
-            for number in range(count)
-        )
-        inserts.append(
-            f"rows_{batch} AS (INSERT INTO {quote.format_table(table)} "
-            f"({', '.join(quote.format_column(column) for column in columns)}) "
-            f"VALUES {placeholders}),"
-        )
-        processors.append(
-            tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
-        )
-    statement = "WITH " + "\n".join(inserts) + _CREATE_SAGA
-    return _CreateWithRows(_Positional.of(statement, dialect), tuple(processors))
-
 
 BLOCKING_THREADS = 8
 
@@ -180,9 +45,9 @@ class PostgresWriter:
             )
         self._engine = engine
         self._create, self._begin, self._finish = (
-            _Positional.of(statement, engine.dialect) for statement in (_CREATE, _BEGIN, _FINISH)
+            Positional.of(statement, engine.dialect) for statement in (CREATE, BEGIN, FINISH)
         )
-        self._create_in_transaction = text(_CREATE)  # parsed once, not per saga
+        self._create_in_transaction = text(CREATE)  # parsed once, not per saga
         self._url = engine.url.render_as_string(hide_password=False)
         self._lease = lease_seconds
         self.statements = 0
@@ -234,7 +99,7 @@ class PostgresWriter:
             return
         statement = self._create
         if alongside:
-            with_rows = _create_with_rows(_shape(alongside), self._engine.dialect)
+            with_rows = create_with_rows(shape_of(alongside), self._engine.dialect)
             statement = with_rows.positional
             params.update(with_rows.parameters(alongside))
         try:
@@ -317,7 +182,7 @@ class PostgresWriter:
         self.statements += 1
 
     async def _fenced(
-        self, state: SagaState, statement: _Positional, params: dict[str, Any]
+        self, state: SagaState, statement: Positional, params: dict[str, Any]
     ) -> None:
         matched = await self._fetch(statement, params)
         if matched != 1:
@@ -326,7 +191,7 @@ class PostgresWriter:
                 f"(fencing token {state.fencing_token} is stale)"
             )
 
-    async def _fetch(self, statement: _Positional, params: dict[str, Any]) -> Any:
+    async def _fetch(self, statement: Positional, params: dict[str, Any]) -> Any:
         """The statement's one value, run on a pooled connection's asyncpg driver."""
         self.statements += 1
         pooled, self._kept = self._kept, None
