@@ -14,25 +14,21 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Double,
     Row,
     Select,
     and_,
-    cast,
     event,
     func,
-    insert,
-    literal,
     or_,
     select,
 )
 from sqlalchemy import update as sql_update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sagakit.alongside import Alongside, as_function
+from sagakit.alongside import Alongside
 from sagakit.database import reading
 from sagakit.definition import Direction
-from sagakit.errors import LeaseLost
+from sagakit.portable_writes import PortableWriter, database_now
 from sagakit.postgres_writes import PostgresWriter
 from sagakit.sqlite_writes import SqliteWriter
 from sagakit.state import (
@@ -58,6 +54,7 @@ class SqlSagaStore:
         database = engine.url.database
         self._sqlite: SqliteWriter | None = None
         self._postgres: PostgresWriter | None = None
+        self._portable = PortableWriter(engine, lease_seconds=self._lease)
         if engine.dialect.name == "sqlite" and database and database != ":memory:":
             self._sqlite = SqliteWriter(database, lease_seconds=self._lease)
         elif self._is_postgres:
@@ -95,11 +92,13 @@ class SqlSagaStore:
     def engine(self) -> AsyncEngine:
         return self._engine
 
+    @property
+    def _writer(self) -> SqliteWriter | PostgresWriter | PortableWriter:
+        return self._sqlite or self._postgres or self._portable
+
     def now(self) -> ColumnElement[float]:
         """The database's clock, in seconds since the epoch."""
-        if self._is_postgres:
-            return cast(func.extract("epoch", func.clock_timestamp()), Double)
-        return (func.julianday("now") - 2440587.5) * 86400.0
+        return database_now(self._engine)
 
     async def create(
         self,
@@ -116,63 +115,15 @@ class SqlSagaStore:
         atomically: both or neither.
         """
         created = state.evolve(fencing_token=1)
-        if self._sqlite is not None:
-            await self._sqlite.create(
-                created, owner=owner, alongside=alongside, first_attempt=first_attempt
-            )
-        elif self._postgres is not None:
-            await self._postgres.create(
-                created, owner=owner, first_attempt=first_attempt, alongside=alongside
-            )
-        else:
-            values = {
-                **_state_values(created),
-                "id": created.id,
-                "name": created.name,
-                "version": created.version,
-                "input": created.input,
-                "created_at": created.created_at,
-                "deadline_at": created.deadline_at,
-                "owner": owner,
-                "fencing_token": created.fencing_token,
-                "lease_expires_at": self._renewed(),
-                "next_attempt_at": self.now(),
-            }
-            async with self._engine.begin() as conn:
-                if alongside is not None:
-                    await conn.run_sync(as_function(alongside))
-                await conn.execute(insert(sagas).values(values))
-                if first_attempt is not None:
-                    await conn.execute(insert(attempts).values(_start_values(first_attempt)))
+        await self._writer.create(
+            created, owner=owner, alongside=alongside, first_attempt=first_attempt
+        )
         return created
 
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
     ) -> None:
-        fast = self._sqlite or self._postgres
-        if fast is not None:
-            await fast.begin_attempt(state, start, close_interrupted=close_interrupted)
-            return
-        async with self._engine.begin() as conn:
-            await self._fenced_update(
-                conn,
-                state,
-                {
-                    "attempt": start.attempt,
-                    "updated_at": start.started_at,
-                    "lease_expires_at": self._renewed(),
-                },
-            )
-            if close_interrupted:
-                await conn.execute(
-                    sql_update(attempts)
-                    .where(
-                        attempts.c.saga_id == state.id,
-                        attempts.c.status == AttemptStatus.STARTED.value,
-                    )
-                    .values(status=AttemptStatus.INTERRUPTED.value)
-                )
-            await conn.execute(insert(attempts).values(_start_values(start)))
+        await self._writer.begin_attempt(state, start, close_interrupted=close_interrupted)
 
     async def finish_attempt(
         self,
@@ -187,67 +138,22 @@ class SqlSagaStore:
     ) -> None:
         if next_start is not None:
             next_state = next_state.evolve(attempt=next_start.attempt)
-        fast = self._sqlite or self._postgres
-        if fast is not None:
-            await fast.finish_attempt(
-                state,
-                start,
-                end,
-                next_state,
-                next_start=next_start,
-                retry_seconds=(retry_after or timedelta()).total_seconds(),
-                release=release,
-            )
-            return
-        values = {
-            **_state_values(next_state),
-            "updated_at": end.finished_at,
-            **self._lease_values(next_state, release=release),
-            "next_attempt_at": self.now() + (retry_after or timedelta()).total_seconds(),
-        }
-        async with self._engine.begin() as conn:
-            await self._fenced_update(conn, state, values)
-            await conn.execute(
-                sql_update(attempts)
-                .where(
-                    attempts.c.saga_id == start.saga_id,
-                    attempts.c.step == start.step,
-                    attempts.c.direction == start.direction.value,
-                    attempts.c.attempt == start.attempt,
-                )
-                .values(
-                    status=end.status.value,
-                    finished_at=end.finished_at,
-                    result=end.result,
-                    error=end.error,
-                )
-            )
-            if next_start is not None:
-                await conn.execute(insert(attempts).values(_start_values(next_start)))
+        await self._writer.finish_attempt(
+            state,
+            start,
+            end,
+            next_state,
+            next_start=next_start,
+            retry_seconds=(retry_after or timedelta()).total_seconds(),
+            release=release,
+        )
 
     async def transition(
         self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
     ) -> None:
-        if self._sqlite is not None:
-            await self._sqlite.transition(state, next_state, event)
-            return
-        values = {
-            **_state_values(next_state),
-            "updated_at": next_state.updated_at,
-            **self._lease_values(next_state, release=False),
-        }
-        async with self._engine.begin() as conn:
-            await self._fenced_update(conn, state, values)
-            if event is not None:
-                await conn.execute(
-                    insert(events).values(
-                        saga_id=event.saga_id,
-                        kind=event.kind,
-                        actor=event.actor,
-                        detail=event.detail,
-                        at=event.at,
-                    )
-                )
+        # PostgreSQL's writer has no transition: operators' writes are rare.
+        writer = self._sqlite or self._portable
+        await writer.transition(state, next_state, event)
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
         query = select(events).where(events.c.saga_id == saga_id).order_by(events.c.id)
@@ -342,7 +248,7 @@ class SqlSagaStore:
             .values(
                 owner=owner,
                 fencing_token=sagas.c.fencing_token + 1,
-                lease_expires_at=self._renewed(),
+                lease_expires_at=self._portable.renewed_lease(),
             )
             .returning(*sagas.c)
         )
@@ -350,60 +256,11 @@ class SqlSagaStore:
             rows = (await conn.execute(statement)).all()
         return [_to_state(row) for row in rows]
 
-    async def _fenced_update(
-        self, conn: AsyncConnection, state: SagaState, values: dict[str, Any]
-    ) -> None:
-        result = await conn.execute(
-            sql_update(sagas)
-            .where(sagas.c.id == state.id, sagas.c.fencing_token == state.fencing_token)
-            .values(values)
-        )
-        if result.rowcount != 1:
-            raise LeaseLost(
-                f"saga {state.id} was claimed by another process "
-                f"(fencing token {state.fencing_token} is stale)"
-            )
-
     def _count_statement(self, *_event: Any) -> None:
         self._statements += 1
 
     def _unheld(self) -> ColumnElement[bool]:
         return or_(sagas.c.lease_expires_at.is_(None), sagas.c.lease_expires_at < self.now())
-
-    def _renewed(self) -> ColumnElement[float]:
-        return self.now() + literal(self._lease, Double)
-
-    def _lease_values(self, state: SagaState, *, release: bool) -> dict[str, Any]:
-        if release or state.status.is_terminal:
-            return {"owner": None, "lease_expires_at": None}
-        return {"lease_expires_at": self._renewed()}
-
-
-def _state_values(state: SagaState) -> dict[str, Any]:
-    return {
-        "status": state.status.value,
-        "results": state.results,
-        "cursor": state.cursor,
-        "attempt": state.attempt,
-        "attempt_base": state.attempt_base,
-        "failure": state.failure.to_json() if state.failure else None,
-        "compensation_failure": (
-            state.compensation_failure.to_json() if state.compensation_failure else None
-        ),
-        "updated_at": state.updated_at,
-    }
-
-
-def _start_values(start: AttemptStart) -> dict[str, Any]:
-    return {
-        "saga_id": start.saga_id,
-        "step": start.step,
-        "direction": start.direction.value,
-        "attempt": start.attempt,
-        "idempotency_key": start.idempotency_key,
-        "status": AttemptStatus.STARTED.value,
-        "started_at": start.started_at,
-    }
 
 
 def _to_state(row: Row[Any]) -> SagaState:
