@@ -150,7 +150,8 @@ def bench(
     ] = None,
 ) -> None:
     """Throughput and latency of the checkout: raw calls vs our engine vs DBOS."""
-    from checkout.bench.run import CONFIGURATIONS, BenchConfig, run_benchmark
+    from checkout.bench.results import CONFIGURATIONS, BenchConfig
+    from checkout.bench.run import run_benchmark
     from checkout.serving import settle_heap
 
     unknown = set(configuration or ()) - set(CONFIGURATIONS)

@@ -7,7 +7,7 @@ import pytest
 import respx
 
 from checkout.bench.load import Measurement, statements_sent
-from checkout.bench.run import BenchConfig, BenchResult
+from checkout.bench.results import BenchConfig, BenchResult
 
 METRICS = """# HELP checkout_store_statements_total SQL statements sent.
 # TYPE checkout_store_statements_total counter
