@@ -109,8 +109,8 @@ class InMemorySagaStore:
         if next_start is not None:
             _append_started(history, next_start)
             next_state = replace(next_state, attempt=next_start.attempt)
-        delay = retry_after.total_seconds() if retry_after else 0.0
-        row.next_attempt_at = self._clock() + delay
+        if retry_after:
+            row.next_attempt_at = self._clock() + retry_after.total_seconds()
         self._save(row, next_state, renew=not release)
 
     async def transition(

@@ -103,8 +103,9 @@ class PortableWriter:
             **_state_values(next_state),
             "updated_at": end.finished_at,
             **self._lease_values(next_state, release=release),
-            "next_attempt_at": database_now(self._engine) + retry_seconds,
         }
+        if retry_seconds > 0:
+            values["next_attempt_at"] = database_now(self._engine) + retry_seconds
         async with self._engine.begin() as conn:
             await _fenced_update(conn, state, values)
             await conn.execute(

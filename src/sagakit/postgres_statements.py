@@ -4,7 +4,9 @@ Beginning an attempt and finishing one each touch two or three rows. Written as 
 statement with data-modifying CTEs, outside any explicit transaction, they are atomic
 on their own and cost one round trip instead of five (begin, three statements, commit).
 Every part after the fenced saga update runs only if that update matched (``EXISTS
-(SELECT 1 FROM saga)``), so a stale fencing token changes nothing at all.
+(SELECT 1 FROM saga)``), so a stale fencing token changes nothing at all. An ordinary
+step changes no indexed column of the saga (its status and due time stay), so
+PostgreSQL may update the row in place.
 
 Creating a saga is one statement too, with an application's ``Rows`` inserted by more
 CTEs before it.
@@ -68,7 +70,9 @@ WITH saga AS (
         attempt = :attempt, attempt_base = :attempt_base,
         failure = CAST(:failure AS JSONB),
         compensation_failure = CAST(:compensation_failure AS JSONB),
-        updated_at = :finished_at, next_attempt_at = {NOW} + :retry_seconds,
+        updated_at = :finished_at,
+        next_attempt_at = CASE WHEN CAST(:retry_seconds AS double precision) > 0
+                               THEN {NOW} + :retry_seconds ELSE next_attempt_at END,
         owner = CASE WHEN :let_go THEN NULL ELSE owner END,
         lease_expires_at = CASE WHEN :let_go THEN NULL ELSE {NOW} + :lease END
     WHERE id = :saga_id AND fencing_token = :token

@@ -36,6 +36,14 @@ _FENCED_STATE = (
     f"lease_expires_at = CASE WHEN ? THEN NULL ELSE {NOW} + ? END "
     "WHERE id = ? AND fencing_token = ?"
 )
+_FENCED_PROGRESS = (
+    "UPDATE sagakit_sagas SET results = ?, cursor = ?, attempt = ?, attempt_base = ?, "
+    f"failure = ?, compensation_failure = ?, updated_at = ?, lease_expires_at = {NOW} + ? "
+    "WHERE id = ? AND fencing_token = ?"
+)
+"""An ordinary step: the same status, no retry, the lease kept. SQLite rewrites the
+index entries of every column a statement sets, changed or not, so leaving out the
+status and the due time spares two indexes: about half the pages each commit writes."""
 _FENCED_RENEWAL = (
     f"UPDATE sagakit_sagas SET attempt = ?, updated_at = ?, lease_expires_at = {NOW} + ? "
     "WHERE id = ? AND fencing_token = ?"
@@ -148,14 +156,20 @@ class SqliteWriter:
         retry_seconds: float,
         release: bool,
     ) -> None:
+        ordinary = (
+            next_state.status is state.status
+            and retry_seconds == 0
+            and not (release or next_state.status.is_terminal)
+        )
+        if ordinary:
+            sql, params = _FENCED_PROGRESS, self._progress_params(next_state, end.finished_at)
+        else:
+            sql = _FENCED_STATE
+            params = self._state_params(next_state, end.finished_at, retry_seconds, release)
+
         def work(connection: Connection) -> None:
             db = driver(connection)
-            _fenced(
-                db,
-                state,
-                _FENCED_STATE,
-                self._state_params(next_state, end.finished_at, retry_seconds, release),
-            )
+            _fenced(db, state, sql, params)
             db.execute(
                 _FINISH,
                 (
@@ -192,6 +206,19 @@ class SqliteWriter:
 
     def close(self) -> None:
         self._transactions.close()
+
+    def _progress_params(self, state: SagaState, updated_at: float) -> tuple[Any, ...]:
+        return (
+            _json(state.results),
+            state.cursor,
+            state.attempt,
+            state.attempt_base,
+            *_failures(state),
+            updated_at,
+            self._lease,
+            state.id,
+            state.fencing_token,
+        )
 
     def _state_params(
         self, state: SagaState, updated_at: float, retry_seconds: float, release: bool

@@ -57,8 +57,10 @@ class SagaStore(Protocol):
         """Record an attempt's outcome and the saga's next state in one transaction.
 
         ``next_start`` begins the following attempt in the same transaction (one round
-        trip per step instead of two). ``retry_after`` schedules the saga; ``release``
-        gives up the lease so any process may pick the saga up when it is due.
+        trip per step instead of two). ``retry_after`` schedules the saga; without it
+        the saga's due time stays as it was (already past), so an ordinary step leaves
+        the due index alone. ``release`` gives up the lease so any process may pick the
+        saga up when it is due.
         """
 
     async def transition(

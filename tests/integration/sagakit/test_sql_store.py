@@ -171,6 +171,43 @@ async def test_a_retry_scheduled_later_is_not_due_yet(sql_store: SqlSagaStore):
     assert await sql_store.claim_due(owner="other", limit=10) == []
 
 
+async def due_time(store: SqlSagaStore, saga_id: str) -> float:
+    async with store.engine.connect() as conn:
+        query = text("SELECT next_attempt_at FROM sagakit_sagas WHERE id = :id")
+        return float((await conn.execute(query, {"id": saga_id})).scalar_one())
+
+
+async def test_an_ordinary_step_leaves_the_due_time_and_a_retry_moves_it(
+    sql_store: SqlSagaStore,
+):
+    """An ordinary step rewrites no index entry of the saga (its due time and status
+    stay); a retry schedules it later."""
+    saga = saga_over(FakeParticipant())
+    mine = await stored(sql_store, saga)
+    created_due = await due_time(sql_store, mine.id)
+    await sql_store.begin_attempt(mine, attempt(mine.id))
+
+    await sql_store.finish_attempt(
+        mine,
+        attempt(mine.id),
+        AttemptEnd(status=AttemptStatus.SUCCEEDED, finished_at=2.0),
+        mine.evolve(attempt=1, cursor=1, results={"payment": {"ok": True}}),
+        next_start=attempt(mine.id, "inventory", 2),
+    )
+    assert await due_time(sql_store, mine.id) == created_due
+
+    moved = await sql_store.load(mine.id)
+    assert moved is not None and moved.cursor == 1
+    await sql_store.finish_attempt(
+        moved,
+        attempt(mine.id, "inventory", 2),
+        AttemptEnd(status=AttemptStatus.FAILED, finished_at=3.0),
+        moved,
+        retry_after=timedelta(hours=1),
+    )
+    assert await due_time(sql_store, mine.id) > created_due + 3000
+
+
 async def test_migrations_apply_once_and_can_run_again(database_url: str):
     engine = create_engine(database_url)
     await upgrade(engine)
