@@ -156,11 +156,8 @@ class SqliteWriter:
         retry_seconds: float,
         release: bool,
     ) -> None:
-        ordinary = (
-            next_state.status is state.status
-            and retry_seconds == 0
-            and not (release or next_state.status.is_terminal)
-        )
+        # A step runs on an active saga, so the same status is never a terminal one.
+        ordinary = next_state.status is state.status and retry_seconds == 0 and not release
         if ordinary:
             sql, params = _FENCED_PROGRESS, self._progress_params(next_state, end.finished_at)
         else:
