@@ -21,20 +21,24 @@ import httpx
 
 from sagakit.definition import JSON, StepContext
 from sagakit.errors import StepRejected, TransientError
+from sagakit.participant_client import ParticipantClient
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 
 
 async def post_step(
-    client: httpx.AsyncClient,
+    client: ParticipantClient | httpx.AsyncClient,
     url: str,
     *,
     context: StepContext,
     json: JSON,
     headers: Mapping[str, str] | None = None,
 ) -> JSON:
-    """POST ``json`` to ``url`` for the step in ``context``; the answer's JSON or an error."""
+    """POST ``json`` to ``url`` for the step in ``context``; the answer's JSON or an error.
+
+    ``client`` is best a ``ParticipantClient`` (lean, pooled, no cookies); an
+    ``httpx.AsyncClient`` works the same."""
     try:
         response = await client.post(
             url, json=json, headers={**(headers or {}), IDEMPOTENCY_HEADER: context.idempotency_key}

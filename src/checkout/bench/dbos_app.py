@@ -16,18 +16,21 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
-import httpx
 from dbos import DBOS, SetWorkflowID
 from fastapi import FastAPI, Response
 
-from checkout.bench.load import participant_clients_from_environment
+from checkout.bench.load import (
+    ParticipantCaller,
+    httpx_clients,
+    participant_clients_from_environment,
+)
 from checkout.orders.schemas import OrderRequest
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
 from sagakit.http import post_step
 
 StepFunction = TypeVar("StepFunction", bound=Callable[..., Any])
 
-_clients: dict[str, httpx.AsyncClient] = {}
+_clients: dict[str, ParticipantCaller] = {}
 _headers: dict[str, str] = {}
 
 
@@ -167,7 +170,7 @@ async def checkout(order: dict[str, Any]) -> str:
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        _clients.update(participant_clients_from_environment())
+        _clients.update(participant_clients_from_environment(httpx_clients))
         _headers["Authorization"] = f"Bearer {os.environ['SERVICE_TOKEN']}"
         DBOS(
             config={

@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
 from sagakit.http import post_step
+from sagakit.participant_client import ParticipantClient
 
 PRODUCTS = tuple(f"bench-{i}" for i in range(1, 11))
 ADDRESS = {
@@ -30,26 +31,46 @@ ADDRESS = {
 
 
 CONNECTIONS_PER_PARTICIPANT = 8
-"""For every orchestrator here (the order service gets it as a setting): httpx's pool
-costs more per request the more connections it holds."""
+"""For every orchestrator here (the order service gets it as a setting): a connection
+pool costs more per request the more connections it holds."""
 CONNECTIONS_VARIABLE = "ORDERS_CONNECTIONS_PER_PARTICIPANT"
 PARTICIPANTS = ("payment", "inventory", "shipping")
+CALL_TIMEOUT_SECONDS = 5.0
+
+ParticipantCaller = ParticipantClient | httpx.AsyncClient
 
 
-def participant_clients(
+def httpx_clients(
     urls: dict[str, str], connections: int = CONNECTIONS_PER_PARTICIPANT
-) -> dict[str, httpx.AsyncClient]:
-    """One pooled client per participant service, as every orchestrator here uses."""
+) -> dict[str, ParticipantCaller]:
+    """One pooled ``httpx.AsyncClient`` per participant: what raw and DBOS call with,
+    as anyone writing those calls by hand would."""
     limits = httpx.Limits(max_connections=connections)
+    timeout = httpx.Timeout(CALL_TIMEOUT_SECONDS)
     return {
-        service: httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(5.0), limits=limits)
+        service: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
         for service, url in urls.items()
     }
 
 
-def participant_clients_from_environment() -> dict[str, httpx.AsyncClient]:
-    """The clients of a benchmark service: the URLs and the pool size the run set."""
-    return participant_clients(
+def sagakit_clients(
+    urls: dict[str, str], connections: int = CONNECTIONS_PER_PARTICIPANT
+) -> dict[str, ParticipantCaller]:
+    """One ``ParticipantClient`` per participant: what our order service calls with,
+    and so the relay, whose difference from ours is then the saga log alone."""
+    return {
+        service: ParticipantClient(
+            url, timeout_seconds=CALL_TIMEOUT_SECONDS, max_connections=connections
+        )
+        for service, url in urls.items()
+    }
+
+
+def participant_clients_from_environment(
+    clients: Callable[[dict[str, str], int], dict[str, ParticipantCaller]],
+) -> dict[str, ParticipantCaller]:
+    """The ``clients`` of a benchmark service: the URLs and the pool size the run set."""
+    return clients(
         {service: os.environ[f"{service.upper()}_URL"] for service in PARTICIPANTS},
         int(os.environ.get(CONNECTIONS_VARIABLE, CONNECTIONS_PER_PARTICIPANT)),
     )
@@ -137,7 +158,7 @@ def through_order_service(client: httpx.AsyncClient, url: str) -> Callable[[int]
 
 
 def raw_calls(
-    clients: dict[str, httpx.AsyncClient], token: str
+    clients: dict[str, ParticipantCaller], token: str
 ) -> Callable[[int], Awaitable[None]]:
     """The floor: the same participant calls, made directly, with nothing recorded."""
     checkout = checkout_calls(clients, token)
@@ -149,7 +170,7 @@ def raw_calls(
 
 
 def checkout_calls(
-    clients: dict[str, httpx.AsyncClient], token: str
+    clients: dict[str, ParticipantCaller], token: str
 ) -> Callable[[dict[str, Any], str], Awaitable[str]]:
     """The checkout's participant calls for one order body, in order, with nothing
     recorded; a refused shipment releases and refunds. Returns the order's status."""

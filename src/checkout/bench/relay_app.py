@@ -2,8 +2,9 @@
 
 It is what any orchestrator with an HTTP API costs before durability: one more HTTP
 exchange (the client's) and a service to answer it, then the same participant calls as
-``raw``. The benchmark runs it so the cost of the saga log can be told apart from the
-cost of the extra hop. Used only by the benchmark:
+``raw``, made through the ``ParticipantClient`` our order service uses. The benchmark
+runs it so the cost of the saga log can be told apart from the cost of the extra hop.
+Used only by the benchmark:
 
     uvicorn --factory checkout.bench.relay_app:create_app
 """
@@ -17,12 +18,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from checkout.bench.load import checkout_calls, participant_clients_from_environment
+from checkout.bench.load import (
+    checkout_calls,
+    participant_clients_from_environment,
+    sagakit_clients,
+)
 from checkout.orders.schemas import OrderRequest
 
 
 def create_app() -> FastAPI:
-    clients = participant_clients_from_environment()
+    clients = participant_clients_from_environment(sagakit_clients)
     checkout = checkout_calls(clients, os.environ["SERVICE_TOKEN"])
 
     @asynccontextmanager

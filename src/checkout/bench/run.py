@@ -31,8 +31,9 @@ from checkout.bench.load import (
     CONNECTIONS_VARIABLE,
     PARTICIPANTS,
     Measurement,
+    ParticipantCaller,
     closed_loop,
-    participant_clients,
+    httpx_clients,
     raw_calls,
     statements_sent,
     stock_products,
@@ -157,7 +158,7 @@ def _process(name: str) -> str:
 
 
 async def _measure(config: BenchConfig, system: System, result: BenchResult) -> None:
-    direct = participant_clients({s: system.url(s) for s in PARTICIPANTS}, config.connections)
+    direct = httpx_clients({s: system.url(s) for s in PARTICIPANTS}, config.connections)
     try:
         await _measure_with(config, system, result, direct)
     finally:
@@ -169,7 +170,7 @@ async def _measure_with(
     config: BenchConfig,
     system: System,
     result: BenchResult,
-    direct: dict[str, httpx.AsyncClient],
+    direct: dict[str, ParticipantCaller],
 ) -> None:
     # Placing an order holds a connection until its saga settles: one per client.
     limits = httpx.Limits(max_connections=max(config.concurrency) + 8)

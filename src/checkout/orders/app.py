@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -26,6 +25,7 @@ from checkout.orders.saga import COMPENSATION_RETRY, checkout_saga
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
 from sagakit import SagaEngine, SagaObserver, SqlSagaStore
+from sagakit.participant_client import ParticipantClient
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
@@ -83,11 +83,13 @@ async def running_orders(
     """The order service's moving parts, and a recovery loop that finishes any saga
     whose process died or whose retry fell due; all stopped cleanly on exit."""
     database = Database(settings.database_url, **settings.database_options())
-    timeout = httpx.Timeout(settings.call_timeout_seconds)
-    limits = httpx.Limits(max_connections=settings.connections_per_participant)
 
-    def pooled(url: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+    def pooled(url: str) -> ParticipantClient:
+        return ParticipantClient(
+            url,
+            timeout_seconds=settings.call_timeout_seconds,
+            max_connections=settings.connections_per_participant,
+        )
 
     clients = ParticipantClients(
         payment=pooled(settings.payment_url),

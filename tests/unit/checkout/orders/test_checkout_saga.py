@@ -12,6 +12,7 @@ import respx
 from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import checkout_saga
 from sagakit import InMemorySagaStore, SagaEngine, SagaStatus
+from sagakit.participant_client import ParticipantClient
 
 PAYMENT, INVENTORY, SHIPPING = "http://payment", "http://inventory", "http://shipping"
 ORDER = {
@@ -37,9 +38,9 @@ async def no_sleep(_seconds: float) -> None:
 @pytest.fixture
 async def engine():
     clients = ParticipantClients(
-        payment=httpx.AsyncClient(base_url=PAYMENT),
-        inventory=httpx.AsyncClient(base_url=INVENTORY),
-        shipping=httpx.AsyncClient(base_url=SHIPPING),
+        payment=ParticipantClient(PAYMENT, timeout_seconds=1, max_connections=2),
+        inventory=ParticipantClient(INVENTORY, timeout_seconds=1, max_connections=2),
+        shipping=ParticipantClient(SHIPPING, timeout_seconds=1, max_connections=2),
     )
     participants = Participants(clients=clients, token="service-token")
     saga = checkout_saga(participants, timeout=timedelta(seconds=1))
