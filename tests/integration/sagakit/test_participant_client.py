@@ -12,9 +12,10 @@ import h11
 import httpx
 import pytest
 
-from sagakit import Direction, StepContext, TransientError
+from sagakit import TransientError
 from sagakit.http import post_step
 from sagakit.participant_client import ParticipantClient
+from tests.support.step_context import PAY_CONTEXT
 
 
 @dataclass
@@ -166,21 +167,11 @@ async def test_cookies_a_participant_sets_are_not_sent_back(participant):
 async def test_no_answer_in_time_is_a_read_timeout_and_a_transient_step_error(participant):
     server, url = participant
     server.answer = lambda _received: None
-    context = StepContext(
-        saga_id="s1",
-        saga_name="demo",
-        step="pay",
-        direction=Direction.FORWARD,
-        idempotency_key="s1:pay:forward",
-        attempt=1,
-        input={},
-        results={},
-    )
     async with client(url, timeout_seconds=0.2) as payment:
         with pytest.raises(httpx.ReadTimeout):
             await payment.post("/payments", json={})
         with pytest.raises(TransientError, match="did not answer in time"):
-            await post_step(payment, "/payments", context=context, json={})
+            await post_step(payment, "/payments", context=PAY_CONTEXT, json={})
 
 
 async def test_a_refused_connection_is_httpxs_connect_error():

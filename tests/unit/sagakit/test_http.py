@@ -5,24 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sagakit import Direction, StepContext, StepRejected, TransientError
+from sagakit import StepRejected, TransientError
 from sagakit.http import post_step
-
-CONTEXT = StepContext(
-    saga_id="s1",
-    saga_name="demo",
-    step="pay",
-    direction=Direction.FORWARD,
-    idempotency_key="s1:pay:forward",
-    attempt=1,
-    input={},
-    results={},
-)
+from tests.support.step_context import PAY_CONTEXT
 
 
 async def answer(handler) -> object:
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        return await post_step(client, "http://participant/pay", context=CONTEXT, json={})
+        return await post_step(client, "http://participant/pay", context=PAY_CONTEXT, json={})
 
 
 async def test_a_success_returns_the_body_and_sends_the_idempotency_key():
