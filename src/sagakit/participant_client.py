@@ -1,53 +1,46 @@
-"""A pooled HTTP client for calling one participant service from saga steps.
+"""A pooled HTTP/1.1 client for calling one participant service from saga steps.
 
 An orchestrator makes several participant calls for every request it serves, so what
 each call costs it is a large part of what a saga costs. ``httpx.AsyncClient`` does
-more per call than a step needs: it merges URLs, runs auth and redirect flows, and
+much more per call than a step needs: it merges URLs, runs auth and redirect flows,
 keeps a cookie jar (which an orchestrator should not have at all: a cookie one
-participant sets in one saga would travel with the calls of every saga after it).
-``ParticipantClient`` keeps what matters (httpcore's connection pool, the one under
-httpx, with keep-alive and a timeout on every phase) and answers with an
-``httpx.Response`` and httpx's exceptions, so code that knows httpx reads it as usual.
+participant sets in one saga would travel with the calls of every saga after it), and
+under it httpcore's pool takes anyio locks and cancel scopes and parses the answer
+with h11 in pure Python.
 
-Over plain HTTP its connections are asyncio streams that send each request in one
-write: httpcore writes a request's headers and its body separately, and on a busy host
-each write wakes the participant. HTTPS connections are httpcore's own.
+``ParticipantClient`` keeps what a step needs: a pool of kept-alive connections to one
+service, a timeout on every phase, one write per request, and the answer parsed by
+httptools (llhttp, the C parser uvicorn serves with). Its answers are
+``httpx.Response`` objects and its errors httpx's exceptions, so code that knows httpx
+reads it as usual, and ``sagakit.http.post_step`` takes either client. Given an httpx
+transport instead (``httpx.ASGITransport`` for an app in the same process, or a respx
+router's ``httpx.MockTransport`` in tests), it makes its calls through that, and leaves
+closing it to whoever made it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import select
-from collections.abc import Iterable, Mapping
-from typing import Any
+import re
+import ssl
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, cast
 
-import httpcore
+import httptools
 import httpx
 
-JSON_CONTENT_TYPE = (b"Content-Type", b"application/json")
-HELD_BYTES_LIMIT = 64 * 1024
-"""A request larger than this is written as it comes: holding it would save nothing."""
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
-_HTTPX_ERROR_FOR: dict[type[Exception], type[httpx.TransportError]] = {
-    httpcore.ConnectTimeout: httpx.ConnectTimeout,
-    httpcore.ReadTimeout: httpx.ReadTimeout,
-    httpcore.WriteTimeout: httpx.WriteTimeout,
-    httpcore.PoolTimeout: httpx.PoolTimeout,
-    httpcore.ConnectError: httpx.ConnectError,
-    httpcore.ReadError: httpx.ReadError,
-    httpcore.WriteError: httpx.WriteError,
-    httpcore.RemoteProtocolError: httpx.RemoteProtocolError,
-    httpcore.LocalProtocolError: httpx.LocalProtocolError,
-    httpcore.UnsupportedProtocol: httpx.UnsupportedProtocol,
-}
-_HTTPCORE_ERRORS = tuple(_HTTPX_ERROR_FOR)
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class ParticipantClient:
-    """``post`` JSON to paths of one service; pooled, with ``timeout_seconds`` on
-    connecting, writing, reading and waiting for a pooled connection alike."""
+    """``post`` JSON to paths of one service, over at most ``max_connections``
+    kept-alive connections; ``timeout_seconds`` bounds waiting for a free connection,
+    connecting, and the exchange (sending the request and reading the whole answer)."""
 
     def __init__(
         self,
@@ -56,49 +49,137 @@ class ParticipantClient:
         timeout_seconds: float,
         max_connections: int,
         keepalive_seconds: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(
+                f"A participant's base URL is http:// or https:// and a host: {base_url!r}"
+            )
         self.base_url = base_url.rstrip("/")
-        self._timeout = dict.fromkeys(("connect", "read", "write", "pool"), timeout_seconds)
+        self._host = url.host
+        self._port = url.port or (443 if url.scheme == "https" else 80)
+        self._ssl = (ssl_context or ssl.create_default_context()) if url.scheme == "https" else None
+        self._host_field = f"Host: {url.netloc.decode('ascii')}\r\n"
+        self._base_path = url.raw_path.decode("ascii").rstrip("/")
+        self._timeout = timeout_seconds
+        self._keepalive = keepalive_seconds
+        self._slots = asyncio.Semaphore(max_connections)
+        self._idle: deque[_Connection] = deque()
         self._urls: dict[str, httpx.URL] = {}
-        self._pool = httpcore.AsyncConnectionPool(
-            max_connections=max_connections,
-            keepalive_expiry=keepalive_seconds,
-            network_backend=None if self.base_url.startswith("https:") else WholeRequestBackend(),
-        )
+        self._transport = transport
+        self._closed = False
 
     async def post(
         self, path: str, *, json: Any, headers: Mapping[str, str] | None = None
     ) -> httpx.Response:
         """The participant's answer to ``POST`` of ``json`` to ``path``, read in full."""
         url = self._url(path)
-        content = _json_bytes(json)
-        fields = [JSON_CONTENT_TYPE]
-        fields += ((name.encode(), value.encode()) for name, value in (headers or {}).items())
+        body = _json_bytes(json)
+        request = self._request(path, body, headers or {})
+        if self._transport is not None:
+            return await self._post_through(self._transport, url, body, headers or {})
+        await self._take_slot()
         try:
-            answer = await self._pool.request(
-                "POST",
-                str(url),
-                headers=fields,
-                content=content,
-                extensions={"timeout": self._timeout},
-            )
-        except _HTTPCORE_ERRORS as error:
-            raise _HTTPX_ERROR_FOR[type(error)](str(error)) from error
+            connection = await self._connection()
+            try:
+                status, fields, content = await connection.exchange(request, self._timeout)
+            finally:
+                self._give_back(connection)
+        finally:
+            self._slots.release()
         return httpx.Response(
-            answer.status,
-            headers=answer.headers,
-            content=answer.content,
-            request=httpx.Request("POST", url),
+            status, headers=fields, content=content, request=httpx.Request("POST", url)
         )
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        self._closed = True
+        while self._idle:
+            self._idle.pop().close()
 
     async def __aenter__(self) -> ParticipantClient:
         return self
 
     async def __aexit__(self, *_exc_info: object) -> None:
         await self.aclose()
+
+    def _request(self, path: str, body: bytes, headers: Mapping[str, str]) -> bytes:
+        head = [
+            f"POST {self._base_path}{path} HTTP/1.1\r\n",
+            self._host_field,
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n",
+        ]
+        for name, value in headers.items():
+            if not _FIELD_NAME.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
+                raise httpx.LocalProtocolError(f"Not a valid header field: {name!r}: {value!r}")
+            head.append(f"{name}: {value}\r\n")
+        head.append("\r\n")
+        return "".join(head).encode("ascii") + body
+
+    async def _post_through(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        url: httpx.URL,
+        body: bytes,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        request = httpx.Request(
+            "POST", url, content=body, headers={"Content-Type": "application/json", **headers}
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await transport.handle_async_request(request)
+                await response.aread()
+        except TimeoutError as error:
+            raise httpx.ReadTimeout(f"No complete answer within {self._timeout} s") from error
+        response.request = request
+        return response
+
+    async def _take_slot(self) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: returns at once, no timer needed
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        except TimeoutError as error:
+            raise httpx.PoolTimeout(
+                f"No free connection to {self.base_url} within {self._timeout} s"
+            ) from error
+
+    async def _connection(self) -> _Connection:
+        now = asyncio.get_running_loop().time()
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.reusable and now - connection.idle_since < self._keepalive:
+                return connection
+            connection.close()
+        return await self._connect()
+
+    async def _connect(self) -> _Connection:
+        if self._closed:
+            raise RuntimeError("This ParticipantClient is closed.")
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._timeout):
+                _transport, connection = await loop.create_connection(
+                    _Connection, self._host, self._port, ssl=self._ssl
+                )
+        except TimeoutError as error:
+            raise httpx.ConnectTimeout(
+                f"No connection to {self.base_url} within {self._timeout} s"
+            ) from error
+        except OSError as error:
+            raise httpx.ConnectError(f"Cannot connect to {self.base_url}: {error}") from error
+        return connection
+
+    def _give_back(self, connection: _Connection) -> None:
+        if connection.reusable and not self._closed:
+            connection.idle_since = asyncio.get_running_loop().time()
+            self._idle.append(connection)
+        else:
+            connection.close()
 
     def _url(self, path: str) -> httpx.URL:
         url = self._urls.get(path)
@@ -111,99 +192,98 @@ def _json_bytes(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
-class WholeRequestStream(httpcore.AsyncNetworkStream):
-    """A plain TCP connection on asyncio streams that holds what httpcore writes until
-    it reads the answer, and sends it then in one write. (An HTTP/1.1 client writes the
-    whole request before it reads; a body larger than the stream's buffer is sent as it
-    comes.)"""
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection: one exchange at a time, the answer parsed as it comes."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._held: list[bytes] = []
-        self._held_bytes = 0
+    def __init__(self) -> None:
+        self._transport: asyncio.Transport | None = None
+        self._parser = httptools.HttpResponseParser(self)
+        self._answer: asyncio.Future[Answer] | None = None
+        self._fields: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self._headers_done = False
+        self._lost = False
+        self._keep_alive = False
+        self.idle_since = 0.0
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        if not buffer:
+    @property
+    def reusable(self) -> bool:
+        return self._keep_alive and not self._lost
+
+    async def exchange(self, request: bytes, timeout: float) -> Answer:  # noqa: ASYNC109
+        """Send ``request`` and wait for the whole answer; on any failure the
+        connection is closed (an answer arriving later must not reach the next
+        exchange)."""
+        assert self._transport is not None
+        self._keep_alive = False
+        self._fields, self._body, self._headers_done = [], [], False
+        self._answer = asyncio.get_running_loop().create_future()
+        self._transport.write(request)
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._answer
+        except TimeoutError as error:
+            raise httpx.ReadTimeout(f"No complete answer within {timeout} s") from error
+        finally:
+            self._answer = None
+            if not self._keep_alive:
+                self.close()
+
+    def close(self) -> None:
+        self._lost = True
+        if self._transport is not None:
+            self._transport.close()
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        if self._answer is None or self._answer.done():
+            self.close()  # bytes nobody asked for: the connection cannot be trusted
             return
-        self._held.append(buffer)
-        self._held_bytes += len(buffer)
-        if self._held_bytes > HELD_BYTES_LIMIT:
-            await self._send_held(timeout)
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        if self._held:
-            await self._send_held(timeout)
         try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError as error:
-            raise httpcore.ReadTimeout(str(error)) from error
-        except OSError as error:
-            raise httpcore.ReadError(str(error)) from error
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as error:
+            self._fail(httpx.RemoteProtocolError(f"Malformed HTTP answer: {error}"))
 
-    async def aclose(self) -> None:
-        self._held.clear()
-        self._writer.close()
-        with contextlib.suppress(OSError):  # the other side went first: closed either way
-            await self._writer.wait_closed()
+    def eof_received(self) -> None:
+        self._lost = True  # the transport closes itself; connection_lost follows
 
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":  # asked of an idle pooled connection: did the server close it?
-            return self._reader.at_eof() or _socket_readable(self._writer.get_extra_info("socket"))
-        if info == "client_addr":
-            return self._writer.get_extra_info("sockname")
-        if info == "server_addr":
-            return self._writer.get_extra_info("peername")
-        return self._writer.get_extra_info(info)
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        if self._answer is None or self._answer.done():
+            return
+        if self._headers_done and not self._framed():
+            self.on_message_complete()  # an answer without a length ends where the connection does
+            return
+        self._fail(
+            httpx.RemoteProtocolError("The server closed the connection before answering in full.")
+        )
 
-    async def _send_held(self, timeout: float | None) -> None:  # noqa: ASYNC109
-        data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
-        self._held.clear()
-        self._held_bytes = 0
-        try:
-            self._writer.write(data)
-            if self._writer.transport.get_write_buffer_size():
-                async with asyncio.timeout(timeout):
-                    await self._writer.drain()
-        except TimeoutError as error:
-            raise httpcore.WriteTimeout(str(error)) from error
-        except OSError as error:
-            raise httpcore.WriteError(str(error)) from error
+    # httptools' callbacks
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._fields.append((name, value))
 
-def _socket_readable(sock: Any) -> bool:
-    if sock is None or sock.fileno() < 0:
-        return True
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLIN)
-    return bool(poller.poll(0))
+    def on_headers_complete(self) -> None:
+        self._headers_done = True
 
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
 
-class WholeRequestBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend for ``WholeRequestStream`` connections."""
+    def on_message_complete(self) -> None:
+        self._keep_alive = self._parser.should_keep_alive() and not self._lost
+        if self._answer is not None and not self._answer.done():
+            status = self._parser.get_status_code()
+            self._answer.set_result((status, self._fields, b"".join(self._body)))
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=(local_address, 0) if local_address else None
-                )
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(str(error)) from error
-        except OSError as error:
-            raise httpcore.ConnectError(str(error)) from error
-        sock = writer.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return WholeRequestStream(reader, writer)
+    def _framed(self) -> bool:
+        names = {name.lower() for name, _value in self._fields}
+        return b"content-length" in names or b"transfer-encoding" in names
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    def _fail(self, error: Exception) -> None:
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_exception(error)
+        self.close()

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -28,15 +29,22 @@ from sagakit import SagaEngine, SagaObserver, SqlSagaStore
 from sagakit.participant_client import ParticipantClient
 
 
-def create_app(settings: OrdersSettings | None = None) -> FastAPI:
-    """The order service; settings come from the environment unless given."""
+def create_app(
+    settings: OrdersSettings | None = None,
+    *,
+    participant_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The order service; settings come from the environment unless given. With a
+    ``participant_transport`` every participant call goes through it (tests use one)."""
     settings = settings if settings is not None else OrdersSettings()
     registry = CollectorRegistry()
     saga_metrics = SagaMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running_orders(settings, observer=saga_metrics) as (service, engine):
+        async with running_orders(
+            settings, observer=saga_metrics, participant_transport=participant_transport
+        ) as (service, engine):
             app.state.orders = service
             app.state.engine = engine
             store = engine.store
@@ -78,7 +86,10 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
 
 @asynccontextmanager
 async def running_orders(
-    settings: OrdersSettings, *, observer: SagaObserver | None = None
+    settings: OrdersSettings,
+    *,
+    observer: SagaObserver | None = None,
+    participant_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[tuple[OrderService, SagaEngine]]:
     """The order service's moving parts, and a recovery loop that finishes any saga
     whose process died or whose retry fell due; all stopped cleanly on exit."""
@@ -89,6 +100,7 @@ async def running_orders(
             url,
             timeout_seconds=settings.call_timeout_seconds,
             max_connections=settings.connections_per_participant,
+            transport=participant_transport,
         )
 
     clients = ParticipantClients(

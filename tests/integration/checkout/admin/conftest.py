@@ -118,9 +118,9 @@ async def orders(make_database_url: DatabaseFactory) -> AsyncIterator[Orders]:
         compensation_max_attempts=2,
     )
     participants = FakeParticipants()
-    app = create_app(settings)
     with respx.mock(assert_all_called=False) as router:
         participants.install(router)
+        app = create_app(settings, participant_transport=httpx.MockTransport(router.async_handler))
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(

@@ -37,10 +37,13 @@ async def no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 async def engine():
+    mocked = httpx.MockTransport(respx.mock.async_handler)  # the routes each test sets
+
+    def client(url: str) -> ParticipantClient:
+        return ParticipantClient(url, timeout_seconds=1, max_connections=2, transport=mocked)
+
     clients = ParticipantClients(
-        payment=ParticipantClient(PAYMENT, timeout_seconds=1, max_connections=2),
-        inventory=ParticipantClient(INVENTORY, timeout_seconds=1, max_connections=2),
-        shipping=ParticipantClient(SHIPPING, timeout_seconds=1, max_connections=2),
+        payment=client(PAYMENT), inventory=client(INVENTORY), shipping=client(SHIPPING)
     )
     participants = Participants(clients=clients, token="service-token")
     saga = checkout_saga(participants, timeout=timedelta(seconds=1))
