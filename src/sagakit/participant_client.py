@@ -77,9 +77,9 @@ class ParticipantClient:
         """The participant's answer to ``POST`` of ``json`` to ``path``, read in full."""
         url = self._url(path)
         body = _json_bytes(json)
-        request = self._request(path, body, headers or {})
         if self._transport is not None:
             return await self._post_through(self._transport, url, body, headers or {})
+        request = self._request(path, body, headers or {})
         await self._take_slot()
         try:
             connection = await self._connection()
