@@ -49,10 +49,13 @@ def test_sigterm_to_a_benchmark_stops_the_services_it_started(tmp_path: Path) ->
 
         bench.send_signal(signal.SIGTERM)
 
-        assert bench.wait(timeout=30) == 128 + signal.SIGTERM
+        # Generous: on a loaded machine the services' graceful shutdown alone may take
+        # the ten seconds the benchmark gives them before it kills them.
+        assert bench.wait(timeout=60) == 128 + signal.SIGTERM
         assert [pid for pid in services if _alive(pid)] == []
     finally:
         bench.kill()
+        bench.wait()  # reaped here, not reported by a later test as still running
         for pid in services:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
