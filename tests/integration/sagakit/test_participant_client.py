@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import ssl
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import h11
 import httpx
 import pytest
+import trustme
 
 from sagakit import TransientError
 from sagakit.http import post_step
@@ -320,33 +318,17 @@ async def test_a_cancelled_call_does_not_leave_its_answer_to_the_next(participan
     assert [r.connection for r in server.requests] == [1, 2]
 
 
-def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, made with the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command makes this test's certificate; install openssl")
-    certificate, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", str(key), "-out", str(certificate)),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return certificate, key
-
-
-async def test_https_with_a_trusted_certificate_and_not_without(tmp_path):
-    certificate, key = self_signed_certificate(tmp_path)
+async def test_https_with_a_trusted_certificate_and_not_without():
+    authority = trustme.CA()
     server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_side.load_cert_chain(certificate, key)
+    authority.issue_cert("127.0.0.1").configure_cert(server_side)
     participant = Participant()
     server = await asyncio.get_running_loop().create_server(
         participant.protocol, "127.0.0.1", 0, ssl=server_side
     )
     url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    trusting = ssl.create_default_context(cafile=str(certificate))
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
     try:
         async with client(url, ssl_context=trusting) as payment:
             answers = [await payment.post("/payments", json={"n": n}) for n in range(2)]
