@@ -8,6 +8,10 @@ Every part after the fenced saga update runs only if that update matched (``EXIS
 step changes no indexed column of the saga (its status and due time stay), so
 PostgreSQL may update the row in place.
 
+Finishing attempts of several sagas at once (``write_batches``) is one statement over
+arrays, one element per saga: the same parts, each saga fenced on its own, and the ids
+of the sagas whose fencing matched come back.
+
 Creating a saga is one statement too, with an application's ``Rows`` inserted by more
 CTEs before it.
 """
@@ -91,6 +95,70 @@ WITH saga AS (
     FROM saga WHERE :has_next
 )
 SELECT count(*) FROM saga
+"""
+
+FINISH_COLUMNS = (
+    ("saga_id", "TEXT"),
+    ("token", "BIGINT"),
+    ("status", "TEXT"),
+    ("results", "TEXT"),
+    ("cursor", "INTEGER"),
+    ("attempt", "INTEGER"),
+    ("attempt_base", "INTEGER"),
+    ("failure", "TEXT"),
+    ("compensation_failure", "TEXT"),
+    ("finished_at", "DOUBLE PRECISION"),
+    ("retry_seconds", "DOUBLE PRECISION"),
+    ("let_go", "BOOLEAN"),
+    ("outcome", "TEXT"),
+    ("result", "TEXT"),
+    ("error", "TEXT"),
+    ("step", "TEXT"),
+    ("direction", "TEXT"),
+    ("finished_attempt", "INTEGER"),
+    ("has_next", "BOOLEAN"),
+    ("next_step", "TEXT"),
+    ("next_direction", "TEXT"),
+    ("next_attempt", "INTEGER"),
+    ("next_key", "TEXT"),
+    ("next_started_at", "DOUBLE PRECISION"),
+)
+"""FINISH's parameters that differ from saga to saga, each passed as an array."""
+
+FINISH_MANY = f"""
+WITH batch AS (
+    SELECT * FROM unnest({", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in FINISH_COLUMNS)})
+    AS b({", ".join(name for name, _ in FINISH_COLUMNS)})
+), saga AS (
+    UPDATE sagakit_sagas AS s
+    SET status = b.status, results = CAST(b.results AS JSONB), cursor = b.cursor,
+        attempt = b.attempt, attempt_base = b.attempt_base,
+        failure = CAST(b.failure AS JSONB),
+        compensation_failure = CAST(b.compensation_failure AS JSONB),
+        updated_at = b.finished_at,
+        next_attempt_at = CASE WHEN b.retry_seconds > 0
+                               THEN {NOW} + b.retry_seconds ELSE s.next_attempt_at END,
+        owner = CASE WHEN b.let_go THEN NULL ELSE s.owner END,
+        lease_expires_at = CASE WHEN b.let_go THEN NULL ELSE {NOW} + :lease END
+    FROM batch AS b
+    WHERE s.id = b.saga_id AND s.fencing_token = b.token
+    RETURNING s.id
+), finished AS (
+    UPDATE sagakit_attempts AS a
+    SET status = b.outcome, finished_at = b.finished_at, result = CAST(b.result AS JSONB),
+        error = b.error
+    FROM batch AS b JOIN saga ON saga.id = b.saga_id
+    WHERE a.saga_id = b.saga_id AND a.step = b.step AND a.direction = b.direction
+      AND a.attempt = b.finished_attempt
+), started AS (
+    INSERT INTO sagakit_attempts
+        (saga_id, step, direction, attempt, idempotency_key, status, started_at)
+    SELECT b.saga_id, b.next_step, b.next_direction, b.next_attempt, b.next_key, 'started',
+           b.next_started_at
+    FROM batch AS b JOIN saga ON saga.id = b.saga_id
+    WHERE b.has_next
+)
+SELECT id FROM saga
 """
 
 

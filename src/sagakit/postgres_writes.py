@@ -2,14 +2,15 @@
 
 The statements (in ``postgres_statements``) run on the asyncpg connection under
 SQLAlchemy's pooled one: SQLAlchemy's adaptation of each statement cost more CPU than
-the statement itself.
+the statement itself. Finishing an attempt, the write every step makes, goes through
+``WriteBatches``: under load, the finishes of many sagas share one statement and commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,11 +28,14 @@ from sagakit.postgres_statements import (
     BEGIN,
     CREATE,
     FINISH,
+    FINISH_COLUMNS,
+    FINISH_MANY,
     Positional,
     create_with_rows,
     shape_of,
 )
 from sagakit.state import AttemptEnd, AttemptStart, SagaState
+from sagakit.write_batches import WriteBatches
 
 BLOCKING_THREADS = 8
 
@@ -44,9 +48,11 @@ class PostgresWriter:
                 "use a postgresql+asyncpg:// URL"
             )
         self._engine = engine
-        self._create, self._begin, self._finish = (
-            Positional.of(statement, engine.dialect) for statement in (CREATE, BEGIN, FINISH)
+        self._create, self._begin, self._finish, self._finish_many = (
+            Positional.of(statement, engine.dialect)
+            for statement in (CREATE, BEGIN, FINISH, FINISH_MANY)
         )
+        self._finishes = WriteBatches(self._finish_one, self._finish_together)
         self._create_in_transaction = text(CREATE)  # parsed once, not per saga
         self._url = engine.url.render_as_string(hide_password=False)
         self._lease = lease_seconds
@@ -128,8 +134,7 @@ class PostgresWriter:
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool
     ) -> None:
-        await self._fenced(
-            state,
+        matched = await self._fetch(
             self._begin,
             {
                 "saga_id": state.id,
@@ -143,6 +148,8 @@ class PostgresWriter:
                 "started_at": start.started_at,
             },
         )
+        if matched != 1:
+            raise _lease_lost(state)
 
     async def finish_attempt(
         self,
@@ -155,13 +162,10 @@ class PostgresWriter:
         retry_seconds: float,
         release: bool,
     ) -> None:
-        await self._fenced(
-            state,
-            self._finish,
+        matched = await self._finishes.write(
             {
                 "saga_id": state.id,
                 "token": state.fencing_token,
-                "lease": self._lease,
                 "status": next_state.status.value,
                 **_progress(next_state),
                 "finished_at": end.finished_at,
@@ -175,24 +179,34 @@ class PostgresWriter:
                 "finished_attempt": start.attempt,
                 "has_next": next_start is not None,
                 **_next(next_start),
-            },
+            }
         )
+        if not matched:
+            raise _lease_lost(state)
+
+    async def _finish_one(self, finish: dict[str, Any]) -> bool:
+        matched: int = await self._fetch(self._finish, {**finish, "lease": self._lease})
+        return matched == 1
+
+    async def _finish_together(self, finishes: Sequence[dict[str, Any]]) -> list[bool]:
+        """Which of the finishes matched their saga's fencing token, in one statement."""
+        ids = [finish["saga_id"] for finish in finishes]
+        if len(set(ids)) < len(ids):
+            raise ValueError("one saga twice in a batch: each goes alone")
+        arrays = {name: [finish[name] for finish in finishes] for name, _ in FINISH_COLUMNS}
+        params = {**arrays, "lease": self._lease}
+        rows = await self._fetch(self._finish_many, params, every_row=True)
+        matched = {row[0] for row in rows}
+        return [saga_id in matched for saga_id in ids]
 
     def _count_statement(self, *_event: Any) -> None:
         self.statements += 1
 
-    async def _fenced(
-        self, state: SagaState, statement: Positional, params: dict[str, Any]
-    ) -> None:
-        matched = await self._fetch(statement, params)
-        if matched != 1:
-            raise LeaseLost(
-                f"saga {state.id} was claimed by another process "
-                f"(fencing token {state.fencing_token} is stale)"
-            )
-
-    async def _fetch(self, statement: Positional, params: dict[str, Any]) -> Any:
-        """The statement's one value, run on a pooled connection's asyncpg driver."""
+    async def _fetch(
+        self, statement: Positional, params: dict[str, Any], *, every_row: bool = False
+    ) -> Any:
+        """The statement's one value (or ``every_row``), run on a pooled connection's
+        asyncpg driver."""
         self.statements += 1
         pooled, self._kept = self._kept, None
         if pooled is None:
@@ -200,7 +214,8 @@ class PostgresWriter:
         healthy = True
         try:
             driver: asyncpg.Connection = pooled.driver_connection
-            return await driver.fetchval(statement.sql, *statement.arguments(params))
+            fetch = driver.fetch if every_row else driver.fetchval
+            return await fetch(statement.sql, *statement.arguments(params))
         except asyncpg.IntegrityConstraintViolationError:
             raise  # the server refused the row; the connection is fine
         except BaseException:
@@ -213,6 +228,13 @@ class PostgresWriter:
                 self._kept = pooled
             else:
                 await greenlet_spawn(pooled.close)  # closing an overflow connection awaits
+
+
+def _lease_lost(state: SagaState) -> LeaseLost:
+    return LeaseLost(
+        f"saga {state.id} was claimed by another process "
+        f"(fencing token {state.fencing_token} is stale)"
+    )
 
 
 def _progress(state: SagaState) -> dict[str, Any]:
