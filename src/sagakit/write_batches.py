@@ -31,6 +31,7 @@ class WriteBatches(Generic[W, R]):
         self._one, self._many = one, many
         self._in_flight = False
         self._queued: list[tuple[W, asyncio.Future[R]]] = []
+        # Held only so the event loop's weak reference is not the task's last one.
         self._sending: asyncio.Task[None] | None = None
         self.batches = 0
         """Writes sent together with others, counted once per batch."""
