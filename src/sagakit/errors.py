@@ -2,8 +2,11 @@
 
 How an action's error steers a saga:
 
-- ``StepRejected``: a business refusal ("card declined", "out of stock"). The step
-  did nothing, so it is not retried and not compensated; the steps before it are.
+- ``StepRejected``: a business refusal ("card declined", "out of stock"). The
+  refused attempt did nothing, so it is not retried; the steps before it are
+  compensated. The refused step itself is compensated too when an earlier attempt of
+  it had an unknown outcome (it timed out, failed or was interrupted): that request
+  may still be running at the participant and land after the refusal.
 - ``TransientError`` (and a timeout, and any exception not named below): the step may
   or may not have taken effect. It is retried under the step's ``RetryPolicy``; when
   the policy gives up, the outcome is unknown, so the step is compensated as if it
@@ -29,7 +32,7 @@ class SagaError(Exception):
 
 
 class StepRejected(SagaError):
-    """A participant refused the step for a business reason; nothing happened.
+    """A participant refused the step for a business reason; this attempt did nothing.
 
     ``code`` is a short machine-readable reason (``"payment_declined"``).
     """

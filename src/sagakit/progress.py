@@ -18,7 +18,7 @@ from sagakit.state import Failure, SagaState, SagaStatus
 class OutcomeKind(StrEnum):
     SUCCEEDED = "succeeded"
     REJECTED = "rejected"
-    """A business refusal: the step did nothing."""
+    """A business refusal: this attempt did nothing (an earlier one may have)."""
     FAILED = "failed"
     """A retryable error: the step may have taken effect."""
     TIMED_OUT = "timed_out"
@@ -85,8 +85,8 @@ def _after_forward(saga: Saga, state: SagaState, outcome: Outcome, uniform: Unif
         )
     failure = _failure(step, Direction.FORWARD, outcome)
     if outcome.kind is OutcomeKind.REJECTED:
-        # A refusal means the step did nothing: undo only the steps before it.
-        return Decision(state=_begin_compensation(saga, state, state.cursor - 1, failure))
+        first_to_undo = state.cursor if _earlier_attempt_unknown(state) else state.cursor - 1
+        return Decision(state=_begin_compensation(saga, state, first_to_undo, failure))
     if _may_retry(step.retry, state.attempts_in_budget, outcome):
         delay = step.retry.delay_before(state.attempts_in_budget + 1, uniform=uniform)
         return Decision(state=state, retry_after=delay)
@@ -105,6 +105,19 @@ def _after_compensation(
         return Decision(state=state, retry_after=delay)
     failure = _failure(step, Direction.COMPENSATE, outcome)
     return Decision(state=state.evolve(status=SagaStatus.FAILED, compensation_failure=failure))
+
+
+def _earlier_attempt_unknown(state: SagaState) -> bool:
+    """Whether an attempt before the current one of this forward step may have acted.
+
+    A refusal proves only that the refused attempt did nothing. Every earlier attempt
+    at this cursor ended without success and without a refusal (either would have
+    moved the saga on): it timed out, failed, or its process died, so its request may
+    still be running at the participant and land after the refusal. Such a step is
+    compensated like one whose retries ran out; its compensation is a no-op that
+    leaves a tombstone when nothing happened, which also refuses the late request.
+    """
+    return state.attempt > 1
 
 
 def _may_retry(policy: RetryPolicy, attempts_made: int, outcome: Outcome) -> bool:

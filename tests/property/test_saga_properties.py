@@ -53,14 +53,18 @@ def build(steps: list[tuple[str, bool]], participant: FakeParticipant) -> Saga:
 
 
 def started_forward_steps(participant: FakeParticipant, saga_id: str) -> list[str]:
-    """Forward steps that may have taken effect: called, and not finally refused."""
-    last_answer: dict[str, Behaviour] = {}
+    """Forward steps that may have taken effect: any call of them not answered with a
+    refusal (a refusal after a timeout or an error proves nothing about the earlier
+    call, which may still land)."""
+    started: list[str] = []
     for call in participant.calls:
-        if call.direction is F:
+        if call.direction is F and call.saga_id == saga_id:
             script = participant.script.get((call.step, F), [])
             index = call.attempt - 1
-            last_answer[call.step] = script[index] if index < len(script) else Behaviour.OK
-    return [step for step, answer in last_answer.items() if answer is not Behaviour.REJECT]
+            answer = script[index] if index < len(script) else Behaviour.OK
+            if answer is not Behaviour.REJECT and call.step not in started:
+                started.append(call.step)
+    return started
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -82,6 +82,43 @@ async def test_a_rejection_compensates_the_steps_before_it_in_reverse(
     assert (state.failure.step, state.failure.code) == (STEPS[failing], f"{STEPS[failing]}_refused")
 
 
+@pytest.mark.parametrize("unknown", [Behaviour.HANG, Behaviour.FAIL, Behaviour.FAIL_AFTER_EFFECT])
+async def test_a_refusal_after_an_attempt_with_unknown_outcome_compensates_the_refused_step_too(
+    store, clock, participant, unknown
+):
+    # The first request may still be running at the participant (or have acted, its
+    # answer lost), so the refusal of the second proves nothing about the first.
+    participant.on("inventory", F, unknown, Behaviour.REJECT)
+    saga = saga_over(participant)
+    state = await engine_for(store, clock, saga).run(saga, input={})
+
+    assert state.status is SagaStatus.COMPENSATED
+    assert participant.called(state.id, C) == ["inventory", "payment"]
+    assert state.failure is not None
+    assert (state.failure.step, state.failure.code) == ("inventory", "inventory_refused")
+
+
+async def test_a_refusal_after_the_first_attempt_was_interrupted_compensates_the_step_too(
+    store, clock, participant
+):
+    participant.on("payment", F, Behaviour.REJECT)
+    saga = saga_over(participant)
+    started = await engine_for(store, clock, saga).start(saga, input={})
+    clock.advance(store.lease_duration.total_seconds() + 1)  # its process died at once
+
+    await engine_for(store, clock, saga).recover()
+
+    state = await store.load(started.id)
+    assert state is not None and state.status is SagaStatus.COMPENSATED
+    assert participant.called(started.id, C) == ["payment"]
+    statuses = [(a.direction, a.status) for a in await store.attempts(started.id)]
+    assert statuses == [
+        (F, AttemptStatus.INTERRUPTED),
+        (F, AttemptStatus.REJECTED),
+        (C, AttemptStatus.SUCCEEDED),
+    ]
+
+
 async def test_a_transient_failure_is_retried_with_the_same_key_then_succeeds(
     store, clock, participant
 ):
