@@ -119,3 +119,22 @@ def lock_order(connection: Connection, order_id: str) -> None:
         connection.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:order_id))"), {"order_id": order_id}
         )
+
+
+KEY_LOCKS = 0x5A6B
+"""The first key of the two-key advisory locks taken on idempotency keys, so they never
+share a lock with :func:`lock_order`'s one-key locks."""
+
+
+def lock_key(connection: Connection, idempotency_key: str) -> None:
+    """Serialise every request under one idempotency key until the transaction ends.
+
+    A copy of a request that arrives while the first is still being decided waits
+    here, then finds the first one's answer. As in :func:`lock_order`, SQLite needs
+    nothing more than the write lock its ``BEGIN IMMEDIATE`` already holds.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+            {"space": KEY_LOCKS, "key": idempotency_key},
+        )

@@ -35,10 +35,13 @@ def error_response(status_code: int, code: str, message: str, **extra: Any) -> J
     )
 
 
+KEY_REUSED = "idempotency_key_reused"
+
+
 def key_reused() -> BusinessError:
     return BusinessError(
         422,
-        "idempotency_key_reused",
+        KEY_REUSED,
         "This Idempotency-Key was already used for a different request; "
         "use a new key for a new request.",
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+
+from checkout.common.answers import Answer
 
 
 class Message(BaseModel):
@@ -64,3 +67,9 @@ def refusals(*statuses: int) -> Responses:
         status: {"model": BusinessRefusal, "description": "Refused; see detail.code"}
         for status in statuses
     }
+
+
+def answered(answer: Answer) -> JSONResponse:
+    """The participant's answer; a replay of a recorded one says so in a header."""
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)

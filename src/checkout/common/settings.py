@@ -11,6 +11,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from checkout.common.answers import KeyRules
+
 
 class ServiceSettings(BaseSettings):
     """Tokens, limits and switches common to the checkout services."""
@@ -34,6 +36,10 @@ class ServiceSettings(BaseSettings):
             "catches double effects. Never set it anywhere else."
         ),
     )
+
+    @property
+    def key_rules(self) -> KeyRules:
+        return KeyRules(idempotent=not self.idempotency_disabled)
 
     @model_validator(mode="after")
     def _tokens_differ(self) -> Self:

@@ -1,4 +1,4 @@
-"""Inventory HTTP routes: validate, run the domain in one transaction, shape the answer."""
+"""Inventory HTTP routes: validate, then answer in one transaction (``service``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
-from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, Message, refusals
+from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, Message, answered, refusals
 from checkout.common.routing import AdminRoute, OrchestratorRoute, ServiceRoute
 from checkout.common.schemas import IdempotencyKey, OrderId, PlainText
-from checkout.inventory import domain
+from checkout.inventory import domain, service
 from checkout.inventory.schemas import (
-    LineOut,
     ProductOut,
     ProductUpdate,
     ReleaseOut,
@@ -31,15 +30,6 @@ admin = APIRouter(tags=["products"], route_class=AdminRoute)
 ProductId = Annotated[PlainText, Path(min_length=1, max_length=200)]
 
 
-def _out(reservation: domain.Reservation) -> ReservationOut:
-    return ReservationOut(
-        id=reservation.id,
-        order_id=reservation.order_id,
-        status="released" if reservation.status == "released" else "reserved",
-        lines=[LineOut(product_id=x.product_id, quantity=x.quantity) for x in reservation.lines],
-    )
-
-
 @orchestrated.post(
     "/reservations",
     status_code=201,
@@ -48,30 +38,23 @@ def _out(reservation: domain.Reservation) -> ReservationOut:
 )
 async def reserve(
     body: ReserveRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
-) -> ReservationOut:
-    reservation = await database.run(
-        domain.reserve,
-        order_id=str(body.order_id),
-        lines=[domain.Line(line.product_id, line.quantity) for line in body.lines],
-        idempotency_key=key,
-        check_idempotency=not settings.idempotency_disabled,
-    )
-    return _out(reservation)
+) -> JSONResponse:
+    return answered(await database.run(service.reserve, body, key=key, rules=settings.key_rules))
 
 
 @orchestrated.post(
     "/reservations/release", response_model=ReleaseOut, responses={**UNAUTHORIZED, **BODY}
 )
-async def release(body: ReleaseRequest, key: IdempotencyKey, database: DatabaseDep) -> ReleaseOut:
-    outcome = await database.run(domain.release, order_id=str(body.order_id), idempotency_key=key)
-    status = "released" if outcome.status == "released" else "nothing_to_release"
-    return ReleaseOut(order_id=outcome.order_id, status=status)
+async def release(
+    body: ReleaseRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+) -> JSONResponse:
+    return answered(await database.run(service.release, body, key=key, rules=settings.key_rules))
 
 
 @queries.get("/reservations", response_model=ReservationList, responses={**UNAUTHORIZED, **QUERY})
 async def list_reservations(order_id: OrderId, database: DatabaseDep) -> ReservationList:
     found = await database.run(domain.list_reservations, order_id=str(order_id))
-    return ReservationList(items=[_out(reservation) for reservation in found])
+    return ReservationList(items=[service.reservation_out(reservation) for reservation in found])
 
 
 @public.get(

@@ -3,7 +3,9 @@ the routes run each as one transaction with ``Database.run``.
 
 Idempotency: the key is stored on the effect's row under a unique index. A repeat with
 the same key and the same request returns the stored result; the same key with another
-request is refused. Refusals (declined card, ...) store nothing, so a repeat re-decides.
+request is refused. A refusal (declined card, ...) writes nothing here; the answer
+itself, refusals included, is recorded by :mod:`checkout.payment.service`, so a repeat
+gets the first answer and is never judged afresh.
 
 One charge per order is enforced here, under the per-order lock, not by a unique index:
 the test-only ``check_idempotency=False`` must be able to charge an order twice, so the

@@ -1,14 +1,15 @@
-"""Payment HTTP routes: validate, run the domain in a transaction, shape the answer."""
+"""Payment HTTP routes: validate, then answer in one transaction (``service``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
-from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, refusals
+from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, answered, refusals
 from checkout.common.routing import OrchestratorRoute, ServiceRoute
 from checkout.common.schemas import IdempotencyKey, OrderId
-from checkout.payment import domain
+from checkout.payment import domain, service
 from checkout.payment.schemas import (
     ChargeRequest,
     PaymentList,
@@ -21,15 +22,6 @@ orchestrated = APIRouter(prefix="/payments", tags=["payments"], route_class=Orch
 queries = APIRouter(prefix="/payments", tags=["payments"], route_class=ServiceRoute)
 
 
-def _out(payment: domain.Payment) -> PaymentOut:
-    return PaymentOut(
-        id=payment.id,
-        order_id=payment.order_id,
-        amount=payment.amount,
-        status="refunded" if payment.status == "refunded" else "captured",
-    )
-
-
 @orchestrated.post(
     "",
     status_code=201,
@@ -38,17 +30,8 @@ def _out(payment: domain.Payment) -> PaymentOut:
 )
 async def charge(
     body: ChargeRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
-) -> PaymentOut:
-    payment = await database.run(
-        domain.charge,
-        order_id=str(body.order_id),
-        customer_id=body.customer_id,
-        amount=body.amount,
-        payment_method=body.payment_method,
-        idempotency_key=key,
-        check_idempotency=not settings.idempotency_disabled,
-    )
-    return _out(payment)
+) -> JSONResponse:
+    return answered(await database.run(service.charge, body, key=key, rules=settings.key_rules))
 
 
 @orchestrated.post(
@@ -57,16 +40,13 @@ async def charge(
     response_model_exclude_none=True,
     responses={**UNAUTHORIZED, **BODY, **refusals(409)},
 )
-async def refund(body: RefundRequest, key: IdempotencyKey, database: DatabaseDep) -> RefundOut:
-    outcome = await database.run(
-        domain.refund, order_id=str(body.order_id), amount=body.amount, idempotency_key=key
-    )
-    if outcome.status == "refunded":
-        return RefundOut(order_id=outcome.order_id, status="refunded", amount=outcome.amount)
-    return RefundOut(order_id=outcome.order_id, status="nothing_to_refund")
+async def refund(
+    body: RefundRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+) -> JSONResponse:
+    return answered(await database.run(service.refund, body, key=key, rules=settings.key_rules))
 
 
 @queries.get("", response_model=PaymentList, responses={**UNAUTHORIZED, **QUERY})
 async def list_payments(order_id: OrderId, database: DatabaseDep) -> PaymentList:
     found = await database.run(domain.list_payments, order_id=str(order_id))
-    return PaymentList(items=[_out(payment) for payment in found])
+    return PaymentList(items=[service.payment_out(payment) for payment in found])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from checkout.common.answers import answers_table
 from checkout.common.tombstones import compensated_orders_table
 
 metadata = sa.MetaData()
@@ -30,3 +31,4 @@ shipments = sa.Table(
 )
 
 compensated_orders = compensated_orders_table(metadata)
+answers = answers_table(metadata)

@@ -1,0 +1,73 @@
+"""What each of the orchestrator's inventory requests gets: its first answer, for good.
+
+Each function is one transaction (``Database.run`` passes the connection): it decides
+with the domain rules and records the answer under the request's idempotency key, or
+replays the answer recorded before (:mod:`checkout.common.answers`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
+from checkout.inventory import domain
+from checkout.inventory.schemas import (
+    LineOut,
+    ReleaseOut,
+    ReleaseRequest,
+    ReservationOut,
+    ReserveRequest,
+)
+from checkout.inventory.tables import answers
+
+
+def reservation_out(reservation: domain.Reservation) -> ReservationOut:
+    return ReservationOut(
+        id=reservation.id,
+        order_id=reservation.order_id,
+        status="released" if reservation.status == "released" else "reserved",
+        lines=[LineOut(product_id=x.product_id, quantity=x.quantity) for x in reservation.lines],
+    )
+
+
+def reserve(
+    connection: Connection, request: ReserveRequest, *, key: str, rules: KeyRules = SAFE
+) -> Answer:
+    def decide(connection: Connection) -> Answer:
+        reservation = domain.reserve(
+            connection,
+            order_id=str(request.order_id),
+            lines=[domain.Line(line.product_id, line.quantity) for line in request.lines],
+            idempotency_key=key,
+            check_idempotency=rules.idempotent,
+        )
+        return Answer(201, reservation_out(reservation).model_dump(mode="json"))
+
+    return answer_once(
+        connection,
+        answers,
+        key=key,
+        operation="reserve",
+        request=request,
+        decide=decide,
+        rules=rules,
+    )
+
+
+def release(
+    connection: Connection, request: ReleaseRequest, *, key: str, rules: KeyRules = SAFE
+) -> Answer:
+    def decide(connection: Connection) -> Answer:
+        outcome = domain.release(connection, order_id=str(request.order_id), idempotency_key=key)
+        status = "released" if outcome.status == "released" else "nothing_to_release"
+        return Answer(200, ReleaseOut(order_id=outcome.order_id, status=status).model_dump())
+
+    return answer_once(
+        connection,
+        answers,
+        key=key,
+        operation="release",
+        request=request,
+        decide=decide,
+        rules=rules,
+    )
