@@ -12,6 +12,7 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,13 +27,14 @@ from tests.conftest import (
 )
 from tests.e2e.api import CheckoutApi, Running
 
-LOG_DIR = pytest.StashKey[Path]()
+LOG_DIRS = pytest.StashKey[list[Path]]()
+"""The log folders of the systems started so far; a failed test shows their tails."""
 LOG_TAIL_BYTES = 4_000
 
 
-@pytest.fixture(scope="session")
-def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Four empty databases, one per service, on the chosen backend."""
+@contextmanager
+def fresh_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Four empty databases, one per service, on the chosen backend; dropped after."""
     if test_database_backend() == "sqlite":
         directory = tmp_path_factory.mktemp("databases")
         yield {name: f"sqlite+aiosqlite:///{directory / name}.db" for name in DATABASES}
@@ -52,6 +54,46 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         asyncio.run(drop())
 
 
+@contextmanager
+def running_system(
+    urls: dict[str, str], data_dir: Path, **settings: str
+) -> Iterator[tuple[Running, System]]:
+    """The system migrated onto ``urls``, started on free ports and healthy; stopped
+    after. ``settings`` are extra environment variables for every service."""
+    upgrade_all(urls)
+    tokens = {"SERVICE_TOKEN": secrets.token_urlsafe(24), "ADMIN_TOKEN": secrets.token_urlsafe(24)}
+    env = {
+        **tokens,
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
+        "CHECKOUT_DATA_DIR": str(data_dir),
+        **settings,
+    }
+    system = System(
+        env=env,
+        ports={service.name: free_port() for service in SERVICES},
+        log_dir=data_dir / "logs",
+    )
+    system.check_ports()
+    system.start()
+    try:
+        system.wait_healthy(timeout=30)
+        running = Running(
+            urls={service.name: system.url(service.name) for service in SERVICES},
+            service_token=tokens["SERVICE_TOKEN"],
+            admin_token=tokens["ADMIN_TOKEN"],
+            exited=system.exited,
+        )
+        yield running, system
+    finally:
+        system.stop()
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with fresh_databases(tmp_path_factory) as urls:
+        yield urls
+
+
 @pytest.fixture(scope="session")
 def running(
     request: pytest.FixtureRequest,
@@ -59,32 +101,14 @@ def running(
     database_urls: dict[str, str],
 ) -> Iterator[Running]:
     """The migrated system, started on free ports and healthy; stopped at the end."""
-    upgrade_all(database_urls)
     data_dir = tmp_path_factory.mktemp("checkout")
-    tokens = {"SERVICE_TOKEN": secrets.token_urlsafe(24), "ADMIN_TOKEN": secrets.token_urlsafe(24)}
-    env = {
-        **tokens,
-        **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls.items()},
-        "CHECKOUT_DATA_DIR": str(data_dir),
-    }
-    system = System(
-        env=env,
-        ports={service.name: free_port() for service in SERVICES},
-        log_dir=data_dir / "logs",
-    )
-    request.config.stash[LOG_DIR] = data_dir / "logs"
-    system.check_ports()
-    system.start()
-    try:
-        system.wait_healthy(timeout=30)
-        yield Running(
-            urls={service.name: system.url(service.name) for service in SERVICES},
-            service_token=tokens["SERVICE_TOKEN"],
-            admin_token=tokens["ADMIN_TOKEN"],
-            exited=system.exited,
-        )
-    finally:
-        system.stop()
+    remember_logs(request, data_dir / "logs")
+    with running_system(database_urls, data_dir) as (system, _):
+        yield system
+
+
+def remember_logs(request: pytest.FixtureRequest, log_dir: Path) -> None:
+    request.config.stash.setdefault(LOG_DIRS, []).append(log_dir)
 
 
 @pytest.fixture
@@ -102,10 +126,10 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the tail of every service's log to a failed e2e test's report."""
     report = yield
-    log_dir = item.config.stash.get(LOG_DIR, None)
-    if report.failed and log_dir is not None and log_dir.is_dir():
-        for log in sorted(log_dir.glob("*.log")):
-            tail = log.read_bytes()[-LOG_TAIL_BYTES:].decode(errors="replace")
-            if tail.strip():
-                report.sections.append((f"service log {log.name}", tail))
+    if report.failed:
+        for log_dir in item.config.stash.get(LOG_DIRS, []):
+            for log in sorted(log_dir.glob("*.log")):
+                tail = log.read_bytes()[-LOG_TAIL_BYTES:].decode(errors="replace")
+                if tail.strip():
+                    report.sections.append((f"service log {log_dir.parent.name}/{log.name}", tail))
     return report
