@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 from rich.progress import Progress, TaskID
 
+from checkout.books import Books
 from checkout.chaos.databases import DEFAULT_POSTGRES_URL, scratch_databases
-from checkout.chaos.invariants import Books, check_books, pending_sagas
+from checkout.chaos.invariants import check_books, pending_sagas
 from checkout.chaos.load import initial_stock, place, plan_orders
 from checkout.processes import PARTICIPANTS, System, free_port, generated_tokens
 from checkout.progress import LineProgress, progress_bar
@@ -145,7 +146,7 @@ class _Chaos:
                 settling = progress.add_task("settling sagas", total=config.sagas)
                 await self._settle(progress, settling)
             faults = await self._faults_injected(client)
-        books = await check_books(self.urls, initial_stock=stock, order_ids=order_ids)
+        books = await check_books(self.urls, stock_received=stock, order_ids=order_ids)
         return ChaosResult(
             sagas=len(order_ids),
             kills=self.kills,
