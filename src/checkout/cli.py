@@ -245,3 +245,41 @@ def bench_memory(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def simulate(
+    seeds: Annotated[int, typer.Option(help="How many seeds to simulate.")] = 1000,
+    first: Annotated[int, typer.Option("--from", help="The first seed.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="Replay this one seed and print its whole trace.")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option(help="Processes to simulate on [default: one per core].")
+    ] = 0,
+    unsafe_forget_refusals: Annotated[
+        bool,
+        typer.Option(
+            help="TEST ONLY: participants do not record their refusals, to show the "
+            "simulation finds what that breaks."
+        ),
+    ] = False,
+) -> None:
+    """Deterministic simulation: the real saga and participants on a virtual clock, over
+    a network that delays, loses, duplicates and holds back messages, with orchestrators
+    crashing and pausing; the books checked after every seed.
+
+    Exits 1 if any seed breaks an invariant; each failure prints its trace and the
+    command that replays it exactly.
+    """
+    import os
+
+    from checkout.common.answers import KeyRules
+    from checkout.simulation.command import replay, search
+
+    rules = KeyRules(remember_refusals=not unsafe_forget_refusals)
+    if seed is not None:
+        raise typer.Exit(0 if replay(seed, rules=rules, echo=typer.echo) else 1)
+    processes = jobs or os.cpu_count() or 1
+    clean = search(range(first, first + seeds), jobs=processes, rules=rules, echo=typer.echo)
+    raise typer.Exit(0 if clean else 1)

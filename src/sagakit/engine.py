@@ -66,7 +66,8 @@ class SagaEngine:
         self._executor = Executor(
             store=store, observer=self.observer, clock=clock, sleep=sleep, uniform=uniform
         )
-        self._tasks: set[asyncio.Task[Driven | None]] = set()
+        self._tasks: dict[asyncio.Task[Driven | None], None] = {}
+        """Sagas driven in the background, in launch order (so ``close`` is repeatable)."""
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._driving: set[str] = set()
         self._begun: dict[str, AttemptStart] = {}
@@ -156,8 +157,8 @@ class SagaEngine:
         engine started it; None if the engine had to let go of it (see the log).
         """
         task = asyncio.create_task(self._drive_guarded(state, claimed=claimed))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = None
+        task.add_done_callback(self._forget)
         return task
 
     async def drive(self, state: SagaState, *, claimed: bool = False) -> SagaState:
@@ -338,6 +339,9 @@ class SagaEngine:
         return await self._executor.drive(
             self.definition(state), state, begun=begun, claimed=claimed
         )
+
+    def _forget(self, task: asyncio.Task[Driven | None]) -> None:
+        self._tasks.pop(task, None)
 
     def _notify(self, saga_id: str) -> None:
         for woken in self._waiters.get(saga_id, ()):

@@ -21,3 +21,14 @@ def test_the_readme_engine_example_runs_as_shown():
     refunded, outcome = result.stdout.splitlines()
     assert refunded.startswith("refunding pay-")
     assert outcome == "compensated insufficient_stock"
+
+
+def test_the_readme_simulation_example_runs_and_finds_the_books_kept():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    example = next(block for block in blocks if "run_seeds" in block)
+
+    result = subprocess.run(
+        [sys.executable, "-c", example], capture_output=True, text=True, timeout=300, check=True
+    )
+
+    assert result.stdout.strip() == "200 seeds, 0 broke the books"

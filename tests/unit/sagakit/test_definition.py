@@ -62,7 +62,7 @@ def test_the_engine_package_imports_neither_fastapi_nor_the_checkout():
     import sys
 
     code = (
-        "import sys, sagakit, sagakit.http, sagakit.migrate; "
+        "import sys, sagakit, sagakit.http, sagakit.migrate, sagakit.simulation; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('fastapi', 'starlette', 'checkout')))"
     )

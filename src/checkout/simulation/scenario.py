@@ -1,0 +1,182 @@
+"""The checkout under simulation: the real saga, the real participants, a hostile day.
+
+The workload mixes every business outcome (orders that complete, declined cards,
+unknown products, undeliverable addresses) with a product whose stock is scarce and
+restocked during the run, and operators aborting orders; the books are then judged by
+the chaos run's rules (:mod:`checkout.books`).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from checkout.books import (
+    Ledger,
+    OrderBook,
+    judge,
+    read_inventory,
+    read_payments,
+    read_shipments,
+)
+from checkout.common.answers import SAFE, KeyRules
+from checkout.inventory import domain as stock
+from checkout.orders.participants import ParticipantClients, Participants
+from checkout.orders.saga import COMPENSATION_RETRY, checkout_saga
+from checkout.simulation.participants import ServiceModel, checkout_participants
+from sagakit import Saga, SagaState
+from sagakit.participant_client import ParticipantClient
+from sagakit.simulation import Abort, Change, Event, Participant, SimulatedTransport, Start, World
+
+CALL_TIMEOUT = timedelta(seconds=2)
+PLENTIFUL = ("widget", "gadget", "gizmo")
+SCARCE = "scarce"
+ADDRESS = {
+    "street": "1 Simulated Way",
+    "city": "Seedville",
+    "state": "ST",
+    "postal_code": "00000",
+    "country": "Country",
+}
+KINDS = (
+    ["ok"] * 8
+    + ["scarce"] * 6
+    + ["declined"] * 2
+    + ["undeliverable"] * 2
+    + ["unknown_product"] * 1
+    + ["too_many"] * 1
+)
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    id: str
+    kind: str
+    total: Decimal
+    lines: tuple[tuple[str, int], ...]
+    input: Mapping[str, Any]
+
+
+class CheckoutScenario:
+    """One run's checkout. ``rules`` weakens the participants for negative controls."""
+
+    def __init__(self, world: World, *, rules: KeyRules = SAFE) -> None:
+        self._world = world
+        self._services = checkout_participants(rules)
+        self._stock_received: Counter[str] = Counter()
+        self._orders: dict[str, PlannedOrder] = {}
+        clients = ParticipantClients(
+            payment=self._client("payment"),
+            inventory=self._client("inventory"),
+            shipping=self._client("shipping"),
+        )
+        self._saga = checkout_saga(
+            Participants(clients=clients, token="simulated"),
+            timeout=CALL_TIMEOUT,
+            compensation_retry=COMPENSATION_RETRY,
+        )
+
+    def participants(self) -> Mapping[str, Participant]:
+        return self._services
+
+    def sagas(self) -> Sequence[Saga]:
+        return [self._saga]
+
+    def workload(self, rng: random.Random, *, duration: float) -> Sequence[Event]:
+        self._stock({**dict.fromkeys(PLENTIFUL, 1000), SCARCE: rng.randint(0, 4)})
+        events: list[Event] = []
+        starts: list[Start] = []
+        for _ in range(rng.randint(3, 12)):
+            order = self._plan(rng)
+            self._orders[order.id] = order
+            at = rng.uniform(0, duration * 0.8)
+            starts.append(Start(at=at, saga=self._saga, input=order.input, saga_id=order.id))
+        events += starts
+        for _ in range(rng.choice((0, 1, 2, 3))):
+            units = rng.randint(1, 5)
+            events.append(
+                Change(
+                    at=rng.uniform(0, duration),
+                    what=f"{SCARCE} restocked with {units} units",
+                    apply=lambda units=units: self._restock(SCARCE, units),  # type: ignore[misc]
+                )
+            )
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            # soon after its start, while the saga may still be running
+            target = rng.choice(starts)
+            events.append(Abort(at=target.at + rng.uniform(0, 5), saga_id=target.saga_id))
+        return events
+
+    def check(self, sagas: Mapping[str, SagaState]) -> list[str]:
+        accepted = {order_id for order_id in sagas if order_id in self._orders}
+        orders = OrderBook(
+            statuses={order_id: sagas[order_id].status.value for order_id in accepted},
+            stuck={
+                order_id: failure.to_json()
+                for order_id in accepted
+                if (failure := sagas[order_id].compensation_failure) is not None
+            },
+            totals={order_id: self._orders[order_id].total for order_id in accepted},
+            items=[
+                (order_id, product, quantity)
+                for order_id in accepted
+                for product, quantity in self._orders[order_id].lines
+            ],
+        )
+        ledger = Ledger(
+            orders=orders,
+            payment=self._services["payment"].read(read_payments),
+            inventory=self._services["inventory"].read(read_inventory),
+            shipping=self._services["shipping"].read(read_shipments),
+        )
+        books = judge(ledger, stock_received=self._stock_received, accepted=accepted)
+        return books.violations
+
+    def _client(self, name: str) -> ParticipantClient:
+        return ParticipantClient(
+            f"http://{name}",
+            timeout_seconds=CALL_TIMEOUT.total_seconds(),
+            max_connections=64,
+            transport=SimulatedTransport(self._world.network, name),
+        )
+
+    def _plan(self, rng: random.Random) -> PlannedOrder:
+        kind = rng.choice(KINDS)
+        product = {"scarce": SCARCE, "unknown_product": "no-such-product"}.get(
+            kind, rng.choice(PLENTIFUL)
+        )
+        quantity = 2_000 if kind == "too_many" else rng.randint(1, 3)
+        lines: tuple[tuple[str, int], ...] = ((product, quantity),)
+        if kind == "ok" and rng.random() < 0.5:
+            lines += ((rng.choice(PLENTIFUL), 1),)
+        total = sum((Decimal("12.50") * q for _, q in lines), Decimal("0"))
+        order_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        saga_input = {
+            "order_id": order_id,
+            "customer_id": f"customer-{rng.randint(1, 5)}",
+            "total": f"{total:.2f}",
+            "payment_method": "declined_card" if kind == "declined" else "credit_card",
+            "lines": [{"product_id": p, "quantity": q} for p, q in lines],
+            "address": {**ADDRESS, "country": "XX" if kind == "undeliverable" else "Country"},
+        }
+        return PlannedOrder(order_id, kind, total, lines, saga_input)
+
+    def _stock(self, levels: Mapping[str, int]) -> None:
+        inventory: ServiceModel = self._services["inventory"]
+        with inventory.database.begin() as connection:
+            for product, units in levels.items():
+                stock.set_available(connection, product_id=product, available=units)
+                self._stock_received[product] += units
+
+    def _restock(self, product: str, units: int) -> None:
+        """Add ``units`` (read and written in one transaction, so nothing slips between)."""
+        with self._services["inventory"].database.begin() as connection:
+            level = stock.available(connection, product_id=product) or 0
+            stock.set_available(connection, product_id=product, available=level + units)
+        self._stock_received[product] += units
