@@ -22,12 +22,18 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT_SECONDS = 5.0
+"""How long opening a PostgreSQL connection may take: a server that does not answer
+(stopped, or unreachable) fails a request in bounded time instead of the drivers'
+minute (asyncpg) or the operating system's minutes (psycopg)."""
 READ_ONLY = "sagakit_read_only"
 """Execution option of connections that only read: SQLite begins them deferred."""
 POSTGRES_POOL_SIZE = 5
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS, **options: Any
+) -> AsyncEngine:
     """An async engine for ``url``, configured for the saga store's access pattern.
 
     SQLite files get WAL, full fsync and immediate transactions; their parent folder
@@ -45,12 +51,15 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, **options)
+    _connect_timeout(options, "timeout", connect_timeout)
     return create_async_engine(
         url, **{"pool_size": POSTGRES_POOL_SIZE, "max_overflow": 0, **options}
     )
 
 
-def create_sync_engine(url: str, **options: Any) -> Engine:
+def create_sync_engine(
+    url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS, **options: Any
+) -> Engine:
     """A blocking engine on the same database as ``url`` (an async URL is accepted).
 
     For work run as a whole on a worker thread: the async drivers are swapped for their
@@ -58,6 +67,9 @@ def create_sync_engine(url: str, **options: Any) -> Engine:
     """
     parsed = _blocking_driver(make_url(url))
     if parsed.get_backend_name() != "sqlite":
+        if parsed.get_backend_name() == "postgresql":
+            # libpq takes whole seconds, and reads 0 as "wait for ever"
+            _connect_timeout(options, "connect_timeout", max(1, round(connect_timeout)))
         return sqlalchemy.create_engine(parsed, **options)
     _create_parent_folder(parsed.database)
     options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
@@ -77,6 +89,10 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def _connect_timeout(options: dict[str, Any], name: str, seconds: float) -> None:
+    options["connect_args"] = {name: seconds, **options.get("connect_args", {})}
 
 
 def _blocking_driver(url: URL) -> URL:

@@ -12,6 +12,7 @@ from checkout.common.database import Database
 from checkout.common.errors import install_error_handlers
 from checkout.common.faults import FaultInjector, faults_router
 from checkout.common.limits import BodySizeLimitMiddleware
+from checkout.common.outages import Dependency, install_outage_handlers, readiness_router
 from checkout.common.routing import AdminRoute
 from checkout.common.settings import ServiceSettings
 from checkout.observability import install_observability
@@ -32,7 +33,11 @@ def build_app(
     pass an injector with a deterministic random source.
     """
     owned = database is None
-    db = database if database is not None else Database(database_url)
+    db = (
+        database
+        if database is not None
+        else Database(database_url, **settings.pool_options(database_url))
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -46,11 +51,15 @@ def build_app(
     app.state.faults = (faults or FaultInjector()) if settings.faults_enabled else None
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    install_outage_handlers(app)
     install_observability(app, service=title.split()[0].lower())
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
+        """Liveness: the process serves requests (readiness is ``/ready``)."""
         return {"status": "ok"}
+
+    app.include_router(readiness_router([Dependency("database", db.ping)]))
 
     for router in routers:
         app.include_router(router)

@@ -71,6 +71,10 @@ class Database:
         call = functools.partial(self._transact, self._blocking_engine(), work, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
+    async def ping(self) -> None:
+        """Raise unless the database answers a trivial query (readiness probes)."""
+        await self.run(_select_one)
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads only (on SQLite it reads beside the writer)."""
@@ -104,6 +108,10 @@ class Database:
     def _transact(engine: Engine, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with engine.begin() as connection:
             return work(connection, *args, **kwargs)
+
+
+def _select_one(connection: Connection) -> None:
+    connection.execute(text("SELECT 1"))
 
 
 def lock_order(connection: Connection, order_id: str) -> None:

@@ -6,10 +6,11 @@ built inside ``create_app``, never at import time, so tests pass their own insta
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from checkout.common.answers import KeyRules
 
@@ -26,6 +27,15 @@ class ServiceSettings(BaseSettings):
     faults_enabled: bool = Field(default=False, validation_alias="FAULTS_ENABLED")
     max_body_bytes: int = Field(default=1_048_576, validation_alias="MAX_BODY_BYTES", gt=0)
     data_dir: str = Field(default="data", validation_alias="CHECKOUT_DATA_DIR")
+    database_pool_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=60, validation_alias="DATABASE_POOL_TIMEOUT_SECONDS"
+    )
+    """How long a request waits for a pooled PostgreSQL connection before it is answered
+    503 (the pool is busy or the database is slow to answer); SQLite ignores it."""
+    database_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, validation_alias="DATABASE_CONNECT_TIMEOUT_SECONDS"
+    )
+    """How long opening a PostgreSQL connection may take before the request gets a 503."""
     idempotency_disabled: bool = Field(
         default=False,
         validation_alias="IDEMPOTENCY_DISABLED",
@@ -36,6 +46,16 @@ class ServiceSettings(BaseSettings):
             "catches double effects. Never set it anywhere else."
         ),
     )
+
+    def pool_options(self, database_url: str) -> dict[str, Any]:
+        """The waits a request may spend on the database's pool, for ``Database``."""
+        if make_url(database_url).get_backend_name() == "sqlite":
+            return {}
+        return {
+            "pool_timeout": self.database_pool_timeout_seconds,
+            "connect_timeout": self.database_connect_timeout_seconds,
+            "max_overflow": 0,
+        }
 
     @property
     def key_rules(self) -> KeyRules:

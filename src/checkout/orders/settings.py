@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
@@ -45,11 +45,11 @@ class OrdersSettings(ServiceSettings):
     """Attempts of each compensation before the saga ends ``failed`` for an operator."""
     owner: str | None = Field(default=None, validation_alias="ORDERS_OWNER")
 
-    def database_options(self) -> dict[str, int]:
+    def database_options(self) -> dict[str, Any]:
         """The store's pool on PostgreSQL (``sagakit.create_engine`` keeps it fixed)."""
         if make_url(self.database_url).get_backend_name() == "sqlite":
             return {}
-        return {"pool_size": self.database_connections}
+        return {**self.pool_options(self.database_url), "pool_size": self.database_connections}
 
     @model_validator(mode="after")
     def _default_database_url(self) -> Self:

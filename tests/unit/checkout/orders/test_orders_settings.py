@@ -13,13 +13,20 @@ def test_on_postgresql_the_store_keeps_a_fixed_pool_and_opens_no_extra_connectio
 ) -> None:
     monkeypatch.setenv("ORDERS_DATABASE_URL", "postgresql+asyncpg://db/orders")
     monkeypatch.setenv("ORDERS_DATABASE_CONNECTIONS", "12")
+    monkeypatch.setenv("DATABASE_POOL_TIMEOUT_SECONDS", "1.5")
     settings = OrdersSettings(**TOKENS)
 
     pool = Database(settings.database_url, **settings.database_options()).engine.pool
 
-    assert settings.database_options() == {"pool_size": 12}
+    assert settings.database_options() == {
+        "pool_size": 12,
+        "max_overflow": 0,
+        "pool_timeout": 1.5,
+        "connect_timeout": 5.0,
+    }
     assert pool.size() == 12  # type: ignore[attr-defined]
     assert pool._max_overflow == 0  # type: ignore[attr-defined]
+    assert pool._timeout == 1.5  # type: ignore[attr-defined]
 
 
 def test_on_sqlite_the_pool_is_left_to_the_store(monkeypatch: pytest.MonkeyPatch) -> None:

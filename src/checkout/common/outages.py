@@ -1,0 +1,133 @@
+"""A dependency that is down answers 503, logs one line, and shows in readiness.
+
+When the database cannot serve (:func:`sagakit.unavailable.is_unavailable`), a request
+gets ``503 Service Unavailable`` with ``Retry-After`` and the usual JSON error body,
+never a 500 and a traceback: nothing is wrong with the request, and a retry (with the
+same ``Idempotency-Key`` where it has one) finds what was done, or does it.
+
+During an outage every request fails the same way, so the log says so once per kind of
+failure and interval, with how many more it answered since, instead of a traceback per
+request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import sqlalchemy.exc
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from sagakit.unavailable import is_unavailable
+
+log = logging.getLogger("checkout.outages")
+
+RETRY_AFTER_SECONDS = 2
+LOG_INTERVAL_SECONDS = 30.0
+READY_TIMEOUT_SECONDS = 2.0
+"""A readiness probe answers within this, whatever its dependencies do."""
+
+DATABASE_UNAVAILABLE = "database_unavailable"
+PARTICIPANT_UNAVAILABLE = "participant_unavailable"
+
+
+def unavailable(code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": {"code": code, "message": message}},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+class OutageLog:
+    """One log line per kind of failure and interval, counting the rest."""
+
+    def __init__(
+        self, *, interval: float = LOG_INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._interval, self._clock = interval, clock
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def failed(self, what: str, error: BaseException) -> None:
+        kind = f"{what}: {type(error).__name__}"
+        now = self._clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self._interval:
+            self._quiet[kind] = self._quiet.get(kind, 0) + 1
+            return
+        more = self._quiet.pop(kind, 0)
+        since = f" ({more} more since the last line)" if more else ""
+        self._last[kind] = now
+        log.warning("%s: %s: %s; answering 503%s", what, type(error).__name__, error, since)
+
+
+def install_outage_handlers(app: FastAPI) -> OutageLog:
+    """Answer 503 for the database being unavailable; any other error stays a 500."""
+    outages = OutageLog()
+
+    async def database_down(_request: Request, error: Exception) -> JSONResponse:
+        if not is_unavailable(error):
+            raise error
+        outages.failed("database unavailable", error)
+        return unavailable(
+            DATABASE_UNAVAILABLE,
+            "The service's database cannot be reached right now. Try again in "
+            f"{RETRY_AFTER_SECONDS} seconds: a retry with the same Idempotency-Key finds "
+            "what this request did, if it did anything.",
+        )
+
+    # The classes whose instances may mean an outage; is_unavailable says which do.
+    for kind in (
+        sqlalchemy.exc.SQLAlchemyError,
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ):
+        app.add_exception_handler(kind, database_down)
+    return outages
+
+
+Check = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """Something a service needs to serve: ``check`` raises when it cannot be used."""
+
+    name: str
+    check: Check
+
+
+def readiness_router(dependencies: Sequence[Dependency]) -> APIRouter:
+    """``GET /ready``: 200 when every dependency answers within the bound, else 503
+    naming those that did not. ``/health`` stays the process's liveness alone."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/ready")
+    async def ready() -> JSONResponse:
+        results = await asyncio.gather(*(_probe(dependency) for dependency in dependencies))
+        names = [dependency.name for dependency in dependencies]
+        checks = dict(zip(names, results, strict=True))
+        ok = all(result == "ok" for result in checks.values())
+        body: dict[str, Any] = {"status": "ready" if ok else "unavailable", "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return router
+
+
+async def _probe(dependency: Dependency) -> str:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await dependency.check()
+    except TimeoutError:
+        return f"no answer within {READY_TIMEOUT_SECONDS:g}s"
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"[:300]
+    return "ok"

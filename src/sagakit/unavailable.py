@@ -1,0 +1,69 @@
+"""Telling "the database cannot serve now" apart from every other error.
+
+A database that is restarting, unreachable or out of connections fails in many driver
+dialects: ``ConnectionRefusedError`` from the socket, asyncpg's ``CannotConnectNowError``
+while PostgreSQL starts, psycopg's ``OperationalError``, a dropped connection's
+``ConnectionDoesNotExistError``, SQLAlchemy's pool ``TimeoutError`` when no connection
+is free in time, SQLite's "database is locked". All of them mean the same to a caller:
+nothing is wrong with the request, try again shortly. A statement the database refused
+(a constraint, a syntax error) means something else and is not matched here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import sqlalchemy.exc
+
+UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03", "40001", "40P01")
+"""PostgreSQL's connection exceptions (class 08), too many connections, the server
+shutting down (admin or crash) or starting, and the transactions it asks to retry
+(serialization failure, deadlock)."""
+
+_CLIENT_SIDE = ("InterfaceError", "InternalClientError", "ConnectionDoesNotExistError")
+"""asyncpg's names for a connection its client side can no longer use."""
+
+_SQLITE_BUSY = ("locked", "busy", "unable to open", "disk I/O")
+"""What SQLite says when another connection holds it or its file cannot be reached
+(not "no such table": a database that was never migrated is a mistake, not an outage)."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the database cannot serve right now."""
+    return any(_says_unavailable(cause) for cause in _causes(error))
+
+
+def _says_unavailable(error: BaseException) -> bool:
+    if isinstance(error, sqlalchemy.exc.TimeoutError):  # no pooled connection in time
+        return True
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, OSError | TimeoutError):  # refused, reset, no route, connect timeout
+        return True
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    kind, module = type(error).__name__, type(error).__module__
+    if module.startswith("asyncpg"):
+        return kind in _CLIENT_SIDE
+    if module.startswith("psycopg"):  # its OperationalError is about the connection
+        return kind == "OperationalError" and not sqlstate
+    if module == "sqlite3" and kind == "OperationalError":
+        return any(word in str(error) for word in _SQLITE_BUSY)
+    return False
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then what it was raised from, and a DBAPI error's driver exception."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [current.__cause__, current.__context__]
+        original = getattr(current, "orig", None)
+        if isinstance(original, BaseException):
+            pending.append(original)
