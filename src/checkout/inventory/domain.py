@@ -8,6 +8,10 @@ SQLite or PostgreSQL. Lines are taken in product order so concurrent reservation
 rows in the same order and cannot deadlock. If any line fails, the caller's transaction
 rolls back and no line stays decremented.
 
+Stock only ever moves by relative UPDATEs (a reservation takes, a release or a restock
+adds), so every unit can be accounted for; only an administrator's ``set_available``
+overwrites the level.
+
 One reservation per order is enforced here, under the per-order lock, not by a unique
 index: the test-only ``check_idempotency=False`` must be able to reserve twice, so the
 chaos checker can prove it notices. A release undoes one reservation per release key.
@@ -33,6 +37,9 @@ from checkout.common.tombstones import (
     write_once,
 )
 from checkout.inventory.tables import compensated_orders, products, reservation_lines, reservations
+
+MAX_STOCK = 1_000_000_000
+"""The highest stock level of a product: far from the database's integer limit."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,40 @@ def set_available(connection: Connection, *, product_id: str, available: int) ->
     insert = products.insert().values(product_id=product_id, available=available)
     if not write_once(connection, insert):
         connection.execute(update)  # created concurrently: overwrite it
+
+
+def restock(connection: Connection, *, product_id: str, quantity: int) -> int:
+    """Add ``quantity`` units to the product's stock; its new level.
+
+    One UPDATE adds to the level as the database has it, so a restock that races
+    reservations and releases loses none of their units and none of its own: what was
+    received is always the level plus what is held. Overwriting the level instead (as
+    ``set_available`` does) would undo whatever happened since it was read.
+    """
+    added = connection.execute(
+        products.update()
+        .where(products.c.product_id == product_id)
+        .where(products.c.available <= MAX_STOCK - quantity)
+        .values(available=products.c.available + quantity)
+        .returning(products.c.available)
+    ).first()
+    if added is not None:
+        level: int = added.available
+        return level
+    stock = available(connection, product_id=product_id)
+    if stock is None:
+        raise BusinessError(
+            404,
+            "unknown_product",
+            f"There is no product {product_id!r}; create it with PUT /products/{product_id}.",
+            product_id=product_id,
+        )
+    raise BusinessError(
+        409,
+        "stock_limit",
+        f"{product_id!r} has {stock} units; {quantity} more would pass the limit of {MAX_STOCK}.",
+        product_id=product_id,
+    )
 
 
 def _take(connection: Connection, line: Line) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
@@ -20,6 +20,7 @@ from checkout.inventory.schemas import (
     ReservationList,
     ReservationOut,
     ReserveRequest,
+    RestockRequest,
 )
 
 orchestrated = APIRouter(tags=["reservations"], route_class=OrchestratorRoute)
@@ -28,6 +29,9 @@ public = APIRouter(tags=["products"])
 admin = APIRouter(tags=["products"], route_class=AdminRoute)
 
 ProductId = Annotated[PlainText, Path(min_length=1, max_length=200)]
+OptionalIdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
 
 
 @orchestrated.post(
@@ -75,3 +79,22 @@ async def set_product(
 ) -> ProductOut:
     await database.run(domain.set_available, product_id=product_id, available=body.available)
     return ProductOut(product_id=product_id, available=body.available)
+
+
+@admin.post(
+    "/products/{product_id}/restock",
+    response_model=ProductOut,
+    responses={**UNAUTHORIZED, **BODY, **refusals(404, 409)},
+)
+async def restock(
+    product_id: ProductId,
+    body: RestockRequest,
+    database: DatabaseDep,
+    key: OptionalIdempotencyKey = None,
+) -> JSONResponse:
+    """Add ``quantity`` units to the stock, atomically; answers the new level.
+
+    Unlike ``PUT``, which overwrites the level, a restock never loses a reservation
+    made meanwhile. With an ``Idempotency-Key`` a retry adds the units once.
+    """
+    return answered(await database.run(service.restock, body, product_id=product_id, key=key))

@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from checkout.common.schemas import OrderId, ShortText
+from checkout.inventory.domain import MAX_STOCK
 
 Quantity = Annotated[int, Field(strict=True, ge=1, le=10_000)]
-StockLevel = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
+StockLevel = Annotated[int, Field(strict=True, ge=0, le=MAX_STOCK)]
 
 
 class LineIn(BaseModel):
@@ -62,3 +63,9 @@ class ProductUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     available: StockLevel
+
+
+class RestockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_STOCK)]

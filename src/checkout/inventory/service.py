@@ -1,4 +1,5 @@
-"""What each of the orchestrator's inventory requests gets: its first answer, for good.
+"""What each of the orchestrator's inventory requests gets: its first answer, for good;
+and an administrator's restock, answered once per key when it carries one.
 
 Each function is one transaction (``Database.run`` passes the connection): it decides
 with the domain rules and records the answer under the request's idempotency key, or
@@ -13,10 +14,12 @@ from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
 from checkout.inventory import domain
 from checkout.inventory.schemas import (
     LineOut,
+    ProductOut,
     ReleaseOut,
     ReleaseRequest,
     ReservationOut,
     ReserveRequest,
+    RestockRequest,
 )
 from checkout.inventory.tables import answers
 
@@ -70,4 +73,31 @@ def release(
         request=request,
         decide=decide,
         rules=rules,
+    )
+
+
+def restock(
+    connection: Connection, request: RestockRequest, *, product_id: str, key: str | None
+) -> Answer:
+    """Add the units; the product's new level.
+
+    Without a key a lost answer leaves the caller unsure whether the units were added.
+    With one, a retry gets the first answer and adds nothing: the key is honoured
+    whatever the test-only ``KeyRules``, so a run that restocks can count what it added.
+    The product is part of the operation, so a key reused for another product is refused.
+    """
+
+    def decide(connection: Connection) -> Answer:
+        level = domain.restock(connection, product_id=product_id, quantity=request.quantity)
+        return Answer(200, ProductOut(product_id=product_id, available=level).model_dump())
+
+    if key is None:
+        return decide(connection)
+    return answer_once(
+        connection,
+        answers,
+        key=key,
+        operation=f"restock {product_id}",
+        request=request,
+        decide=decide,
     )
