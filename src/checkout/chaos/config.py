@@ -1,0 +1,58 @@
+"""What a chaos run is asked to do, and what it found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checkout.books import Books
+from checkout.chaos.databases import DEFAULT_POSTGRES_URL
+
+LEASE_SECONDS = 3.0
+CALL_TIMEOUT_SECONDS = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChaosConfig:
+    sagas: int = 300
+    concurrency: int = 16
+    kills: int = 3
+    pauses: int = 0
+    backend: str = "sqlite"
+    postgres_url: str = DEFAULT_POSTGRES_URL
+    orchestrators: int = 1
+    error_rate: float = 0.03
+    timeout_rate: float = 0.01
+    fail_after_commit_rate: float = 0.03
+    idempotency_disabled: bool = False
+    seed: int = 1
+    settle_timeout: float = 300.0
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.pauses and self.orchestrators < 2:
+            raise ValueError(
+                "pausing an orchestrator needs another one to take over: "
+                "use --orchestrators 2 or more"
+            )
+
+
+@dataclass
+class ChaosResult:
+    sagas: int
+    kills: int
+    pauses: int
+    faults: int
+    books: Books
+    log_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def violations(self) -> list[str]:
+        return self.books.violations
+
+    def summary(self) -> str:
+        return (
+            f"chaos: {self.sagas} sagas, {self.kills} kills, {self.pauses} pauses, "
+            f"{self.faults} faults, {len(self.violations)} violations"
+        )
