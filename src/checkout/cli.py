@@ -96,7 +96,8 @@ def chaos(
         ),
     ] = False,
 ) -> None:
-    """Place orders under injected faults, kills and pauses; then check the books.
+    """Place orders under injected faults (late deliveries among them), kills, pauses
+    and restocks; then check the books.
 
     Ends with one line of figures and exits 1 on any violation.
     """

@@ -1,8 +1,9 @@
 """The chaos run, small: it keeps the books straight, and its checks can fail.
 
-Each run starts the real services as processes with faults injected; the second one
-turns the participants' idempotency off (a test-only switch), and the same checks
-must then find effects applied twice.
+Each run starts the real services as processes with faults injected, late deliveries
+among them, while the scarce product runs out and is restocked. The negative controls
+turn the participants' idempotency off (a test-only switch): the same checks must then
+find the effects that duplicate or late requests apply.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def test_a_chaos_run_with_kills_and_faults_keeps_the_books_straight(tmp_path):
     assert result.sagas == 60
     assert result.kills == 1
     assert result.faults > 0
+    assert result.late_deliveries > 0
+    assert result.restocks > 0
 
 
 def test_without_idempotency_the_same_checks_find_double_effects(tmp_path):
@@ -45,3 +48,26 @@ def test_without_idempotency_the_same_checks_find_double_effects(tmp_path):
     )
 
     assert any("applied twice" in violation for violation in result.violations)
+
+
+def test_without_idempotency_late_deliveries_alone_break_the_books(tmp_path):
+    # No kills, no 500s, no lost answers: the only requests that act twice are copies
+    # that landed after the orchestrator gave up on them and retried, or compensated.
+    result = run_chaos(
+        config(
+            sagas=120,
+            kills=0,
+            pauses=0,
+            error_rate=0,
+            fail_after_commit_rate=0,
+            timeout_rate=0.1,
+            idempotency_disabled=True,
+        ),
+        workdir=tmp_path,
+    )
+
+    assert result.late_deliveries == result.faults > 0
+    assert any(
+        "applied twice" in violation or "(compensated)" in violation
+        for violation in result.violations
+    )

@@ -10,6 +10,9 @@ from checkout.chaos.databases import DEFAULT_POSTGRES_URL
 
 LEASE_SECONDS = 3.0
 CALL_TIMEOUT_SECONDS = 1.0
+LATE_HANG_SECONDS = 5 * CALL_TIMEOUT_SECONDS
+"""Long enough that a hung request lands after the orchestrator retried it, and most
+often after the saga moved on: completed, or refused and compensated."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,7 +25,10 @@ class ChaosConfig:
     postgres_url: str = DEFAULT_POSTGRES_URL
     orchestrators: int = 1
     error_rate: float = 0.03
-    timeout_rate: float = 0.01
+    timeout_rate: float = 0.05
+    """Share of the participants' POSTs that hang ``hang_seconds`` and then act: late
+    deliveries. About one saga in six meets one."""
+    hang_seconds: float = LATE_HANG_SECONDS
     fail_after_commit_rate: float = 0.03
     idempotency_disabled: bool = False
     seed: int = 1
@@ -35,6 +41,11 @@ class ChaosConfig:
                 "pausing an orchestrator needs another one to take over: "
                 "use --orchestrators 2 or more"
             )
+        if self.hang_seconds <= CALL_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"hang_seconds must pass the orchestrator's call timeout "
+                f"({CALL_TIMEOUT_SECONDS:g}s), or hung requests are not late deliveries"
+            )
 
 
 @dataclass
@@ -43,6 +54,10 @@ class ChaosResult:
     kills: int
     pauses: int
     faults: int
+    """Faults injected, late deliveries included."""
+    late_deliveries: int
+    """Requests that hung past the orchestrator's timeout, then acted."""
+    restocks: int
     books: Books
     log_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
@@ -54,5 +69,6 @@ class ChaosResult:
     def summary(self) -> str:
         return (
             f"chaos: {self.sagas} sagas, {self.kills} kills, {self.pauses} pauses, "
-            f"{self.faults} faults, {len(self.violations)} violations"
+            f"{self.faults} faults ({self.late_deliveries} late deliveries), "
+            f"{self.restocks} restocks, {len(self.violations)} violations"
         )

@@ -21,6 +21,8 @@ ADDRESS = {
 }
 PLENTIFUL = tuple(f"chaos-{i}" for i in range(1, 6))
 SCARCE = "chaos-scarce"
+SCARCE_AT_START = 8
+MOST_UNITS_PER_LINE = 3
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,10 @@ class PlannedOrder:
     idempotency_key: str
 
 
-def initial_stock(sagas: int) -> dict[str, int]:
-    """Plenty of the common products; the scarce one runs out part-way through."""
-    return {**dict.fromkeys(PLENTIFUL, 1_000_000), SCARCE: max(sagas // 10, 5)}
+def initial_stock() -> dict[str, int]:
+    """Plenty of the common products; a few of the scarce one, which runs out within
+    the first few dozen orders and is restocked (:mod:`checkout.chaos.restocks`)."""
+    return {**dict.fromkeys(PLENTIFUL, 1_000_000), SCARCE: SCARCE_AT_START}
 
 
 def plan_orders(count: int, rng: random.Random) -> list[PlannedOrder]:
@@ -55,7 +58,7 @@ def _order(kind: str, rng: random.Random) -> PlannedOrder:
             "product_id": product,
             "name": "Chaos item",
             "price": "12.50",
-            "quantity": rng.randint(1, 3),
+            "quantity": rng.randint(1, MOST_UNITS_PER_LINE),
         }
     ]
     if kind == "ok" and rng.random() < 0.5:

@@ -1,5 +1,6 @@
-"""The chaos run: start the system with faults on, place orders while killing and
-pausing orchestrators, wait until nothing is pending, then check the books."""
+"""The chaos run: start the system with faults on (late deliveries among them), place
+orders while killing and pausing orchestrators and restocking the scarce product, wait
+until nothing is pending and every late delivery has landed, then check the books."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""One chaos run against a running system: faults on, orders placed amid kills and
-pauses, the sagas settled, the books read."""
+"""One chaos run against a running system: faults on, orders placed amid kills, pauses
+and restocks, the sagas settled, the late deliveries landed, the books read."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import asyncio
 import random
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from rich.progress import Progress, TaskID
 
-from checkout.chaos.config import CALL_TIMEOUT_SECONDS, ChaosConfig, ChaosResult
+from checkout.chaos.config import ChaosConfig, ChaosResult
 from checkout.chaos.invariants import check_books, pending_sagas
 from checkout.chaos.load import initial_stock, place, plan_orders
 from checkout.chaos.mayhem import Mayhem
+from checkout.chaos.restocks import Restocker, stock_received
 from checkout.processes import PARTICIPANTS, System
 from checkout.progress import LineProgress, progress_bar
+
+QUIET_SECONDS = 1.0
+QUIET_ROUNDS = 30
 
 
 class ChaosSession:
@@ -28,21 +33,40 @@ class ChaosSession:
 
     async def run(self) -> ChaosResult:
         config = self.config
-        stock = initial_stock(config.sagas)
+        stock = initial_stock()
         limits = httpx.Limits(max_connections=config.concurrency + 8)
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), limits=limits) as client:
             await self._prepare(client, stock)
-            with progress_bar(show=config.show_progress) as progress:
-                order_ids = await self._place_orders(client, progress)
-                settling = progress.add_task("settling sagas", total=config.sagas)
-                await self._settle(progress, settling)
-            faults = await self._faults_injected(client)
-        books = await check_books(self.urls, stock_received=stock, order_ids=order_ids)
+            # Its own random source: restocking never changes the orders or the mayhem.
+            restocker = Restocker(
+                client,
+                inventory_url=self.system.url("inventory"),
+                admin=self.admin,
+                rng=random.Random(config.seed + 1),
+            )
+            settled = asyncio.Event()
+            restocking = asyncio.create_task(restocker.run(settled))
+            try:
+                with progress_bar(show=config.show_progress) as progress:
+                    order_ids = await self._place_orders(client, progress)
+                    settling = progress.add_task("settling sagas", total=config.sagas)
+                    await self._settle(progress, settling)
+                    settled.set()
+                    await restocking
+                    await self._let_late_deliveries_land(client, progress)
+            finally:
+                restocking.cancel()  # only still running if something failed
+            faults, late = await self._faults_injected(client)
+        books = await check_books(
+            self.urls, stock_received=stock_received(stock, restocker), order_ids=order_ids
+        )
         return ChaosResult(
             sagas=len(order_ids),
             kills=self.mayhem.kills,
             pauses=self.mayhem.pauses,
             faults=faults,
+            late_deliveries=late,
+            restocks=restocker.restocks,
             books=books,
             log_dir=self.system.log_dir,
         )
@@ -52,7 +76,7 @@ class ChaosSession:
             "error_rate": self.config.error_rate,
             "timeout_rate": self.config.timeout_rate,
             "fail_after_commit_rate": self.config.fail_after_commit_rate,
-            "hang_seconds": CALL_TIMEOUT_SECONDS * 1.5,
+            "hang_seconds": self.config.hang_seconds,
         }
         for participant in PARTICIPANTS:
             response = await client.put(
@@ -107,12 +131,52 @@ class ChaosSession:
                 return
             await asyncio.sleep(0.5)
 
-    async def _faults_injected(self, client: httpx.AsyncClient) -> int:
-        total = 0
+    async def _let_late_deliveries_land(
+        self, client: httpx.AsyncClient, progress: Progress | LineProgress
+    ) -> None:
+        """Wait until no request is still asleep in a participant.
+
+        The sagas settle with late deliveries still hanging; read now, the books would
+        miss what those do when they wake, which is what they are there to provoke.
+        Each was received before its saga settled and wakes ``hang_seconds`` later; after
+        that, the participants' count of answers must stop moving.
+        """
+        if self.config.timeout_rate == 0:
+            return
+        hang = self.config.hang_seconds
+        task = progress.add_task("late deliveries landing", total=hang)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while (waited := loop.time() - started) < hang:
+            progress.update(task, completed=int(waited))
+            await asyncio.sleep(min(0.25, hang - waited))
+        progress.update(task, completed=hang)
+        answered = await self._answers_given(client)
+        for _ in range(QUIET_ROUNDS):
+            await asyncio.sleep(QUIET_SECONDS)
+            answered, before = await self._answers_given(client), answered
+            if answered == before:
+                return
+
+    async def _answers_given(self, client: httpx.AsyncClient) -> float:
+        """POSTs the participants finished answering, all routes together."""
+        total = 0.0
+        for participant in PARTICIPANTS:
+            response = await client.get(f"{self.system.url(participant.name)}/metrics")
+            for family in text_string_to_metric_families(response.text):
+                for sample in family.samples:
+                    if sample.name == "http_requests_total" and sample.labels["method"] == "POST":
+                        total += sample.value
+        return total
+
+    async def _faults_injected(self, client: httpx.AsyncClient) -> tuple[int, int]:
+        """Faults injected (latency aside), and how many of them were late deliveries."""
+        total = late = 0
         for participant in PARTICIPANTS:
             response = await client.get(
                 f"{self.system.url(participant.name)}/admin/faults", headers=self.admin
             )
             injected = response.json().get("injected", {})
             total += sum(v for k, v in injected.items() if k != "latency")
-        return total
+            late += injected.get("timeout", 0)
+        return total, late
