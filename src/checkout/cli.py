@@ -99,8 +99,10 @@ def chaos(
     """Place orders under injected faults (late deliveries among them), kills, pauses
     and restocks; then check the books.
 
-    Ends with one line of figures and exits 1 on any violation.
+    Ends with one line of figures and exits 1 on any violation, 2 if the database
+    stayed unreachable.
     """
+    from checkout.chaos.retry import DatabaseUnreachable
     from checkout.chaos.run import ChaosConfig, run_chaos
 
     config = ChaosConfig(
@@ -114,11 +116,17 @@ def chaos(
         seed=seed,
         idempotency_disabled=unsafe_disable_idempotency,
     )
-    result = run_chaos(config)
+    try:
+        result = run_chaos(config)
+    except DatabaseUnreachable as error:
+        typer.echo(f"chaos: {error}.\nStart it (or check --postgres-url) and run again.", err=True)
+        raise typer.Exit(2) from None
     for violation in result.violations[:20]:
         typer.echo(f"  violation: {violation}")
     if len(result.violations) > 20:
         typer.echo(f"  … and {len(result.violations) - 20} more")
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
     typer.echo(f"  outcomes: {dict(result.books.statuses)}")
     typer.echo(result.summary())
     raise typer.Exit(1 if result.violations else 0)

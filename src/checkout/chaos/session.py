@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,9 +18,11 @@ from checkout.chaos.invariants import check_books, pending_sagas
 from checkout.chaos.load import initial_stock, place, plan_orders
 from checkout.chaos.mayhem import Mayhem
 from checkout.chaos.restocks import Restocker, stock_received
+from checkout.chaos.retry import retrying
 from checkout.processes import PARTICIPANTS, System
 from checkout.progress import LineProgress, progress_bar
 
+T = TypeVar("T")
 QUIET_SECONDS = 1.0
 QUIET_ROUNDS = 30
 
@@ -30,6 +35,7 @@ class ChaosSession:
         self.placed = 0
         self.progressed = asyncio.Event()
         self.admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
+        self.retries: Counter[str] = Counter()
 
     async def run(self) -> ChaosResult:
         config = self.config
@@ -57,8 +63,11 @@ class ChaosSession:
             finally:
                 restocking.cancel()  # only still running if something failed
             faults, late = await self._faults_injected(client)
-        books = await check_books(
-            self.urls, stock_received=stock_received(stock, restocker), order_ids=order_ids
+        books = await self._patiently(
+            "reading the books",
+            lambda: check_books(
+                self.urls, stock_received=stock_received(stock, restocker), order_ids=order_ids
+            ),
         )
         return ChaosResult(
             sagas=len(order_ids),
@@ -69,6 +78,10 @@ class ChaosSession:
             restocks=restocker.restocks,
             books=books,
             log_dir=self.system.log_dir,
+            notes=[
+                f"{what}: the database was unreachable; retried {n}×"
+                for what, n in self.retries.items()
+            ],
         )
 
     async def _prepare(self, client: httpx.AsyncClient, stock: dict[str, int]) -> None:
@@ -125,8 +138,16 @@ class ChaosSession:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.settle_timeout
         while True:
-            pending = await pending_sagas(self.urls["orders"])
-            progress.update(task, completed=self.config.sagas - pending)
+            pending = await self._patiently(
+                "waiting for the sagas to settle",
+                lambda: pending_sagas(self.urls["orders"]),
+                retried=lambda: progress.update(
+                    task, description="settling sagas (database unreachable, retrying)"
+                ),
+            )
+            progress.update(
+                task, completed=self.config.sagas - pending, description="settling sagas"
+            )
             if pending == 0 or loop.time() > deadline:
                 return
             await asyncio.sleep(0.5)
@@ -180,3 +201,18 @@ class ChaosSession:
             total += sum(v for k, v in injected.items() if k != "latency")
             late += injected.get("timeout", 0)
         return total, late
+
+    async def _patiently(
+        self,
+        what: str,
+        read: Callable[[], Awaitable[T]],
+        *,
+        retried: Callable[[], None] = lambda: None,
+    ) -> T:
+        """``read()``, retried while the database is unreachable; counted for the notes."""
+
+        def count(_message: str) -> None:
+            self.retries[what] += 1
+            retried()
+
+        return await retrying(read, what=what, on_retry=count)
