@@ -88,6 +88,14 @@ def chaos(
         str, typer.Option(help="Server for scratch databases.")
     ] = DEFAULT_POSTGRES_URL,
     seed: Annotated[int, typer.Option(help="Seed for the order mix and the mayhem.")] = 1,
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep the services' logs and the databases in this new or empty folder "
+            "(PostgreSQL's stay on the server, not dropped) for a look afterwards.",
+            file_okay=False,
+        ),
+    ] = None,
     unsafe_disable_idempotency: Annotated[
         bool,
         typer.Option(
@@ -105,21 +113,29 @@ def chaos(
     from checkout.chaos.retry import DatabaseUnreachable
     from checkout.chaos.run import ChaosConfig, run_chaos
 
-    config = ChaosConfig(
-        sagas=sagas,
-        concurrency=concurrency,
-        kills=kills,
-        pauses=pauses,
-        backend=backend,
-        orchestrators=orchestrators or (2 if backend == "postgresql" else 1),
-        postgres_url=postgres_url,
-        seed=seed,
-        idempotency_disabled=unsafe_disable_idempotency,
-    )
+    try:
+        config = ChaosConfig(
+            sagas=sagas,
+            concurrency=concurrency,
+            kills=kills,
+            pauses=pauses,
+            backend=backend,
+            orchestrators=orchestrators or (2 if backend == "postgresql" else 1),
+            postgres_url=postgres_url,
+            seed=seed,
+            idempotency_disabled=unsafe_disable_idempotency,
+            keep=keep,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     try:
         result = run_chaos(config)
     except DatabaseUnreachable as error:
-        typer.echo(f"chaos: {error}.\nStart it (or check --postgres-url) and run again.", err=True)
+        typer.echo(
+            f"chaos: {error}.\nStart it (or check --postgres-url) and run again; --keep DIR "
+            "keeps a run's logs and databases to look at.",
+            err=True,
+        )
         raise typer.Exit(2) from None
     for violation in result.violations[:20]:
         typer.echo(f"  violation: {violation}")
@@ -128,6 +144,8 @@ def chaos(
     for note in result.notes:
         typer.echo(f"  note: {note}")
     typer.echo(f"  outcomes: {dict(result.books.statuses)}")
+    if result.kept:
+        typer.echo(f"  {result.kept}")
     typer.echo(result.summary())
     raise typer.Exit(1 if result.violations else 0)
 

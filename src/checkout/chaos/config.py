@@ -34,6 +34,8 @@ class ChaosConfig:
     seed: int = 1
     settle_timeout: float = 300.0
     show_progress: bool = True
+    keep: Path | None = None
+    """Keep the services' logs and the databases here (PostgreSQL's stay on the server)."""
 
     def __post_init__(self) -> None:
         if self.pauses and self.orchestrators < 2:
@@ -45,6 +47,11 @@ class ChaosConfig:
             raise ValueError(
                 f"hang_seconds must pass the orchestrator's call timeout "
                 f"({CALL_TIMEOUT_SECONDS:g}s), or hung requests are not late deliveries"
+            )
+        if self.keep is not None and self.keep.exists() and any(self.keep.iterdir()):
+            raise ValueError(
+                f"--keep {self.keep}: the folder is not empty, and a run must not mix its "
+                "databases and logs with another's; name a new or empty folder"
             )
 
 
@@ -61,6 +68,8 @@ class ChaosResult:
     books: Books
     log_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    kept: str | None = None
+    """Where ``--keep`` left the logs and databases."""
 
     @property
     def violations(self) -> list[str]:
