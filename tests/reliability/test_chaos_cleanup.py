@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from checkout.chaos.databases import drop_databases, scratch_databases
 from checkout.chaos.run import ChaosConfig, run_chaos
+from checkout.migrations import DATABASES
 from sagakit.database import create_engine
 from tests.conftest import POSTGRES_ADMIN_URL, test_database_backend
 from tests.e2e.test_cli_sigterm import _alive, _children
@@ -92,6 +93,13 @@ def kept_databases(report: str) -> list[str]:
     return sorted(set(re.findall(r"chaos_[0-9a-f]{8}_[a-z]+", report)))
 
 
+def announced_databases(output: str) -> list[str]:
+    """The databases a run named as it started (``scratch databases chaos_…_*``)."""
+    found = re.search(r"scratch databases (chaos_[0-9a-f]{8})_\*", output)
+    assert found, f"the run did not name its databases: {output!r}"
+    return [f"{found.group(1)}_{name}" for name in DATABASES]
+
+
 def wait_for(condition: str, check: Callable[[], bool], *, within: float = 120) -> None:
     deadline = time.monotonic() + within
     while not check() and time.monotonic() < deadline:
@@ -126,14 +134,15 @@ def test_a_stopped_run_stops_its_services_and_drops_its_databases(
         assert [pid for pid in services if _alive(pid)] == []
         assert list(scratch.iterdir()) == []
         if test_database_backend() == "postgresql":
-            found = re.search(r"scratch databases (chaos_\w+?)_\*", err.read_text())
-            assert found, err.read_text()
-            prefix = found.group(1)
-            names = [f"{prefix}_{name}" for name in ("orders", "payment", "inventory", "shipping")]
-            assert existing(names) == []
+            assert existing(announced_databases(err.read_text())) == []
     finally:
-        chaos.kill()
-        chaos.wait()
+        if chaos.poll() is None:  # a failed assertion: still let it clean up after itself
+            chaos.send_signal(signal.SIGTERM)
+            try:
+                chaos.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                chaos.kill()
+                chaos.wait()
         for pid in services:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
@@ -152,10 +161,11 @@ def test_keep_leaves_the_logs_and_databases_and_says_where(tmp_path: Path) -> No
         keep=keep,
         show_progress=False,
     )
-
-    result = run_chaos(config)
+    heard: list[str] = []
 
     try:
+        result = run_chaos(config, report=heard.append)
+
         assert result.violations == []
         assert result.kept is not None and str(keep / "logs") in result.kept
         assert {"orders.log", "inventory.log"} <= {p.name for p in (keep / "logs").iterdir()}
@@ -167,7 +177,7 @@ def test_keep_leaves_the_logs_and_databases_and_says_where(tmp_path: Path) -> No
             assert existing(names) == sorted(names)
     finally:
         if backend == "postgresql":
-            drop_databases(POSTGRES_ADMIN_URL, kept_databases(result.kept or ""), report=print)
+            drop_databases(POSTGRES_ADMIN_URL, announced_databases(heard[0]), report=print)
 
 
 def test_keep_refuses_a_folder_that_holds_something(tmp_path: Path) -> None:
