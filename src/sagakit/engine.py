@@ -28,6 +28,7 @@ from sagakit.observer import NoObserver, SagaObserver
 from sagakit.progress import Uniform, current_step, retry_compensation, stop_forward
 from sagakit.state import AttemptStart, Driven, Failure, SagaEvent, SagaState, SagaStatus
 from sagakit.store import SagaStore
+from sagakit.unavailable import OutageLog, is_unavailable
 
 log = logging.getLogger("sagakit")
 
@@ -70,6 +71,7 @@ class SagaEngine:
         """Sagas driven in the background, in launch order (so ``close`` is repeatable)."""
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._driving: set[str] = set()
+        self._outages = OutageLog(log)
         self._begun: dict[str, AttemptStart] = {}
         """First attempts ``start`` recorded as begun, for ``drive`` to run."""
         for saga in sagas:
@@ -88,12 +90,18 @@ class SagaEngine:
 
     def definition(self, state: SagaState) -> Saga:
         try:
-            return self._definitions[(state.name, state.version)]
+            return self.definition_for(state.name, state.version)
+        except UnknownSagaError as unknown:
+            raise UnknownSagaError(f"saga {state.id}: {unknown}") from None
+
+    def definition_for(self, name: str, version: int) -> Saga:
+        """The registered definition ``name`` at ``version``."""
+        try:
+            return self._definitions[(name, version)]
         except KeyError:
             raise UnknownSagaError(
-                f"saga {state.id} needs definition {state.name!r} version {state.version}, "
-                "which this engine has not registered; register every version that may "
-                "still have sagas in flight"
+                f"definition {name!r} version {version} is not registered with this engine; "
+                "register every version that may still have sagas in flight"
             ) from None
 
     def new_state(
@@ -253,8 +261,11 @@ class SagaEngine:
             if free > 0:
                 try:
                     claimed = await self.store.claim_due(owner=self.owner, limit=free)
-                except Exception:
-                    log.exception("claiming due sagas failed; trying again")
+                except Exception as error:
+                    if not is_unavailable(error):
+                        log.exception("claiming due sagas failed; trying again")
+                    else:  # one line per interval, not a traceback per pass
+                        self._outages.failed("claiming due sagas: the store is unavailable", error)
             if claimed:
                 self.observer.sagas_claimed(claimed)
             for state in claimed:
@@ -324,12 +335,15 @@ class SagaEngine:
                 "saga %s: lease lost, letting go: %s", state.id, lost, extra={"saga_id": state.id}
             )
             return None
-        except Exception:
-            log.exception(
-                "saga %s: driving failed; it will be recovered",
-                state.id,
-                extra={"saga_id": state.id},
-            )
+        except Exception as error:
+            if is_unavailable(error):
+                self._outages.failed("driving a saga (to be recovered): store unavailable", error)
+            else:
+                log.exception(
+                    "saga %s: driving failed; it will be recovered",
+                    state.id,
+                    extra={"saga_id": state.id},
+                )
             return None
 
     async def _drive(self, state: SagaState, *, claimed: bool) -> Driven:

@@ -142,7 +142,10 @@ class InMemorySagaStore:
 
     async def load(self, saga_id: str) -> SagaState | None:
         row = self._rows.get(saga_id)
-        return row.state if row else None
+        if row is None:
+            return None
+        waiting = row.state.status.is_active and row.next_attempt_at > self._clock()
+        return replace(row.state, retry_at=row.next_attempt_at if waiting else None)
 
     async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
         return list(self._attempts.get(saga_id, []))

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Label,
     Row,
     Select,
     and_,
@@ -171,13 +172,15 @@ class SqlSagaStore:
         name: str | None = None,
         created_before: float | None = None,
         ids: Select[tuple[str]] | None = None,
+        waiting: bool = False,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[SagaState], int]:
         """A page of sagas, newest first, and how many match in all.
 
         ``ids`` narrows the list to the ids an application's own query selects (the
-        orders of one customer, say).
+        orders of one customer, say); ``waiting`` to the active sagas backing off before
+        their next attempt.
         """
         conditions: list[ColumnElement[bool]] = []
         if statuses:
@@ -188,8 +191,10 @@ class SqlSagaStore:
             conditions.append(sagas.c.created_at < created_before)
         if ids is not None:
             conditions.append(sagas.c.id.in_(ids.scalar_subquery()))
+        if waiting:
+            conditions += [sagas.c.status.in_(ACTIVE_STATUSES), self._waiting()]
         page = (
-            select(sagas)
+            select(sagas, self._waiting())
             .where(*conditions)
             .order_by(sagas.c.created_at.desc(), sagas.c.id)
             .limit(limit)
@@ -231,9 +236,22 @@ class SqlSagaStore:
         return claimed[0] if claimed else None
 
     async def load(self, saga_id: str) -> SagaState | None:
+        query = select(sagas, self._waiting()).where(sagas.c.id == saga_id)
         async with reading(self._engine) as conn:
-            row = (await conn.execute(select(sagas).where(sagas.c.id == saga_id))).first()
+            row = (await conn.execute(query)).first()
         return _to_state(row) if row else None
+
+    async def count_waiting(self) -> list[tuple[str, int, str, int, int]]:
+        """Active sagas waiting for a retry: (name, version, status, cursor, how many)."""
+        key = (sagas.c.name, sagas.c.version, sagas.c.status, sagas.c.cursor)
+        query = (
+            select(*key, func.count())
+            .where(sagas.c.status.in_(ACTIVE_STATUSES), sagas.c.next_attempt_at > self.now())
+            .group_by(*key)
+        )
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(query)).all()
+        return [(row[0], row[1], row[2], row[3], int(row[4])) for row in rows]
 
     async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
         query = select(attempts).where(attempts.c.saga_id == saga_id).order_by(attempts.c.id)
@@ -259,6 +277,10 @@ class SqlSagaStore:
     def _count_statement(self, *_event: Any) -> None:
         self._statements += 1
 
+    def _waiting(self) -> Label[bool]:
+        """Whether the saga's next attempt is ahead (by the database's clock)."""
+        return (sagas.c.next_attempt_at > self.now()).label("waiting")
+
     def _unheld(self) -> ColumnElement[bool]:
         return or_(sagas.c.lease_expires_at.is_(None), sagas.c.lease_expires_at < self.now())
 
@@ -280,6 +302,7 @@ def _to_state(row: Row[Any]) -> SagaState:
         fencing_token=row.fencing_token,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        retry_at=row.next_attempt_at if getattr(row, "waiting", False) else None,
     )
 
 

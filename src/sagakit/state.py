@@ -94,6 +94,10 @@ class SagaState:
     fencing_token: int = 0
     created_at: float = 0.0
     updated_at: float = 0.0
+    retry_at: float | None = None
+    """Read-only, from the store: when it will offer the saga for its next attempt, if
+    that is still ahead. The saga is *waiting*: its last attempt failed (a participant
+    down, a timeout) and it backs off. None while it is not waiting."""
 
     @property
     def attempts_in_budget(self) -> int:

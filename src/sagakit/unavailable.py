@@ -11,7 +11,9 @@ nothing is wrong with the request, try again shortly. A statement the database r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 
 import sqlalchemy.exc
 
@@ -67,3 +69,31 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         original = getattr(current, "orig", None)
         if isinstance(original, BaseException):
             pending.append(original)
+
+
+class OutageLog:
+    """During an outage every request and every pass fails the same way: log one line
+    per kind of failure and interval, counting the rest, instead of a traceback each."""
+
+    def __init__(
+        self,
+        log: logging.Logger,
+        *,
+        interval: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._log, self._interval, self._clock = log, interval, clock
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def failed(self, what: str, error: BaseException) -> None:
+        kind = f"{what}: {type(error).__name__}"
+        now = self._clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self._interval:
+            self._quiet[kind] = self._quiet.get(kind, 0) + 1
+            return
+        more = self._quiet.pop(kind, 0)
+        since = f" ({more} more since the last line)" if more else ""
+        self._last[kind] = now
+        self._log.warning("%s: %s: %s%s", what, type(error).__name__, error, since)

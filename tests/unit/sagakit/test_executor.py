@@ -383,3 +383,26 @@ async def test_a_saga_taken_over_from_the_log_comes_back_without_a_history(
     assert driven is not None
     assert driven.state.status is SagaStatus.COMPLETED
     assert driven.history is None
+
+
+async def test_a_saga_backing_off_before_a_retry_is_loaded_as_waiting_until_then(
+    store, clock, participant
+):
+    participant.on("inventory", F, Behaviour.FAIL, Behaviour.OK)
+    patient = RetryPolicy(
+        initial_interval=timedelta(seconds=60), maximum_interval=timedelta(seconds=60)
+    )
+    saga = saga_over(participant, retry=patient)
+    engine = engine_for(store, clock, saga)
+    parked = await engine.run(saga, input={})  # a minute is past half the lease: parked
+
+    waiting = await store.load(parked.id)
+    assert waiting is not None and waiting.status is SagaStatus.RUNNING
+    assert waiting.retry_at == pytest.approx(clock.now + 60, abs=1)
+
+    clock.advance(61)
+    due = await store.load(parked.id)
+    assert due is not None and due.retry_at is None
+    await engine.recover()
+    done = await store.load(parked.id)
+    assert done is not None and done.status is SagaStatus.COMPLETED and done.retry_at is None
