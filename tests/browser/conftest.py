@@ -86,7 +86,7 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
         log_dir=directory / "logs",
         process_env={
             "shipping": {"FAULTS_ENABLED": "1"},
-            "orders": {"ORDERS_COMPENSATION_MAX_ATTEMPTS": "2"},
+            "orders": {"ORDERS_COMPENSATION_MAX_ATTEMPTS": "2", "ORDERS_FORWARD_MAX_ATTEMPTS": "3"},
         },
     )
     system.start()

@@ -28,6 +28,11 @@ class SagaSummary(BaseModel):
     attempt: int
     failure: FailureOut | None
     compensation_failure: FailureOut | None
+    waiting_until: datetime | None = Field(
+        default=None,
+        description="When the saga next tries its step, if it is waiting: its last attempt "
+        "failed (a participant down, a timeout) and it backs off",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -68,6 +73,10 @@ class SagaDetail(SagaSummary):
 class StatusCounts(BaseModel):
     counts: dict[str, int]
     total: int
+    waiting: dict[str, int] = Field(
+        default_factory=dict,
+        description="Running or compensating sagas waiting to retry, by the step they wait on",
+    )
 
 
 class SagaFilters(BaseModel):
@@ -77,6 +86,7 @@ class SagaFilters(BaseModel):
     definition: ShortText | None = None
     customer_id: ShortText | None = None
     older_than_seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86400)
+    waiting: bool = Field(default=False, description="Only sagas waiting to retry a step")
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 

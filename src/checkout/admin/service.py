@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
@@ -41,11 +42,14 @@ class SagaHistory(Protocol):
         name: str | None = None,
         created_before: float | None = None,
         ids: Select[tuple[str]] | None = None,
+        waiting: bool = False,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[SagaState], int]: ...
 
     async def count_by_status(self) -> dict[str, int]: ...
+
+    async def count_waiting(self) -> list[tuple[str, int, str, int, int]]: ...
 
     async def load(self, saga_id: str) -> SagaState | None: ...
 
@@ -58,6 +62,8 @@ class SagaSteering(Protocol):
     """The operator actions of ``SagaEngine``."""
 
     def definition(self, state: SagaState) -> Saga: ...
+
+    def definition_for(self, name: str, version: int) -> Saga: ...
 
     async def retry(
         self, saga_id: str, *, actor: str = ..., background: bool = ...
@@ -92,6 +98,7 @@ class AdminService:
             name=filters.definition,
             created_before=created_before,
             ids=ids,
+            waiting=filters.waiting,
             limit=filters.limit,
             offset=filters.offset,
         )
@@ -99,7 +106,10 @@ class AdminService:
 
     async def counts(self) -> StatusCounts:
         counts = await self._history.count_by_status()
-        return StatusCounts(counts=counts, total=sum(counts.values()))
+        waiting: Counter[str] = Counter()
+        for name, version, _status, cursor, count in await self._history.count_waiting():
+            waiting[self._step_name(name, version, cursor)] += count
+        return StatusCounts(counts=counts, total=sum(counts.values()), waiting=dict(waiting))
 
     async def show(self, saga_id: str) -> SagaDetail:
         state = await self._history.load(saga_id)
@@ -145,9 +155,16 @@ class AdminService:
             attempt=state.attempt,
             failure=_failure(state.failure),
             compensation_failure=_failure(state.compensation_failure),
+            waiting_until=_time(state.retry_at),
             created_at=_utc(state.created_at),
             updated_at=_utc(state.updated_at),
         )
+
+    def _step_name(self, name: str, version: int, cursor: int) -> str:
+        try:
+            return self._engine.definition_for(name, version).steps[cursor].name
+        except (UnknownSagaError, IndexError):
+            return f"{name} v{version} step {cursor}"
 
     def _step_names(self, state: SagaState) -> list[str]:
         try:

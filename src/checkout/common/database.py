@@ -72,8 +72,10 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
     async def ping(self) -> None:
-        """Raise unless the database answers a trivial query (readiness probes)."""
-        await self.run(_select_one)
+        """Raise unless the database answers a trivial query (readiness probes). It reads,
+        so on SQLite it never waits for, or holds, the write lock."""
+        async with self.reading() as connection:
+            await connection.execute(text("SELECT 1"))
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
@@ -108,10 +110,6 @@ class Database:
     def _transact(engine: Engine, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with engine.begin() as connection:
             return work(connection, *args, **kwargs)
-
-
-def _select_one(connection: Connection) -> None:
-    connection.execute(text("SELECT 1"))
 
 
 def lock_order(connection: Connection, order_id: str) -> None:

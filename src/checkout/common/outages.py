@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +23,11 @@ import sqlalchemy.exc
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sagakit.unavailable import is_unavailable
+from sagakit.unavailable import OutageLog, is_unavailable
 
 log = logging.getLogger("checkout.outages")
 
 RETRY_AFTER_SECONDS = 2
-LOG_INTERVAL_SECONDS = 30.0
 READY_TIMEOUT_SECONDS = 2.0
 """A readiness probe answers within this, whatever its dependencies do."""
 
@@ -45,37 +43,14 @@ def unavailable(code: str, message: str) -> JSONResponse:
     )
 
 
-class OutageLog:
-    """One log line per kind of failure and interval, counting the rest."""
-
-    def __init__(
-        self, *, interval: float = LOG_INTERVAL_SECONDS, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._interval, self._clock = interval, clock
-        self._last: dict[str, float] = {}
-        self._quiet: dict[str, int] = {}
-
-    def failed(self, what: str, error: BaseException) -> None:
-        kind = f"{what}: {type(error).__name__}"
-        now = self._clock()
-        last = self._last.get(kind)
-        if last is not None and now - last < self._interval:
-            self._quiet[kind] = self._quiet.get(kind, 0) + 1
-            return
-        more = self._quiet.pop(kind, 0)
-        since = f" ({more} more since the last line)" if more else ""
-        self._last[kind] = now
-        log.warning("%s: %s: %s; answering 503%s", what, type(error).__name__, error, since)
-
-
 def install_outage_handlers(app: FastAPI) -> OutageLog:
     """Answer 503 for the database being unavailable; any other error stays a 500."""
-    outages = OutageLog()
+    outages = OutageLog(log)
 
     async def database_down(_request: Request, error: Exception) -> JSONResponse:
         if not is_unavailable(error):
             raise error
-        outages.failed("database unavailable", error)
+        outages.failed("database unavailable, answering 503", error)
         return unavailable(
             DATABASE_UNAVAILABLE,
             "The service's database cannot be reached right now. Try again in "
@@ -110,7 +85,7 @@ def readiness_router(dependencies: Sequence[Dependency]) -> APIRouter:
     naming those that did not. ``/health`` stays the process's liveness alone."""
     router = APIRouter(tags=["health"])
 
-    @router.get("/ready")
+    @router.get("/ready", include_in_schema=False)
     async def ready() -> JSONResponse:
         results = await asyncio.gather(*(_probe(dependency) for dependency in dependencies))
         names = [dependency.name for dependency in dependencies]

@@ -81,6 +81,14 @@ class SagaMetrics:
             "Sagas whose compensation gave up (status failed): an operator must retry them.",
             registry=registry,
         )
+        self.waiting = Gauge(
+            "checkout_sagas_waiting",
+            "Running or compensating sagas backing off before retrying a step (a participant "
+            "down, timeouts), by that step; read at scrape time.",
+            ["step"],
+            registry=registry,
+        )
+        self._waited_on: set[str] = set()
         self.admin_actions = Counter(
             "checkout_admin_actions",
             "Operator retries and aborts through the admin API.",
@@ -113,11 +121,18 @@ class SagaMetrics:
         self.leases_lost.inc()
         self._in_flight.discard(saga_id)
 
-    def refresh_statuses(self, counts: Mapping[str, int]) -> None:
-        """Set the by-status gauges from the database's counts (missing statuses are 0)."""
+    def refresh_statuses(
+        self, counts: Mapping[str, int], waiting: Mapping[str, int] | None = None
+    ) -> None:
+        """Set the by-status gauges from the database's counts (missing statuses are 0),
+        and the waiting sagas by step (a step no longer waited on drops to 0)."""
         for status in SagaStatus:
             self.by_status.labels(status.value).set(counts.get(status.value, 0))
         self.needing_attention.set(counts.get(SagaStatus.FAILED.value, 0))
+        waiting = waiting or {}
+        self._waited_on.update(waiting)
+        for step in self._waited_on:
+            self.waiting.labels(step).set(waiting.get(step, 0))
 
 
 class StatementsSent(Collector):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,12 +17,18 @@ from checkout.admin.service import AdminService
 from checkout.common.database import Database
 from checkout.common.errors import install_error_handlers
 from checkout.common.limits import BodySizeLimitMiddleware
+from checkout.common.outages import (
+    READY_TIMEOUT_SECONDS,
+    Dependency,
+    install_outage_handlers,
+    readiness_router,
+)
 from checkout.dashboard import install_dashboard
 from checkout.observability import SagaMetrics, install_observability
 from checkout.observability.metrics import StatementsSent
 from checkout.orders import routes
 from checkout.orders.participants import ParticipantClients, Participants
-from checkout.orders.saga import COMPENSATION_RETRY, checkout_saga
+from checkout.orders.saga import COMPENSATION_RETRY, FORWARD_RETRY, checkout_saga
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
 from sagakit import SagaEngine, SagaObserver, SqlSagaStore
@@ -47,6 +53,7 @@ def create_app(
         ) as (service, engine):
             app.state.orders = service
             app.state.engine = engine
+            app.state.database = service.database
             store = engine.store
             assert isinstance(store, SqlSagaStore), "running_orders builds a SQL store"
             app.state.store = store
@@ -64,24 +71,59 @@ def create_app(
     StatementsSent(registry, statements_sent)
 
     async def refresh_status_counts() -> None:
-        saga_metrics.refresh_statuses((await app.state.admin.counts()).counts)
+        counts = await app.state.admin.counts()
+        saga_metrics.refresh_statuses(counts.counts, counts.waiting)
 
     app = FastAPI(title="Order service", lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    install_outage_handlers(app)
     install_observability(
         app, service="orders", registry=registry, before_scrape=refresh_status_counts
     )
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
+        """Liveness: the process serves requests (readiness is ``/ready``)."""
         return {"status": "ok"}
+
+    async def database_answers() -> None:
+        await app.state.database.ping()
+
+    participants = {
+        "payment": settings.payment_url,
+        "inventory": settings.inventory_url,
+        "shipping": settings.shipping_url,
+    }
+    app.include_router(
+        readiness_router(
+            [
+                Dependency("database", database_answers),
+                *(
+                    Dependency(name, _healthy(url, participant_transport))
+                    for name, url in participants.items()
+                ),
+            ]
+        )
+    )
 
     app.include_router(routes.router)
     app.include_router(admin_routes.router)
     install_dashboard(app)
     return app
+
+
+def _healthy(
+    base_url: str, transport: httpx.AsyncBaseTransport | None
+) -> Callable[[], Awaitable[None]]:
+    """A check that the participant at ``base_url`` answers its ``/health``."""
+
+    async def check() -> None:
+        async with httpx.AsyncClient(transport=transport, timeout=READY_TIMEOUT_SECONDS) as client:
+            (await client.get(f"{base_url.rstrip('/')}/health")).raise_for_status()
+
+    return check
 
 
 @asynccontextmanager
@@ -112,6 +154,7 @@ async def running_orders(
     saga = checkout_saga(
         participants,
         timeout=timedelta(seconds=settings.call_timeout_seconds),
+        retry=replace(FORWARD_RETRY, maximum_attempts=settings.forward_max_attempts),
         compensation_retry=replace(
             COMPENSATION_RETRY, maximum_attempts=settings.compensation_max_attempts
         ),

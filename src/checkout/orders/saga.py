@@ -12,22 +12,36 @@ from checkout.orders.participants import Participants
 from sagakit import RetryPolicy, Saga, Step
 
 CALL_TIMEOUT = timedelta(seconds=5)
+FORWARD_ATTEMPTS = 12
+COMPENSATION_ATTEMPTS = 80
 FORWARD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
-    maximum_interval=timedelta(seconds=2),
-    maximum_attempts=6,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=FORWARD_ATTEMPTS,
 )
+"""About two minutes of retries (backing off from 0.1 s to 30 s) before a step's outcome
+is called unknown and the order cancelled: a participant that restarts or is redeployed
+keeps its orders; one that stays down longer cancels them, rather than keep customers
+waiting with their money taken."""
 COMPENSATION_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=12,
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=COMPENSATION_ATTEMPTS,
 )
+"""About an hour of retries (backing off to once a minute) before a compensation gives up
+and the saga ends ``failed`` for an operator. Undoing is not optional: a refund or a
+release must happen however long the participant is away, and a redeploy, a database
+failover or a network partition take minutes, not seconds. Past an hour the outage needs
+a human anyway, who sees the saga on the dashboard and retries it when it is over.
+Waiting costs nothing: a saga backing off for longer than half its lease is parked,
+holding no task, connection or lease, and any process picks it up when it is due."""
 
 
 def checkout_saga(
     participants: Participants,
     *,
     timeout: timedelta = CALL_TIMEOUT,
+    retry: RetryPolicy = FORWARD_RETRY,
     compensation_retry: RetryPolicy = COMPENSATION_RETRY,
 ) -> Saga:
     """Version 1 of the checkout. Change the steps only under a new version number:
@@ -40,7 +54,7 @@ def checkout_saga(
                 "payment",
                 action=participants.charge,
                 compensation=participants.refund,
-                retry=FORWARD_RETRY,
+                retry=retry,
                 compensation_retry=compensation_retry,
                 timeout=timeout,
             ),
@@ -48,7 +62,7 @@ def checkout_saga(
                 "inventory",
                 action=participants.reserve,
                 compensation=participants.release,
-                retry=FORWARD_RETRY,
+                retry=retry,
                 compensation_retry=compensation_retry,
                 timeout=timeout,
             ),
@@ -56,7 +70,7 @@ def checkout_saga(
                 "shipping",
                 action=participants.ship,
                 compensation=participants.cancel_shipment,
-                retry=FORWARD_RETRY,
+                retry=retry,
                 compensation_retry=compensation_retry,
                 timeout=timeout,
             ),

@@ -58,6 +58,10 @@ class OrderService:
         self._database, self._store, self._engine = database, store, engine
         self._saga, self._clock = saga, clock
 
+    @property
+    def database(self) -> Database:
+        return self._database
+
     async def place(
         self, request: OrderRequest, *, idempotency_key: str | None, wait_seconds: float = 0
     ) -> Placed:

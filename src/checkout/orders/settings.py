@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
 from checkout.common.settings import ServiceSettings, default_sqlite_url
+from checkout.orders.saga import COMPENSATION_ATTEMPTS, FORWARD_ATTEMPTS
 
 
 class OrdersSettings(ServiceSettings):
@@ -39,8 +40,18 @@ class OrdersSettings(ServiceSettings):
     recovery_poll_seconds: float = Field(
         default=1.0, gt=0, validation_alias="ORDERS_RECOVERY_POLL_SECONDS"
     )
+    forward_max_attempts: int = Field(
+        default=FORWARD_ATTEMPTS,
+        ge=1,
+        le=1000,
+        validation_alias="ORDERS_FORWARD_MAX_ATTEMPTS",
+    )
+    """Attempts of each step before its outcome is unknown and the order is cancelled."""
     compensation_max_attempts: int = Field(
-        default=12, ge=1, le=1000, validation_alias="ORDERS_COMPENSATION_MAX_ATTEMPTS"
+        default=COMPENSATION_ATTEMPTS,
+        ge=1,
+        le=1000,
+        validation_alias="ORDERS_COMPENSATION_MAX_ATTEMPTS",
     )
     """Attempts of each compensation before the saga ends ``failed`` for an operator."""
     owner: str | None = Field(default=None, validation_alias="ORDERS_OWNER")

@@ -62,10 +62,15 @@ function filterQuery() {
 }
 
 async function refreshCounts() {
-  const { counts } = await (await api("/admin/counts")).json();
-  for (const card of document.querySelectorAll("#counts .count")) {
+  const { counts, waiting } = await (await api("/admin/counts")).json();
+  for (const card of document.querySelectorAll("#counts .count[data-status]")) {
     card.querySelector(".number").textContent = counts[card.dataset.status] || 0;
   }
+  // Sagas backing off before retrying a step (a participant down), by that step.
+  const steps = Object.entries(waiting || {});
+  const card = $("#waiting");
+  card.querySelector(".number").textContent = steps.reduce((sum, [, n]) => sum + n, 0);
+  card.title = steps.map(([step, n]) => `${n} waiting on ${step}`).join(", ");
 }
 
 async function refreshList() {
@@ -80,9 +85,10 @@ async function refreshList() {
     link.href = `/dashboard/sagas/${encodeURIComponent(saga.id)}`;
     link.textContent = saga.id.slice(0, 8);
     row.insertCell().append(link);
-    cell(row, saga.status, `status status-${saga.status}`);
+    const waiting = saga.waiting_until ? " · waiting" : "";
+    cell(row, saga.status + waiting, `status status-${saga.status}`);
     cell(row, saga.customer_id);
-    cell(row, saga.step);
+    cell(row, saga.waiting_until ? `${saga.step} (retry ${when(saga.waiting_until)})` : saga.step);
     const failure = saga.compensation_failure || saga.failure;
     cell(row, failure ? `${failure.step}: ${failure.code}` : "", "error");
     cell(row, when(saga.created_at));
@@ -94,8 +100,9 @@ async function refreshList() {
 }
 
 function startIndex() {
-  const preset = new URLSearchParams(location.search).get("status");
-  if (preset) $("#filters [name=status]").value = preset;
+  const query = new URLSearchParams(location.search);
+  if (query.get("status")) $("#filters [name=status]").value = query.get("status");
+  if (query.get("waiting")) $("#filters [name=waiting]").checked = true;
   $("#filters").addEventListener("submit", (event) => {
     event.preventDefault();
     offset = 0;
@@ -135,6 +142,10 @@ async function refreshSaga(sagaId) {
   fact(facts, "Created", new Date(saga.created_at).toLocaleString());
   fact(facts, "Why it stopped", describeFailure(saga.failure));
   fact(facts, "Compensation that gave up", describeFailure(saga.compensation_failure));
+  if (saga.waiting_until) {
+    const retry = new Date(saga.waiting_until).toLocaleString();
+    fact(facts, "Waiting", `to retry ${saga.step} at ${retry} (its last attempt failed)`);
+  }
   $("#retry").disabled = saga.status !== "failed";
   $("#abort").disabled = saga.status !== "running";
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,24 +104,31 @@ def order_body(country: str = "Country") -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def orders(make_database_url: DatabaseFactory) -> AsyncIterator[Orders]:
-    url = await make_database_url("orders")
+@asynccontextmanager
+async def orders_service(url: str, **settings: Any) -> AsyncIterator[Orders]:
+    """The order service on ``url`` with faked participants; ``settings`` override."""
     await asyncio.to_thread(upgrade_all, {"orders": url})
-    settings = OrdersSettings(
-        service_token=SERVICE_TOKEN,
-        admin_token=ADMIN_TOKEN,
-        database_url=url,
-        payment_url=PARTICIPANTS["payment"],
-        inventory_url=PARTICIPANTS["inventory"],
-        shipping_url=PARTICIPANTS["shipping"],
-        call_timeout_seconds=1,
-        compensation_max_attempts=2,
-    )
+    options: dict[str, Any] = {
+        "call_timeout_seconds": 1,
+        "forward_max_attempts": 6,  # a few seconds of retries, time for a test to act
+        "compensation_max_attempts": 2,
+        **settings,
+    }
     participants = FakeParticipants()
     with respx.mock(assert_all_called=False) as router:
         participants.install(router)
-        app = create_app(settings, participant_transport=httpx.MockTransport(router.async_handler))
+        app = create_app(
+            OrdersSettings(
+                service_token=SERVICE_TOKEN,
+                admin_token=ADMIN_TOKEN,
+                database_url=url,
+                payment_url=PARTICIPANTS["payment"],
+                inventory_url=PARTICIPANTS["inventory"],
+                shipping_url=PARTICIPANTS["shipping"],
+                **options,
+            ),
+            participant_transport=httpx.MockTransport(router.async_handler),
+        )
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
@@ -128,3 +136,9 @@ async def orders(make_database_url: DatabaseFactory) -> AsyncIterator[Orders]:
             ) as client,
         ):
             yield Orders(client, participants)
+
+
+@pytest.fixture
+async def orders(make_database_url: DatabaseFactory) -> AsyncIterator[Orders]:
+    async with orders_service(await make_database_url("orders")) as service:
+        yield service

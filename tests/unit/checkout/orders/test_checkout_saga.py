@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 import respx
 
 from checkout.orders.participants import ParticipantClients, Participants
-from checkout.orders.saga import checkout_saga
+from checkout.orders.saga import FORWARD_ATTEMPTS, FORWARD_RETRY, checkout_saga
 from sagakit import InMemorySagaStore, SagaEngine, SagaStatus
 from sagakit.participant_client import ParticipantClient
 
@@ -46,7 +47,9 @@ async def engine():
         payment=client(PAYMENT), inventory=client(INVENTORY), shipping=client(SHIPPING)
     )
     participants = Participants(clients=clients, token="service-token")
-    saga = checkout_saga(participants, timeout=timedelta(seconds=1))
+    # The real number of attempts, without the waits long enough to park the saga.
+    retry = replace(FORWARD_RETRY, maximum_interval=timedelta(seconds=1))
+    saga = checkout_saga(participants, timeout=timedelta(seconds=1), retry=retry)
     yield SagaEngine(store=InMemorySagaStore(), sagas=[saga], sleep=no_sleep), saga
     await clients.aclose()
 
@@ -160,5 +163,5 @@ async def test_an_unreachable_participant_is_retried_then_compensated_as_unknown
     state = await sagas.run(saga, input=ORDER)
 
     assert state.status is SagaStatus.COMPENSATED
-    assert len(reserve.calls) == 6
+    assert len(reserve.calls) == FORWARD_ATTEMPTS
     assert release.called
