@@ -18,8 +18,13 @@ from checkout.common.answers import KeyRules
 class ServiceSettings(BaseSettings):
     """Tokens, limits and switches common to the checkout services."""
 
+    # hide_input_in_errors: a refused setting's error message must not quote a secret.
     model_config = SettingsConfigDict(
-        extra="ignore", populate_by_name=True, frozen=True, case_sensitive=False
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+        case_sensitive=False,
+        hide_input_in_errors=True,
     )
 
     service_token: SecretStr = Field(validation_alias="SERVICE_TOKEN", min_length=1)

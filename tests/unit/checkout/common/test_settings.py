@@ -27,3 +27,9 @@ def test_equal_service_and_admin_tokens_are_refused() -> None:
 def test_tokens_are_never_shown() -> None:
     settings = PaymentSettings(service_token="s3cret-s", admin_token="s3cret-a")
     assert "s3cret" not in repr(settings) and "s3cret" not in str(settings.model_dump())
+
+
+def test_a_refused_setting_does_not_quote_the_tokens() -> None:
+    with pytest.raises(ValidationError) as refused:
+        PaymentSettings(service_token="s3cret-same", admin_token="s3cret-same")
+    assert "s3cret" not in str(refused.value)
