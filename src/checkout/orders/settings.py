@@ -1,4 +1,5 @@
-"""Order service settings: the shared ones, its database and where the participants are."""
+"""Order service settings: the shared ones, its database, where the participants are and
+which identity provider vouches for its customers."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pydantic import Field, model_validator
 from sqlalchemy.engine import make_url
 
 from checkout.common.settings import ServiceSettings, default_sqlite_url
+from checkout.orders.identity_settings import CustomerIdentitySettings
 from checkout.orders.saga import COMPENSATION_ATTEMPTS, FORWARD_ATTEMPTS
 
 
-class OrdersSettings(ServiceSettings):
+class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     database_url: str = Field(default="", validation_alias="ORDERS_DATABASE_URL")
     payment_url: str = Field(default="http://127.0.0.1:8001", validation_alias="PAYMENT_URL")
     inventory_url: str = Field(default="http://127.0.0.1:8002", validation_alias="INVENTORY_URL")
@@ -61,6 +63,18 @@ class OrdersSettings(ServiceSettings):
         if make_url(self.database_url).get_backend_name() == "sqlite":
             return {}
         return {**self.pool_options(self.database_url), "pool_size": self.database_connections}
+
+    @model_validator(mode="after")
+    def _customer_secret_is_its_own(self) -> Self:
+        # A development secret equal to a bearer token would let whoever holds that
+        # token sign customer tokens.
+        secret = self.customer_jwt_secret
+        tokens = (self.service_token, self.admin_token)
+        if secret is not None and secret.get_secret_value() in [
+            token.get_secret_value() for token in tokens
+        ]:
+            raise ValueError("CUSTOMER_JWT_SECRET must differ from SERVICE_TOKEN and ADMIN_TOKEN")
+        return self
 
     @model_validator(mode="after")
     def _default_database_url(self) -> Self:
