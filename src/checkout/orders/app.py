@@ -27,6 +27,8 @@ from checkout.dashboard import install_dashboard
 from checkout.observability import SagaMetrics, install_observability
 from checkout.observability.metrics import StatementsSent
 from checkout.orders import routes
+from checkout.orders.access import Gate
+from checkout.orders.customer_tokens import customer_tokens
 from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import COMPENSATION_RETRY, FORWARD_RETRY, checkout_saga
 from checkout.orders.service import OrderService
@@ -76,6 +78,7 @@ def create_app(
 
     app = FastAPI(title="Order service", lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
+    app.state.gate = Gate(admin_token=settings.admin_token, customers=customer_tokens(settings))
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     install_outage_handlers(app)

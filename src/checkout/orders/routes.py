@@ -1,4 +1,8 @@
-"""Order HTTP routes: parse, call the service, shape the answer."""
+"""Order HTTP routes: parse, call the service, shape the answer.
+
+Each route's class admits its caller before the body is read (see ``routing``); the
+routes then keep a customer to their own orders.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from checkout.common.auth import is_authorized
 from checkout.common.errors import BusinessError, key_reused
 from checkout.common.responses import BODY, QUERY, refusals
-from checkout.orders.customers import CUSTOMER_TOKEN_HEADER, customer_token, is_customer
+from checkout.orders.access import Customer
+from checkout.orders.routing import CallerDep, ListOrdersRoute, PlaceOrderRoute, ReadOrderRoute
 from checkout.orders.schemas import ListFilters, OrderList, OrderOut, OrderRequest
 from checkout.orders.service import (
     IdempotencyConflict,
@@ -20,7 +24,10 @@ from checkout.orders.service import (
     OrderService,
 )
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+# One router per door: a route's class is its router's.
+placing = APIRouter(prefix="/orders", tags=["orders"], route_class=PlaceOrderRoute)
+reading = APIRouter(prefix="/orders", tags=["orders"], route_class=ReadOrderRoute)
+listing = APIRouter(prefix="/orders", tags=["orders"], route_class=ListOrdersRoute)
 
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*\"?(\d{1,6})\"?", re.IGNORECASE)
 
@@ -46,15 +53,25 @@ def wait_seconds(request: Request, prefer: str | None) -> float:
     return min(float(match.group(1)), cap)
 
 
-@router.post("", status_code=201, response_model=OrderOut, responses={**BODY, **refusals(409)})
+@placing.post(
+    "", status_code=201, response_model=OrderOut, responses={**BODY, **refusals(401, 403, 409, 503)}
+)
 async def place_order(
     body: OrderRequest,
     request: Request,
     response: Response,
     orders: ServiceDep,
+    caller: CallerDep,
     prefer: PreferHeader = None,
     idempotency_key: IdempotencyHeader = None,
 ) -> OrderOut:
+    if isinstance(caller, Customer) and body.customer_id != caller.id:
+        raise BusinessError(
+            403,
+            "not_your_customer_id",
+            "customer_id must be the signed-in customer's (the token's subject): "
+            "a customer places orders in their own name only.",
+        )
     try:
         placed = await orders.place(
             body, idempotency_key=idempotency_key, wait_seconds=wait_seconds(request, prefer)
@@ -68,37 +85,46 @@ async def place_order(
             "An order with this Idempotency-Key is being created; retry in a moment to get it.",
         ) from None
     response.headers["Location"] = f"/orders/{placed.order.id}"
-    secret = request.app.state.settings.admin_token
-    response.headers[CUSTOMER_TOKEN_HEADER] = customer_token(secret, placed.order.customer_id)
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return placed.order
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses={**QUERY, **refusals(404)})
+@reading.get("/{order_id}", response_model=OrderOut, responses={**QUERY, **refusals(401, 404, 503)})
 async def get_order(
-    order_id: uuid.UUID, request: Request, orders: ServiceDep, prefer: PreferHeader = None
+    order_id: uuid.UUID,
+    request: Request,
+    orders: ServiceDep,
+    caller: CallerDep,
+    prefer: PreferHeader = None,
 ) -> OrderOut:
     try:
-        return await orders.get(str(order_id), wait_seconds=wait_seconds(request, prefer))
+        return await orders.get(
+            str(order_id),
+            wait_seconds=wait_seconds(request, prefer),
+            customer_id=caller.id if isinstance(caller, Customer) else None,
+        )
     except OrderNotFound:
         raise BusinessError(404, "order_not_found", f"No order has id {order_id}.") from None
 
 
-@router.get("", response_model=OrderList, responses={**QUERY, **refusals(401)})
+@listing.get("", response_model=OrderList, responses={**QUERY, **refusals(401, 403, 503)})
 async def list_orders(
-    filters: Annotated[ListFilters, Query()], request: Request, orders: ServiceDep
+    filters: Annotated[ListFilters, Query()], orders: ServiceDep, caller: CallerDep
 ) -> OrderList:
-    settings = request.app.state.settings
-    own = filters.customer_id is not None and is_customer(
-        request, settings.admin_token, filters.customer_id
-    )
-    if not own and not is_authorized(request, settings, "admin"):
-        raise BusinessError(
-            401,
-            "customer_token_required",
-            "List one customer's orders with customer_id and that customer's token "
-            f"(the {CUSTOMER_TOKEN_HEADER} header of POST /orders) as "
-            "Authorization: Bearer …; listing everyone's needs the admin token.",
-        )
+    """Everyone's orders for the admin token; a customer's own for theirs."""
+    if isinstance(caller, Customer):
+        if filters.customer_id not in (None, caller.id):
+            raise BusinessError(
+                403,
+                "not_your_customer_id",
+                "A customer lists their own orders only: leave customer_id out, "
+                "or set it to the token's subject.",
+            )
+        filters = filters.model_copy(update={"customer_id": caller.id})
     return await orders.list(filters)
+
+
+router = APIRouter()
+for door in (placing, reading, listing):
+    router.include_router(door)

@@ -100,15 +100,23 @@ class OrderService:
                     return Placed(view, False)
         return Placed(await self.get(order.id), False)
 
-    async def get(self, order_id: str, *, wait_seconds: float = 0) -> OrderOut:
-        """The order with its saga's history; with ``wait_seconds``, once it settles."""
-        if wait_seconds > 0:
-            with contextlib.suppress(SagaNotFound):  # reported below, as without waiting
-                await self._engine.wait(order_id, seconds=wait_seconds)
+    async def get(
+        self, order_id: str, *, wait_seconds: float = 0, customer_id: str | None = None
+    ) -> OrderOut:
+        """The order with its saga's history; with ``wait_seconds``, once it settles.
+
+        With ``customer_id``, another customer's order is :class:`OrderNotFound`, as an
+        unknown one is: the answer must not confirm that it exists. So ownership is
+        checked before waiting, or the wait would tell the two apart.
+        """
         async with self._database.reading() as connection:
             order = await repository.get_order(connection, order_id)
-        if order is None:
+        if order is None or customer_id not in (None, order.customer_id):
             raise OrderNotFound(order_id)
+        if wait_seconds > 0:
+            # The order row never changes; its status is its saga's, which _view reads.
+            with contextlib.suppress(SagaNotFound):  # _view reports it, as without waiting
+                await self._engine.wait(order_id, seconds=wait_seconds)
         return await self._view(order)
 
     async def list(self, filters: ListFilters) -> OrderList:

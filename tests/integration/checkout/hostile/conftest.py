@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from contextlib import AsyncExitStack
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from checkout.shipping.app import create_app as create_shipping
 from checkout.shipping.settings import ShippingSettings
 from tests.conftest import DatabaseFactory
 from tests.integration.checkout.conftest import ADMIN_TOKEN, SERVICE_TOKEN, Serve, Service
+from tests.support.identity import IDENTITY
 
 RAW = "__raw_json__"
 """A placeholder: :func:`raw_json` replaces ``"__raw_json__"`` with JSON text as is."""
@@ -99,30 +101,51 @@ async def running(service: str, serve: Serve) -> Service:
     return await serve(service, create_app, settings_class)
 
 
+class StartOrders(Protocol):
+    async def __call__(self, **settings: Any) -> Service: ...
+
+
 @pytest.fixture
-async def orders(make_database_url: DatabaseFactory) -> AsyncIterator[Service]:
-    """The order service with its lifespan running; its participants are unreachable."""
-    url = await make_database_url("orders")
-    await asyncio.to_thread(upgrade_all, {"orders": url})
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = OrdersSettings(
-        service_token=SERVICE_TOKEN,
-        admin_token=ADMIN_TOKEN,
-        database_url=url,
-        payment_url=nowhere,
-        inventory_url=nowhere,
-        shipping_url=nowhere,
-        call_timeout_seconds=1,
-    )
-    app = create_orders(settings)
-    database = Database(url)
+async def start_orders(make_database_url: DatabaseFactory) -> AsyncIterator[StartOrders]:
+    """``await start_orders(**settings)``: the order service with its lifespan running, on
+    a migrated database of its own; its participants are unreachable."""
+    stack = AsyncExitStack()
+
+    async def start(**settings: Any) -> Service:
+        url = await make_database_url("orders")
+        await asyncio.to_thread(upgrade_all, {"orders": url})
+        nowhere = f"http://127.0.0.1:{free_port()}"
+        app = create_orders(
+            OrdersSettings(
+                service_token=SERVICE_TOKEN,
+                admin_token=ADMIN_TOKEN,
+                database_url=url,
+                payment_url=nowhere,
+                inventory_url=nowhere,
+                shipping_url=nowhere,
+                call_timeout_seconds=1,
+                **settings,
+            )
+        )
+        database = Database(url)
+        stack.push_async_callback(database.dispose)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://orders")
+        return Service(await stack.enter_async_context(client), database)
+
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://orders"
-            ) as client,
-        ):
-            yield Service(client, database)
+        yield start
     finally:
-        await database.dispose()
+        await stack.aclose()
+
+
+@pytest.fixture
+async def orders(start_orders: StartOrders) -> Service:
+    """The order service as it starts by default: no customer identity configured."""
+    return await start_orders()
+
+
+@pytest.fixture
+async def orders_with_identity(start_orders: StartOrders) -> Service:
+    """The order service trusting the development identity (HS256) of the tests."""
+    return await start_orders(**IDENTITY)
