@@ -72,6 +72,36 @@ def worker() -> None:
     asyncio.run(run_worker(OrdersSettings()))
 
 
+@app.command("customer-token")
+def customer_token(
+    customer_id: Annotated[str, typer.Argument(help="The customer the token names (its sub).")],
+    minutes: Annotated[int, typer.Option(min=1, max=24 * 60, help="How long it is valid.")] = 60,
+) -> None:
+    """DEVELOPMENT: print a customer token signed with CUSTOMER_JWT_SECRET.
+
+    It carries CUSTOMER_JWT_ISSUER and CUSTOMER_JWT_AUDIENCE as the order service has them:
+    TOKEN=$(checkout customer-token cust123). In production the identity provider
+    issues customer tokens.
+    """
+    from datetime import timedelta
+
+    from pydantic import ValidationError
+
+    from checkout.orders.customer_tokens import development_token
+    from checkout.orders.identity_settings import CustomerIdentitySettings
+
+    try:
+        settings = CustomerIdentitySettings()
+        token = development_token(settings, customer_id, lifetime=timedelta(minutes=minutes))
+    except ValueError as refused:  # pydantic's ValidationError is a ValueError too
+        reason = str(refused)
+        if isinstance(refused, ValidationError):
+            reason = str(refused.errors()[0]["msg"]).removeprefix("Value error, ")
+        typer.echo(f"Cannot mint a customer token: {reason}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(token)
+
+
 @app.command()
 def chaos(
     sagas: Annotated[int, typer.Option(help="How many orders to place.")] = 300,
