@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import pytest
 import uvicorn
@@ -26,14 +27,16 @@ from checkout.payment.settings import PaymentSettings
 from checkout.processes import free_port
 from checkout.shipping.app import create_app as create_shipping
 from checkout.shipping.settings import ShippingSettings
+from tests.support.identity import IDENTITY
 
 SERVICE_TOKEN = "fuzz-service-token"
 ADMIN_TOKEN = "fuzz-admin-token"
 TOKENS = {"service_token": SERVICE_TOKEN, "admin_token": ADMIN_TOKEN}
 
 
-def build_app(name: str, database_url: str) -> FastAPI:
-    """The named service's app; the order service's participants are unreachable."""
+def build_app(name: str, database_url: str, *, identity: bool = False) -> FastAPI:
+    """The named service's app; the order service's participants are unreachable, and
+    with ``identity`` it trusts the tests' development identity."""
     if name == "payment":
         return create_payment(PaymentSettings(**TOKENS, database_url=database_url))
     if name == "inventory":
@@ -48,6 +51,7 @@ def build_app(name: str, database_url: str) -> FastAPI:
         inventory_url=nowhere,
         shipping_url=nowhere,
         call_timeout_seconds=1,
+        **(IDENTITY if identity else {}),
     )
     return create_orders(settings)
 
@@ -57,16 +61,20 @@ class Served:
     base_url: str
 
 
+class Serve(Protocol):
+    def __call__(self, name: str, *, identity: bool = False) -> Served: ...
+
+
 @pytest.fixture
-def serve(database_url: str) -> Iterator[Callable[[str], Served]]:
+def serve(database_url: str) -> Iterator[Serve]:
     """``serve(name)``: migrate this test's database for ``name`` and serve the app."""
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(name: str) -> Served:
+    def start(name: str, *, identity: bool = False) -> Served:
         upgrade_all({name: database_url})
         port = free_port()
         config = uvicorn.Config(
-            build_app(name, database_url),
+            build_app(name, database_url, identity=identity),
             host="127.0.0.1",
             port=port,
             lifespan="on",
