@@ -48,7 +48,8 @@ class CustomerIdentitySettings(BaseSettings):
 
     @property
     def identity_configured(self) -> bool:
-        return self.customer_jwt_issuer is not None
+        # Truthiness, not None: an exported but empty CUSTOMER_JWT_ISSUER is unset.
+        return bool(self.customer_jwt_issuer)
 
     @model_validator(mode="after")
     def _complete_or_absent(self) -> Self:

@@ -23,6 +23,13 @@ def test_by_default_no_identity_is_configured() -> None:
     assert not OrdersSettings(**TOKENS).identity_configured
 
 
+def test_empty_identity_variables_configure_no_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ISSUER", "AUDIENCE", "SECRET", "JWKS_URL", "JWKS_FILE"):
+        monkeypatch.setenv(f"CUSTOMER_JWT_{name}", "")
+
+    assert not OrdersSettings(**TOKENS).identity_configured
+
+
 def test_the_development_identity_is_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
