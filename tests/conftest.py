@@ -24,6 +24,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Forget any customer identity the shell exports (the README has developers export
+    ``CUSTOMER_JWT_*`` to try it): each suite, and each service it starts, chooses its own."""
+    for name in [name for name in os.environ if name.upper().startswith("CUSTOMER_JWT_")]:
+        del os.environ[name]
+
+
 def test_database_backend() -> str:
     backend = os.environ.get("TEST_DATABASE", "sqlite")
     if backend not in {"sqlite", "postgresql"}:
