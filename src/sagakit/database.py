@@ -18,8 +18,10 @@ from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from sagakit.unavailable import is_disconnect
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_SECONDS = 5.0
@@ -52,9 +54,11 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, **options)
     _connect_timeout(options, "timeout", connect_timeout)
-    return create_async_engine(
+    engine = create_async_engine(
         url, **{"pool_size": POSTGRES_POOL_SIZE, "max_overflow": 0, **options}
     )
+    _drop_lost_connections(engine.sync_engine)
+    return engine
 
 
 def create_sync_engine(
@@ -89,6 +93,18 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def _drop_lost_connections(engine: Engine) -> None:
+    """Tell SQLAlchemy a connection is gone when the driver says so in words it does not
+    know: after PostgreSQL restarts, asyncpg's "cannot switch to state ...; another
+    operation is in progress" on the rollback of a dropped connection would otherwise
+    leave that connection in the pool, to fail again."""
+
+    @event.listens_for(engine, "handle_error")
+    def _mark(context: ExceptionContext) -> None:
+        if not context.is_disconnect and is_disconnect(context.original_exception):
+            context.is_disconnect = True
 
 
 def _connect_timeout(options: dict[str, Any], name: str, seconds: float) -> None:

@@ -35,6 +35,24 @@ def is_unavailable(error: BaseException) -> bool:
     return any(_says_unavailable(cause) for cause in _causes(error))
 
 
+DISCONNECT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Whether ``error`` means the connection it came from can never be used again (the
+    server closed it, or the driver lost track of it), so it must leave the pool."""
+    for cause in _causes(error):
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(DISCONNECT_SQLSTATES):
+            return True
+        module = type(cause).__module__
+        if module.startswith("asyncpg") and type(cause).__name__ in _CLIENT_SIDE:
+            return True
+        if isinstance(cause, ConnectionError):
+            return True
+    return False
+
+
 def _says_unavailable(error: BaseException) -> bool:
     if isinstance(error, sqlalchemy.exc.TimeoutError):  # no pooled connection in time
         return True
