@@ -6,6 +6,8 @@ that were started, in reverse. Every attempt is written ahead to a store, so a s
 whose process dies is finished by another, with the same idempotency keys.
 """
 
+from typing import TYPE_CHECKING
+
 from sagakit.alongside import Alongside, Rows
 from sagakit.database import create_engine
 from sagakit.definition import (
@@ -74,3 +76,17 @@ __all__ = [
     "create_engine",
     "idempotency_key",
 ]
+
+
+if TYPE_CHECKING:
+    from sagakit import migrate as migrate
+
+
+def __getattr__(name: str) -> object:
+    # ``sagakit.migrate.upgrade(engine)`` after a plain ``import sagakit``, without
+    # importing Alembic into every process that only runs sagas.
+    if name == "migrate":
+        import sagakit.migrate
+
+        return sagakit.migrate
+    raise AttributeError(f"module 'sagakit' has no attribute {name!r}")

@@ -37,8 +37,19 @@ class StepContext:
     """Everything an action needs to know, passed as one value so fields can be added.
 
     ``results`` holds the results of the forward steps that completed so far, by step
-    name. A compensation finds its own step's forward result in ``result``, or ``None``
-    when the forward outcome is unknown (the call timed out or kept failing).
+    name.
+
+    A compensation runs whether or not the forward step's outcome is known, so it must
+    be able to undo without the forward's answer:
+
+    - ``forward_known`` is True when the forward step succeeded: ``result`` is its answer
+      (a payment id, say) and the compensation may undo by it;
+    - otherwise (the forward call timed out, kept failing, was interrupted, or was
+      refused after an attempt that may still land) ``result`` is None, and the
+      compensation undoes by what both sides know: a business key from ``input`` (the
+      order id) or ``forward_key``, the idempotency key every forward attempt carried.
+      The participant answers "nothing to undo" if the forward never happened, and
+      remembers that, so the forward is refused if it arrives later.
     """
 
     saga_id: str
@@ -50,6 +61,10 @@ class StepContext:
     input: Mapping[str, JSON]
     results: Mapping[str, JSON]
     result: JSON = None
+    forward_known: bool = False
+    """In a compensation: whether the forward step succeeded (``result`` is its answer)."""
+    forward_key: str | None = None
+    """In a compensation: the idempotency key of the forward step it undoes."""
 
 
 Action = Callable[[StepContext], Awaitable[JSON]]
@@ -64,17 +79,31 @@ def idempotency_key(saga_id: str, step: str, direction: Direction) -> str:
     return f"{saga_id}:{step}:{direction.value}"
 
 
+ErrorMatch = type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool]
+"""Which errors: a type, a tuple of types (as ``isinstance`` takes), or a predicate."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    """How often and how patiently a failing call is retried.
+    """How often and how patiently a failing call is retried, and what counts as failing.
 
     Before attempt ``n + 1`` (``n >= 1``) the engine waits::
 
         min(maximum_interval, initial_interval * backoff_coefficient ** (n - 1))
             * uniform(1 - jitter, 1 + jitter)
 
-    ``maximum_attempts=None`` retries for ever. Exceptions whose type is in
-    ``non_retryable_error_types`` end the step at once.
+    or longer, if the error asked for it (``TransientError.retry_after``, an HTTP
+    ``Retry-After``). ``maximum_attempts=None`` retries for ever.
+
+    An error the action raises is, in this order:
+
+    - a refusal, if it is a ``StepRejected`` or matches ``refuse_on``: the attempt did
+      nothing, the step is not retried, and the saga compensates;
+    - retried, if it matches ``retry_on`` (by default, every ``Exception``) and not
+      ``non_retryable_error_types``;
+    - otherwise final, with an unknown outcome: the step is compensated too.
+
+    ``sagakit.http.HTTP_RETRY`` is the usual rule for calls made with httpx.
     """
 
     initial_interval: timedelta = timedelta(milliseconds=100)
@@ -82,6 +111,8 @@ class RetryPolicy:
     maximum_interval: timedelta = timedelta(seconds=10)
     maximum_attempts: int | None = 5
     jitter: float = 0.2
+    retry_on: ErrorMatch = Exception
+    refuse_on: ErrorMatch = ()
     non_retryable_error_types: tuple[type[BaseException], ...] = ()
 
     def __post_init__(self) -> None:
@@ -100,7 +131,12 @@ class RetryPolicy:
         return self.maximum_attempts is None or attempts_made < self.maximum_attempts
 
     def is_retryable(self, error: BaseException) -> bool:
-        return not isinstance(error, self.non_retryable_error_types)
+        if isinstance(error, self.non_retryable_error_types):
+            return False
+        return _matches(self.retry_on, error)
+
+    def is_refusal(self, error: BaseException) -> bool:
+        return _matches(self.refuse_on, error)
 
     def delay_before(
         self, attempt: int, *, uniform: Callable[[float, float], float] = random.uniform
@@ -110,6 +146,12 @@ class RetryPolicy:
         base = self.initial_interval.total_seconds() * self.backoff_coefficient**exponent
         capped = min(base, self.maximum_interval.total_seconds())
         return timedelta(seconds=capped * uniform(1 - self.jitter, 1 + self.jitter))
+
+
+def _matches(match: ErrorMatch, error: BaseException) -> bool:
+    if isinstance(match, type | tuple):
+        return isinstance(error, match)
+    return match(error)
 
 
 DEFAULT_RETRY = RetryPolicy()

@@ -12,8 +12,10 @@ How an action's error steers a saga:
   the policy gives up, the outcome is unknown, so the step is compensated as if it
   had happened (a participant makes compensating something that never happened a
   no-op).
-- An exception whose type is listed in ``RetryPolicy.non_retryable_error_types`` is
-  not retried, and the step's outcome is treated as unknown, like an exhausted retry.
+- ``RetryPolicy`` says otherwise where the defaults do not fit: errors that match its
+  ``refuse_on`` are refusals, and only those that match its ``retry_on`` (and not its
+  ``non_retryable_error_types``) are retried; any other error ends the step at once
+  with an unknown outcome, compensated like an exhausted retry.
 
 Errors the engine raises to its callers:
 
@@ -25,6 +27,8 @@ Errors the engine raises to its callers:
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 
 class SagaError(Exception):
@@ -43,7 +47,15 @@ class StepRejected(SagaError):
 
 
 class TransientError(SagaError):
-    """The step failed in a way that may pass: retry it with the same idempotency key."""
+    """The step failed in a way that may pass: retry it with the same idempotency key.
+
+    ``retry_after`` is how long the participant asked to be left alone (an HTTP
+    ``Retry-After``): the next attempt waits at least that long.
+    """
+
+    def __init__(self, message: str, *, retry_after: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class UnknownSagaError(SagaError):

@@ -10,16 +10,24 @@ engine's error hierarchy like this:
   retries run out and the saga ends visibly instead.
 - any other 4xx: ``StepRejected``, with the ``code`` from ``{"detail": {"code": ...}}``.
 - no answer (connection refused, reset, timeout): ``TransientError``.
+
+A ``Retry-After`` on a 429 or 503 (in seconds) becomes the error's ``retry_after``: the
+engine waits at least that long (up to the policy's longest interval) before retrying.
+
+Steps that call with httpx themselves (``response.raise_for_status()``) get the same
+rules from ``HTTP_RETRY``: transport errors and those answers retried, any other 4xx a
+refusal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
-from sagakit.definition import JSON, StepContext
+from sagakit.definition import JSON, RetryPolicy, StepContext
 from sagakit.errors import StepRejected, TransientError
 from sagakit.participant_client import ParticipantClient
 
@@ -59,7 +67,7 @@ def interpret(response: httpx.Response) -> JSON:
         return response.json()
     where = f"{response.request.method} {response.request.url}"
     if status >= 500 or status in RETRYABLE_CLIENT_ERRORS:
-        raise TransientError(f"{where} answered {status}")
+        raise TransientError(f"{where} answered {status}", retry_after=_retry_after(response))
     if status in (401, 403):
         raise TransientError(
             f"{where} answered {status}: check the service token the orchestrator sends"
@@ -79,3 +87,31 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
             detail.get("message", detail)
         )
     return f"http_{response.status_code}", str(detail if detail is not None else body)[:500]
+
+
+def transient(error: BaseException) -> bool:
+    """Whether an httpx call's error may pass: no answer (a timeout, a refused or reset
+    connection), or an answer 408, 425, 429 or 5xx (``raise_for_status()``'s error)."""
+    if isinstance(error, TransientError | httpx.TransportError):
+        return True
+    if isinstance(error, httpx.HTTPStatusError):
+        status = error.response.status_code
+        return status >= 500 or status in RETRYABLE_CLIENT_ERRORS or status in (401, 403)
+    return False
+
+
+def refused(error: BaseException) -> bool:
+    """Whether an httpx call's error is the participant refusing: any other 4xx."""
+    return isinstance(error, httpx.HTTPStatusError) and not transient(error)
+
+
+HTTP_RETRY = RetryPolicy(retry_on=transient, refuse_on=refused)
+"""The usual rule for a step that calls with httpx: transport errors, 408, 425, 429 and
+5xx retried (honouring ``Retry-After``); any other 4xx refuses; anything else (a bug in
+the action) ends the step with an unknown outcome. ``dataclasses.replace`` it to change
+the intervals or attempts."""
+
+
+def _retry_after(response: httpx.Response) -> timedelta | None:
+    value = response.headers.get("Retry-After", "")
+    return timedelta(seconds=int(value)) if value.isdigit() else None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from sagakit.definition import Direction, Step, StepContext
-from sagakit.errors import StepRejected
+from sagakit.definition import Direction, Step, StepContext, idempotency_key
+from sagakit.errors import StepRejected, TransientError
 from sagakit.progress import Outcome, OutcomeKind
 from sagakit.state import AttemptStart, AttemptStatus, SagaState
 
@@ -37,6 +37,8 @@ async def invoke(step: Step, state: SagaState, start: AttemptStart) -> Outcome:
         input=state.input,
         results=state.results,
         result=None if forward else state.results.get(step.name),
+        forward_known=not forward and step.name in state.results,
+        forward_key=None if forward else idempotency_key(state.id, step.name, Direction.FORWARD),
     )
     try:
         async with asyncio.timeout(step.timeout.total_seconds()):
@@ -48,8 +50,17 @@ async def invoke(step: Step, state: SagaState, start: AttemptStart) -> Outcome:
         return Outcome(kind=OutcomeKind.REJECTED, error=str(rejected), code=rejected.code)
     except Exception as error:
         policy = step.retry if forward else step.compensation_retry
+        described = f"{type(error).__name__}: {error}"
+        if policy.is_refusal(error):
+            code = getattr(error, "code", None)
+            return Outcome(
+                kind=OutcomeKind.REJECTED,
+                error=described,
+                code=code if isinstance(code, str) else "rejected",
+            )
         kind = OutcomeKind.FAILED if policy.is_retryable(error) else OutcomeKind.FATAL
-        return Outcome(kind=kind, error=f"{type(error).__name__}: {error}")
+        wait = error.retry_after if isinstance(error, TransientError) else None
+        return Outcome(kind=kind, error=described, retry_after=wait)
     try:
         json.dumps(result)
     except (TypeError, ValueError) as error:

@@ -32,6 +32,8 @@ class Outcome:
     result: JSON = None
     error: str | None = None
     code: str | None = None
+    retry_after: timedelta | None = None
+    """The least wait before another attempt that the failure asked for."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +91,7 @@ def _after_forward(saga: Saga, state: SagaState, outcome: Outcome, uniform: Unif
         return Decision(state=_begin_compensation(saga, state, first_to_undo, failure))
     if _may_retry(step.retry, state.attempts_in_budget, outcome):
         delay = step.retry.delay_before(state.attempts_in_budget + 1, uniform=uniform)
-        return Decision(state=state, retry_after=delay)
+        return Decision(state=state, retry_after=_wait(delay, outcome, step.retry))
     # Unknown outcome: the step may have happened, so it is compensated too.
     return Decision(state=_begin_compensation(saga, state, state.cursor, failure))
 
@@ -102,9 +104,17 @@ def _after_compensation(
         return Decision(state=_compensate_from(saga, state, state.cursor - 1))
     if _may_retry(step.compensation_retry, state.attempts_in_budget, outcome):
         delay = step.compensation_retry.delay_before(state.attempts_in_budget + 1, uniform=uniform)
-        return Decision(state=state, retry_after=delay)
+        return Decision(state=state, retry_after=_wait(delay, outcome, step.compensation_retry))
     failure = _failure(step, Direction.COMPENSATE, outcome)
     return Decision(state=state.evolve(status=SagaStatus.FAILED, compensation_failure=failure))
+
+
+def _wait(delay: timedelta, outcome: Outcome, policy: RetryPolicy) -> timedelta:
+    """The policy's delay, or what the failure asked for if longer, up to the policy's
+    longest interval: a participant cannot park a saga for longer than its owner allows."""
+    if outcome.retry_after is None:
+        return delay
+    return max(delay, min(outcome.retry_after, policy.maximum_interval))
 
 
 def _earlier_attempt_unknown(state: SagaState) -> bool:
