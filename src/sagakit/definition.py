@@ -83,6 +83,12 @@ ErrorMatch = type[BaseException] | tuple[type[BaseException], ...] | Callable[[B
 """Which errors: a type, a tuple of types (as ``isinstance`` takes), or a predicate."""
 
 
+def asked_wait(error: BaseException) -> timedelta | None:
+    """The wait an error asks for in its ``retry_after`` (as ``TransientError`` has)."""
+    wait = getattr(error, "retry_after", None)
+    return wait if isinstance(wait, timedelta) else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
     """How often and how patiently a failing call is retried, and what counts as failing.
@@ -114,6 +120,9 @@ class RetryPolicy:
     retry_on: ErrorMatch = Exception
     refuse_on: ErrorMatch = ()
     non_retryable_error_types: tuple[type[BaseException], ...] = ()
+    wait_asked: Callable[[BaseException], timedelta | None] = asked_wait
+    """How long the error asks the next attempt to wait (``TransientError.retry_after``
+    by default; ``sagakit.http.HTTP_RETRY`` also reads a ``Retry-After`` header)."""
 
     def __post_init__(self) -> None:
         if self.initial_interval < timedelta(0):

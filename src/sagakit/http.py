@@ -11,8 +11,8 @@ engine's error hierarchy like this:
 - any other 4xx: ``StepRejected``, with the ``code`` from ``{"detail": {"code": ...}}``.
 - no answer (connection refused, reset, timeout): ``TransientError``.
 
-A ``Retry-After`` on a 429 or 503 (in seconds) becomes the error's ``retry_after``: the
-engine waits at least that long (up to the policy's longest interval) before retrying.
+A ``Retry-After`` on a 429 or 5xx (in seconds) is honoured: the engine waits at least
+that long (up to the policy's longest interval) before retrying.
 
 Steps that call with httpx themselves (``response.raise_for_status()``) get the same
 rules from ``HTTP_RETRY``: transport errors and those answers retried, any other 4xx a
@@ -105,7 +105,17 @@ def refused(error: BaseException) -> bool:
     return isinstance(error, httpx.HTTPStatusError) and not transient(error)
 
 
-HTTP_RETRY = RetryPolicy(retry_on=transient, refuse_on=refused)
+def wait_asked(error: BaseException) -> timedelta | None:
+    """The wait an error asks for: a ``TransientError``'s, or the ``Retry-After`` (in
+    seconds) of the answer ``raise_for_status()`` raised for."""
+    if isinstance(error, TransientError):
+        return error.retry_after
+    if isinstance(error, httpx.HTTPStatusError):
+        return _retry_after(error.response)
+    return None
+
+
+HTTP_RETRY = RetryPolicy(retry_on=transient, refuse_on=refused, wait_asked=wait_asked)
 """The usual rule for a step that calls with httpx: transport errors, 408, 425, 429 and
 5xx retried (honouring ``Retry-After``); any other 4xx refuses; anything else (a bug in
 the action) ends the step with an unknown outcome. ``dataclasses.replace`` it to change

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 from sagakit.definition import Direction, Step, StepContext, idempotency_key
-from sagakit.errors import StepRejected, TransientError
+from sagakit.errors import StepRejected
 from sagakit.progress import Outcome, OutcomeKind
 from sagakit.state import AttemptStart, AttemptStatus, SagaState
 
@@ -59,8 +60,10 @@ async def invoke(step: Step, state: SagaState, start: AttemptStart) -> Outcome:
                 code=code if isinstance(code, str) else "rejected",
             )
         kind = OutcomeKind.FAILED if policy.is_retryable(error) else OutcomeKind.FATAL
-        wait = error.retry_after if isinstance(error, TransientError) else None
-        return Outcome(kind=kind, error=described, retry_after=wait)
+        wait = policy.wait_asked(error)
+        return Outcome(
+            kind=kind, error=described, retry_after=wait if isinstance(wait, timedelta) else None
+        )
     try:
         json.dumps(result)
     except (TypeError, ValueError) as error:

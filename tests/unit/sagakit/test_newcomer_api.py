@@ -185,3 +185,20 @@ async def test_a_compensation_knows_whether_its_forward_outcome_is_known(
         assert undo.forward_known and undo.result == {"debit": "d-1"}
     else:
         assert not undo.forward_known and undo.result is None
+
+
+@respx.mock
+async def test_http_retry_honours_the_retry_after_of_a_raise_for_status_error() -> None:
+    respx.post(f"{WALLET}/debits").mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "4"}),
+            httpx.Response(201, json={"debit": "d-1"}),
+        ]
+    )
+    saga = wallet_saga([], [])
+    clock = FakeClock()
+
+    state = await engine(saga, clock).run(saga, input={})
+
+    assert state.status is SagaStatus.COMPLETED
+    assert clock.slept == [4.0]
