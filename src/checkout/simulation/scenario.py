@@ -175,8 +175,6 @@ class CheckoutScenario:
                 self._stock_received[product] += units
 
     def _restock(self, product: str, units: int) -> None:
-        """Add ``units`` (read and written in one transaction, so nothing slips between)."""
         with self._services["inventory"].database.begin() as connection:
-            level = stock.available(connection, product_id=product) or 0
-            stock.set_available(connection, product_id=product, available=level + units)
+            stock.restock(connection, product_id=product, quantity=units)
         self._stock_received[product] += units
