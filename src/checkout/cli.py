@@ -15,7 +15,7 @@ import typer
 
 from checkout.admin.cli import sagas_app
 from checkout.chaos.databases import DEFAULT_POSTGRES_URL
-from checkout.processes import stop_services_on_sigterm
+from checkout.stopping import stop_services_on_sigterm
 
 app = typer.Typer(help="Run and operate the checkout built on sagakit.", no_args_is_help=True)
 app.add_typer(sagas_app, name="sagas")

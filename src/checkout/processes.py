@@ -16,10 +16,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import IO
 
 import httpx
+
+from checkout.stopping import stop_signals_deferred
 
 
 @dataclass(frozen=True)
@@ -59,20 +60,6 @@ def check_port_free(host: str, port: int, name: str) -> None:
                 f"port {port} on {host}, needed by the {name} service, is already in use. "
                 f"Stop whatever listens there (try: lsof -i :{port}) or choose other ports."
             ) from None
-
-
-def stop_services_on_sigterm() -> None:
-    """Make SIGTERM unwind the stack as Ctrl-C does, so ``finally: system.stop()`` runs.
-
-    Python's default for SIGTERM ends the process at once: a benchmark or chaos run
-    stopped that way (``kill``, a CI timeout) left its services running, holding their
-    ports and databases.
-    """
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-
-
-def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def generated_tokens() -> dict[str, str]:
@@ -125,7 +112,10 @@ class System:
 
     def start(self, *names: str) -> None:
         for name in names or tuple(self.ports):
-            self.processes[name] = self._spawn(name)
+            # A stop arriving mid-spawn waits until the process is on record, or
+            # ``stop()`` would never hear of it and it would outlive us.
+            with stop_signals_deferred():
+                self.processes[name] = self._spawn(name)
 
     def _spawn(self, name: str) -> subprocess.Popen[bytes]:
         if kind_of(name) == "worker":

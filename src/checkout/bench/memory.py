@@ -8,7 +8,6 @@ After every K sagas the order service's RSS is read from ``/proc/<pid>/status``
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from checkout.bench.load import closed_loop, stock_products, through_order_servi
 from checkout.migrations import upgrade_all
 from checkout.processes import SERVICES, System, free_port, generated_tokens
 from checkout.progress import progress_bar
+from checkout.stopping import run_until_stopped
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ def measure_memory(
             system.check_ports()
             system.start()
             system.wait_healthy(timeout=60)
-            return asyncio.run(_drive(system, sagas, every, concurrency, on_point, show_progress))
+            return run_until_stopped(
+                _drive(system, sagas, every, concurrency, on_point, show_progress)
+            )
         finally:
             system.stop()
 

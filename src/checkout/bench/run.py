@@ -44,6 +44,7 @@ from checkout.chaos.databases import admin_statements
 from checkout.migrations import upgrade_all
 from checkout.processes import System, free_port, generated_tokens
 from checkout.progress import progress_bar
+from checkout.stopping import run_until_stopped
 
 DBOS_APP = "checkout.bench.dbos_app:create_app"
 RELAY_APP = "checkout.bench.relay_app:create_app"
@@ -61,7 +62,7 @@ def run_benchmark(config: BenchConfig, *, workdir: Path | None = None) -> BenchR
             system.start()
             system.wait_healthy(timeout=60)
             result.environment["durability"] = _sqlite_durability(config, databases)
-            asyncio.run(_measure(config, system, result))
+            run_until_stopped(_measure(config, system, result))
         finally:
             system.stop()
             if databases["postgres_created"]:

@@ -8,7 +8,6 @@ drops the scratch databases, unless ``keep`` asks to leave them for a look.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from checkout.chaos.config import (
 from checkout.chaos.databases import drop_command, new_prefix, scratch_databases, scratch_names
 from checkout.chaos.session import ChaosSession
 from checkout.processes import PARTICIPANTS, System, free_port, generated_tokens
+from checkout.stopping import run_until_stopped
 
 __all__ = ["ChaosConfig", "ChaosResult", "run_chaos"]
 
@@ -70,7 +70,7 @@ def run_chaos(
         cleanup.callback(system.stop)
         system.start()
         system.wait_healthy(timeout=60)
-        result = asyncio.run(ChaosSession(config, system, urls).run())
+        result = run_until_stopped(ChaosSession(config, system, urls).run())
         result.kept = kept
         return result
     except BaseException:
