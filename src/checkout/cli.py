@@ -110,13 +110,37 @@ def chaos(
     pauses: Annotated[
         int, typer.Option(help="Orchestrators to SIGSTOP past their lease, then resume.")
     ] = 0,
+    db_restarts: Annotated[
+        int,
+        typer.Option(
+            help="Stop the PostgreSQL server (fast and immediate, alternately), keep it down "
+            "a few seconds and start it, while orders flow. On a private cluster the run "
+            "creates and drops, unless --postgres-url and --i-may-restart-this-server."
+        ),
+    ] = 0,
+    participant_kills: Annotated[
+        int, typer.Option(help="Participants (payment, inventory…) to SIGKILL and restart.")
+    ] = 0,
     backend: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
     orchestrators: Annotated[
         int, typer.Option(help="Order services (default: 1 on SQLite, 2 on PostgreSQL).")
     ] = 0,
     postgres_url: Annotated[
-        str, typer.Option(help="Server for scratch databases.")
-    ] = DEFAULT_POSTGRES_URL,
+        str | None,
+        typer.Option(
+            help="Server for scratch databases (default: 127.0.0.1:5432; with "
+            "--db-restarts, a private cluster the run creates).",
+            show_default=False,
+        ),
+    ] = None,
+    i_may_restart_this_server: Annotated[
+        bool,
+        typer.Option(
+            "--i-may-restart-this-server",
+            help="--db-restarts may stop and start the --postgres-url server, which the run "
+            "did not start. Only for a server nobody else is using.",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed for the order mix and the mayhem.")] = 1,
     keep: Annotated[
         Path | None,
@@ -134,12 +158,15 @@ def chaos(
         ),
     ] = False,
 ) -> None:
-    """Place orders under injected faults (late deliveries among them), kills, pauses
-    and restocks; then check the books.
+    """Place orders under injected faults (late deliveries among them), kills,
+    pauses, database restarts, participant kills and restocks; then check the books
+    and what the clients were answered.
 
-    Ends with one line of figures and exits 1 on any violation, 2 if the database
-    stayed unreachable.
+    Ends with one line of figures. Exits 1 on any violation or any 5xx answer other
+    than 503; 2 if the database stayed unreachable or a cluster could not be set up.
     """
+    from checkout.chaos.cluster import ClusterUnavailable
+    from checkout.chaos.report import report_lines
     from checkout.chaos.retry import DatabaseUnreachable
     from checkout.chaos.run import ChaosConfig, run_chaos
 
@@ -149,9 +176,12 @@ def chaos(
             concurrency=concurrency,
             kills=kills,
             pauses=pauses,
+            db_restarts=db_restarts,
+            participant_kills=participant_kills,
             backend=backend,
             orchestrators=orchestrators or (2 if backend == "postgresql" else 1),
             postgres_url=postgres_url,
+            may_restart_server=i_may_restart_this_server,
             seed=seed,
             idempotency_disabled=unsafe_disable_idempotency,
             keep=keep,
@@ -167,17 +197,12 @@ def chaos(
             err=True,
         )
         raise typer.Exit(2) from None
-    for violation in result.violations[:20]:
-        typer.echo(f"  violation: {violation}")
-    if len(result.violations) > 20:
-        typer.echo(f"  … and {len(result.violations) - 20} more")
-    for note in result.notes:
-        typer.echo(f"  note: {note}")
-    typer.echo(f"  outcomes: {dict(result.books.statuses)}")
-    if result.kept:
-        typer.echo(f"  {result.kept}")
-    typer.echo(result.summary())
-    raise typer.Exit(1 if result.violations else 0)
+    except ClusterUnavailable as error:
+        typer.echo(f"chaos: {error}", err=True)
+        raise typer.Exit(2) from None
+    for line in report_lines(result):
+        typer.echo(line)
+    raise typer.Exit(1 if result.failed else 0)
 
 
 @app.command()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from checkout.chaos.clients import ClientCounts
 
 ADDRESS = {
     "street": "1 Chaos Way",
@@ -23,6 +25,7 @@ PLENTIFUL = tuple(f"chaos-{i}" for i in range(1, 6))
 SCARCE = "chaos-scarce"
 SCARCE_AT_START = 8
 MOST_UNITS_PER_LINE = 3
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -85,34 +88,57 @@ class OrderRefused(Exception):
     pass
 
 
+RETRY_SECONDS = 0.2
+LONGEST_RETRY_AFTER_SECONDS = 5.0
+
+
 async def place(
     client: httpx.AsyncClient,
     order: PlannedOrder,
     orchestrators: Callable[[], Sequence[str]],
     *,
     rng: random.Random,
+    counts: ClientCounts,
     give_up_after: float = 180.0,
+    sleep: Sleep = asyncio.sleep,
 ) -> str:
     """POST the order, with its Idempotency-Key, to live orchestrators until one answers.
 
-    A killed, restarting or paused orchestrator costs a retry, never a lost or doubled
-    order: the key makes every retry return the order the first attempt created.
+    A killed, restarting or paused orchestrator, or a database that is down, costs a
+    retry, never a lost or doubled order: the key makes every retry return the order
+    the first attempt created. A 503 is retried after its ``Retry-After``; any other
+    5xx is retried too (the order must still be placed) but ``counts`` keeps it, and
+    it fails the run.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + give_up_after
     while True:
         url = rng.choice(list(orchestrators()))
+        wait = RETRY_SECONDS
         try:
             response = await client.post(
                 f"{url}/orders", json=order.body, headers={"Idempotency-Key": order.idempotency_key}
             )
+        except httpx.TransportError as error:
+            counts.failed(error)
+        else:
+            counts.answered(url, response)
             if response.status_code in (200, 201):
                 order_id: str = response.json()["id"]
                 return order_id
             if response.status_code < 500 and response.status_code != 409:
                 raise OrderRefused(f"{response.status_code}: {response.text[:300]}")
-        except httpx.TransportError:
-            pass
+            wait = retry_after(response)
         if loop.time() > deadline:
             raise TimeoutError(f"no orchestrator took order {order.idempotency_key}")
-        await asyncio.sleep(0.2)
+        await sleep(wait)
+
+
+def retry_after(response: httpx.Response) -> float:
+    """The seconds ``Retry-After`` asks for (capped, so a wrong header cannot stall the
+    run), or the usual short pause when it asks for nothing we understand."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return RETRY_SECONDS
+    return min(max(seconds, RETRY_SECONDS), LONGEST_RETRY_AFTER_SECONDS)

@@ -1,13 +1,16 @@
 """The chaos run: start the system with faults on (late deliveries among them), place
-orders while killing and pausing orchestrators and restocking the scarce product, wait
-until nothing is pending and every late delivery has landed, then check the books.
+orders while killing and pausing orchestrators, killing participants, restarting the
+database and restocking the scarce product, wait until nothing is pending and every
+late delivery has landed, then check the books and what the clients were answered.
 
-Whatever ends the run (its end, an exception, Ctrl-C, SIGTERM) stops the services and
-drops the scratch databases, unless ``keep`` asks to leave them for a look.
+Whatever ends the run (its end, an exception, Ctrl-C, SIGTERM) stops the services,
+starts a server it was lent again if it had stopped it, and drops the scratch
+databases and its private cluster, unless ``keep`` asks to leave them for a look.
 """
 
 from __future__ import annotations
 
+import random
 import signal
 import sys
 import tempfile
@@ -16,13 +19,21 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from checkout.chaos.cluster import Cluster, find_cluster, private_cluster
 from checkout.chaos.config import (
     CALL_TIMEOUT_SECONDS,
     LEASE_SECONDS,
     ChaosConfig,
     ChaosResult,
 )
-from checkout.chaos.databases import drop_command, new_prefix, scratch_databases, scratch_names
+from checkout.chaos.databases import (
+    DEFAULT_POSTGRES_URL,
+    drop_command,
+    new_prefix,
+    scratch_databases,
+    scratch_names,
+)
+from checkout.chaos.db_restarts import DatabaseRestarts
 from checkout.chaos.session import ChaosSession
 from checkout.processes import PARTICIPANTS, System, free_port, generated_tokens
 from checkout.stopping import run_until_stopped
@@ -49,28 +60,41 @@ def run_chaos(
         if folder is None:
             folder = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
         folder.mkdir(parents=True, exist_ok=True)
+        cluster = _cluster(config, cleanup, report)
+        server = cluster.url if config.private_server and cluster else config.postgres_url
+        server = server or DEFAULT_POSTGRES_URL
         prefix = new_prefix()
         if config.backend == "postgresql":
             # Said first, so that even a run killed with SIGKILL leaves nothing unnamed.
             fate = "kept" if config.keep else "dropped"
-            report(f"chaos: scratch databases {prefix}_*, {fate} at the end")
+            where = f" on {cluster}" if config.private_server else ""
+            report(f"chaos: scratch databases {prefix}_*{where}, {fate} at the end")
         if config.keep is not None:
-            kept = _kept(config, folder, list(scratch_names(prefix).values()))
+            kept = _kept(config, server, cluster, folder, list(scratch_names(prefix).values()))
         urls = cleanup.enter_context(
             scratch_databases(
                 backend=config.backend,
                 folder=folder,
-                postgres_url=config.postgres_url,
-                keep=config.keep is not None,
+                postgres_url=server,
+                # A private cluster goes as a whole, its databases with it.
+                keep=config.keep is not None or config.private_server,
                 prefix=prefix,
                 report=report,
             )
         )
+        restarts = None
+        if cluster is not None:
+            restarts = DatabaseRestarts(
+                cluster, random.Random(config.seed + 2), down_seconds=config.db_down_seconds
+            )
+            # Before the scratch databases are dropped, which needs the server up.
+            cleanup.callback(restarts.ensure_running, report)
         system = _system(config, urls, folder)
         cleanup.callback(system.stop)
         system.start()
         system.wait_healthy(timeout=60)
-        result = run_until_stopped(ChaosSession(config, system, urls).run())
+        session = ChaosSession(config, system, urls, restarts=restarts)
+        result = run_until_stopped(session.run())
         result.kept = kept
         return result
     except BaseException:
@@ -82,13 +106,31 @@ def run_chaos(
             cleanup.close()
 
 
-def _kept(config: ChaosConfig, folder: Path, names: list[str]) -> str:
+def _cluster(config: ChaosConfig, cleanup: ExitStack, report: Report) -> Cluster | None:
+    """The cluster the run restarts, if it restarts one: its own, created here, or the
+    server it was told it may restart."""
+    if not config.db_restarts:
+        return None
+    if config.private_server:
+        return cleanup.enter_context(private_cluster(keep=config.keep is not None, report=report))
+    assert config.postgres_url is not None and config.may_restart_server  # by ChaosConfig
+    return find_cluster(config.postgres_url)
+
+
+def _kept(
+    config: ChaosConfig, server: str, cluster: Cluster | None, folder: Path, names: list[str]
+) -> str:
     logs = f"kept: the services' logs in {folder / 'logs'}"
     if config.backend == "sqlite":
         return f"{logs}, the SQLite databases in {folder}"
+    if config.private_server and cluster is not None:
+        return (
+            f"{logs}; the private PostgreSQL cluster {cluster} with the databases "
+            f"{', '.join(names)} (to drop it: {cluster.drop_command()})"
+        )
     return (
         f"{logs}; the PostgreSQL databases {', '.join(names)} "
-        f"(to drop them: {drop_command(config.postgres_url, names)})"
+        f"(to drop them: {drop_command(server, names)})"
     )
 
 

@@ -1,5 +1,6 @@
-"""One chaos run against a running system: faults on, orders placed amid kills, pauses
-and restocks, the sagas settled, the late deliveries landed, the books read."""
+"""One chaos run against a running system: faults on, orders placed amid kills, pauses,
+database restarts and restocks, the sagas settled, the late deliveries landed, the
+books read, and what the clients saw counted."""
 
 from __future__ import annotations
 
@@ -13,10 +14,15 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from rich.progress import Progress, TaskID
 
+from checkout.chaos.clients import ClientCounts
 from checkout.chaos.config import ChaosConfig, ChaosResult
+from checkout.chaos.db_restarts import DatabaseRestarts
+from checkout.chaos.faults import Faults
 from checkout.chaos.invariants import check_books, pending_sagas
 from checkout.chaos.load import initial_stock, place, plan_orders
-from checkout.chaos.mayhem import Mayhem
+from checkout.chaos.logs import traceback_notes
+from checkout.chaos.mayhem import KILL, PAUSE, Mayhem
+from checkout.chaos.participant_kills import ParticipantKills
 from checkout.chaos.restocks import Restocker, stock_received
 from checkout.chaos.retry import retrying
 from checkout.processes import PARTICIPANTS, System
@@ -25,24 +31,38 @@ from checkout.progress import LineProgress, progress_bar
 T = TypeVar("T")
 QUIET_SECONDS = 1.0
 QUIET_ROUNDS = 30
+DATABASE_RESTART, PARTICIPANT_KILL = "database restart", "participant kill"
 
 
 class ChaosSession:
-    def __init__(self, config: ChaosConfig, system: System, urls: dict[str, str]) -> None:
-        self.config, self.system, self.urls = config, system, urls
+    def __init__(
+        self,
+        config: ChaosConfig,
+        system: System,
+        urls: dict[str, str],
+        *,
+        restarts: DatabaseRestarts | None = None,
+    ) -> None:
+        self.config, self.system, self.urls, self.restarts = config, system, urls, restarts
         self.rng = random.Random(config.seed)
-        self.mayhem = Mayhem(system, self.rng)
         self.placed = 0
         self.progressed = asyncio.Event()
         self.admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
         self.retries: Counter[str] = Counter()
+        self.clients = ClientCounts(names={system.url(name): name for name in system.ports})
 
     async def run(self) -> ChaosResult:
         config = self.config
         stock = initial_stock()
         limits = httpx.Limits(max_connections=config.concurrency + 8)
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), limits=limits) as client:
-            await self._prepare(client, stock)
+            faults = Faults(client, self.system, admin=self.admin, settings=self._fault_settings())
+            await faults.configure_all()
+            await self._stock(client, stock)
+            kills = ParticipantKills(
+                self.system, self.rng, faults, down_seconds=config.participant_down_seconds
+            )
+            mayhem = self._mayhem(kills)
             # Its own random source: restocking never changes the orders or the mayhem.
             restocker = Restocker(
                 client,
@@ -54,7 +74,7 @@ class ChaosSession:
             restocking = asyncio.create_task(restocker.run(settled))
             try:
                 with progress_bar(show=config.show_progress) as progress:
-                    order_ids = await self._place_orders(client, progress)
+                    order_ids = await self._place_orders(client, mayhem, progress)
                     settling = progress.add_task("settling sagas", total=config.sagas)
                     await self._settle(progress, settling)
                     settled.set()
@@ -62,7 +82,7 @@ class ChaosSession:
                     await self._let_late_deliveries_land(client, progress)
             finally:
                 restocking.cancel()  # only still running if something failed
-            faults, late = await self._faults_injected(client)
+            injected = await faults.injected()
         books = await self._patiently(
             "reading the books",
             lambda: check_books(
@@ -71,31 +91,49 @@ class ChaosSession:
         )
         return ChaosResult(
             sagas=len(order_ids),
-            kills=self.mayhem.kills,
-            pauses=self.mayhem.pauses,
-            faults=faults,
-            late_deliveries=late,
+            kills=mayhem.kills,
+            pauses=mayhem.pauses,
+            db_restarts=self.restarts.done if self.restarts else 0,
+            participant_kills=kills.done,
+            faults=sum(n for kind, n in injected.items() if kind != "latency"),
+            late_deliveries=injected["timeout"],
             restocks=restocker.restocks,
             books=books,
+            clients=self.clients,
             log_dir=self.system.log_dir,
-            notes=[
-                f"{what}: the database was unreachable; retried {n}×"
-                for what, n in self.retries.items()
-            ],
+            notes=self._notes(kills, faults),
         )
 
-    async def _prepare(self, client: httpx.AsyncClient, stock: dict[str, int]) -> None:
-        faults = {
+    def _mayhem(self, kills: ParticipantKills) -> Mayhem:
+        more = {PARTICIPANT_KILL: kills.kill}
+        if self.restarts is not None:
+            more[DATABASE_RESTART] = self.restarts.restart
+        return Mayhem(self.system, self.rng, more=more)
+
+    def _notes(self, kills: ParticipantKills, faults: Faults) -> list[str]:
+        notes = [
+            f"{what}: the database was unreachable; retried {n}×"
+            for what, n in self.retries.items()
+        ]
+        if self.restarts is not None and self.restarts.done:
+            notes.append(f"database restarts: {self.restarts.summary()} ({self.restarts.cluster})")
+        if kills.done:
+            notes.append(f"participants killed: {kills.summary()}")
+        if faults.lost:
+            notes.append(f"faults injected by {faults.lost} killed participants went uncounted")
+        if self.system.log_dir is not None:
+            notes += traceback_notes(self.system.log_dir)
+        return notes
+
+    def _fault_settings(self) -> dict[str, float]:
+        return {
             "error_rate": self.config.error_rate,
             "timeout_rate": self.config.timeout_rate,
             "fail_after_commit_rate": self.config.fail_after_commit_rate,
             "hang_seconds": self.config.hang_seconds,
         }
-        for participant in PARTICIPANTS:
-            response = await client.put(
-                f"{self.system.url(participant.name)}/admin/faults", json=faults, headers=self.admin
-            )
-            response.raise_for_status()
+
+    async def _stock(self, client: httpx.AsyncClient, stock: dict[str, int]) -> None:
         for product, units in stock.items():
             response = await client.put(
                 f"{self.system.url('inventory')}/products/{product}",
@@ -105,33 +143,45 @@ class ChaosSession:
             response.raise_for_status()
 
     async def _place_orders(
-        self, client: httpx.AsyncClient, progress: Progress | LineProgress
+        self, client: httpx.AsyncClient, mayhem: Mayhem, progress: Progress | LineProgress
     ) -> set[str]:
         config = self.config
-        orders = iter(plan_orders(config.sagas, self.rng))
+        orders = enumerate(plan_orders(config.sagas, self.rng))
+        mayhem.plan(
+            {
+                KILL: config.kills,
+                PAUSE: config.pauses,
+                DATABASE_RESTART: config.db_restarts,
+                PARTICIPANT_KILL: config.participant_kills,
+            },
+            total=config.sagas,
+        )
         order_ids: set[str] = set()
         placing = progress.add_task("placing orders", total=config.sagas)
 
         async def customer() -> None:
             # One customer per slot, taking the next order from the shared iterator: as
             # many tasks as slots, not as orders, so a long run stops at once on Ctrl-C.
-            for order in orders:
-                order_ids.add(await place(client, order, self.mayhem.live, rng=self.rng))
+            for index, order in orders:
+                await mayhem.admit(index)
+                order_ids.add(
+                    await place(client, order, mayhem.live, rng=self.rng, counts=self.clients)
+                )
                 self.placed += 1
                 self.progressed.set()
                 progress.advance(placing)
 
-        mayhem = asyncio.create_task(
-            self.mayhem.run(
-                kills=config.kills,
-                pauses=config.pauses,
-                total=config.sagas,
-                placed=lambda: self.placed,
-                progressed=self.progressed,
-            )
-        )
-        await asyncio.gather(*(customer() for _ in range(config.concurrency)))
-        await mayhem
+        try:
+            # A failure anywhere stops the rest: customers held back for an event that
+            # will never begin would otherwise wait forever.
+            async with asyncio.TaskGroup() as group:
+                group.create_task(
+                    mayhem.run(placed=lambda: self.placed, progressed=self.progressed)
+                )
+                for _ in range(config.concurrency):
+                    group.create_task(customer())
+        except ExceptionGroup as failures:
+            raise failures.exceptions[0] from failures
         return order_ids
 
     async def _settle(self, progress: Progress | LineProgress, task: TaskID) -> None:
@@ -189,18 +239,6 @@ class ChaosSession:
                     if sample.name == "http_requests_total" and sample.labels["method"] == "POST":
                         total += sample.value
         return total
-
-    async def _faults_injected(self, client: httpx.AsyncClient) -> tuple[int, int]:
-        """Faults injected (latency aside), and how many of them were late deliveries."""
-        total = late = 0
-        for participant in PARTICIPANTS:
-            response = await client.get(
-                f"{self.system.url(participant.name)}/admin/faults", headers=self.admin
-            )
-            injected = response.json().get("injected", {})
-            total += sum(v for k, v in injected.items() if k != "latency")
-            late += injected.get("timeout", 0)
-        return total, late
 
     async def _patiently(
         self,
