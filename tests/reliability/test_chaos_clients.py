@@ -65,6 +65,7 @@ async def test_an_order_is_sent_again_through_an_outage_and_every_answer_counted
     assert waits.seconds == [0.2, 2.0, 0.2]  # the 503's Retry-After is honoured
     assert (counts.connection_errors, counts.unavailable, counts.other_server_errors) == (1, 1, 1)
     assert counts.of_class(2) == 1
+    assert counts.failures == {"ConnectError": 1}
     assert list(counts.server_errors) == ["orders answered 500: Internal Server Error"]
 
 

@@ -26,6 +26,8 @@ class ClientCounts:
     connection_errors: int = 0
     """Refused, reset or cut connections: a process down, killed or restarting."""
     timeouts: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    """Connection errors and timeouts by kind (``ConnectError``, ``RemoteProtocolError``…)."""
     server_errors: Counter[str] = field(default_factory=Counter)
     """The 5xx answers other than 503, grouped by service, status and body (the first
     few kinds)."""
@@ -44,6 +46,7 @@ class ClientCounts:
             self.server_errors[kind] += 1
 
     def failed(self, error: httpx.TransportError) -> None:
+        self.failures[type(error).__name__] += 1
         if isinstance(error, httpx.TimeoutException):
             self.timeouts += 1
         else:

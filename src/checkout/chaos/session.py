@@ -119,6 +119,9 @@ class ChaosSession:
             notes.append(f"database restarts: {self.restarts.summary()} ({self.restarts.cluster})")
         if kills.done:
             notes.append(f"participants killed: {kills.summary()}")
+        if self.clients.failures:
+            kinds = ", ".join(f"{k} ×{n}" for k, n in self.clients.failures.most_common())
+            notes.append(f"the customers' connection errors and timeouts: {kinds}")
         if faults.lost:
             notes.append(f"faults injected by {faults.lost} killed participants went uncounted")
         if self.system.log_dir is not None:
