@@ -68,7 +68,7 @@ def restarted(tmp_path_factory: pytest.TempPathFactory) -> tuple[ChaosResult, Cl
     that read it: it takes a minute or two."""
     heard: list[str] = []
     result = run_chaos(
-        config(sagas=200, kills=0, pauses=0, db_restarts=2, db_down_seconds=(2.0, 4.0)),
+        config(sagas=120, kills=0, pauses=0, db_restarts=2, db_down_seconds=(2.0, 3.0)),
         workdir=tmp_path_factory.mktemp("restarts"),
         report=heard.append,
     )
