@@ -96,11 +96,6 @@ def test_the_private_cluster_is_dropped_after_the_run(
 
 
 @postgresql_only
-@pytest.mark.xfail(
-    reason="issue 26: the order service answers 500 while its database is down, until it "
-    "answers 503 (remove this mark when it does)",
-    strict=False,
-)
 def test_clients_are_answered_503_never_500_while_the_database_restarts(
     restarted: tuple[ChaosResult, Cluster],
 ) -> None:

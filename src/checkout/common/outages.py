@@ -18,10 +18,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-import sqlalchemy.exc
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sagakit.unavailable import OutageLog, is_unavailable
 
@@ -43,30 +42,45 @@ def unavailable(code: str, message: str) -> JSONResponse:
     )
 
 
-def install_outage_handlers(app: FastAPI) -> OutageLog:
-    """Answer 503 for the database being unavailable; any other error stays a 500."""
-    outages = OutageLog(log)
+def install_outage_handlers(app: FastAPI) -> None:
+    """Answer 503 for an unavailable database; any other error stays a 500.
 
-    async def database_down(_request: Request, error: Exception) -> JSONResponse:
-        if not is_unavailable(error):
-            raise error
-        outages.failed("database unavailable, answering 503", error)
-        return unavailable(
-            DATABASE_UNAVAILABLE,
-            "The service's database cannot be reached right now. Try again in "
-            f"{RETRY_AFTER_SECONDS} seconds: a retry with the same Idempotency-Key finds "
-            "what this request did, if it did anything.",
-        )
+    A middleware rather than exception handlers: drivers raise an outage as many
+    unrelated classes (asyncpg's, SQLAlchemy's adapters', the socket's), and a handler
+    for ``Exception`` would answer and then re-raise, logging the traceback anyway. Add
+    it before the observability middleware, so that the metrics count the 503.
+    """
+    app.add_middleware(_OutageMiddleware, outages=OutageLog(log))
 
-    # The classes whose instances may mean an outage; is_unavailable says which do.
-    for kind in (
-        sqlalchemy.exc.SQLAlchemyError,
-        OSError,
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-    ):
-        app.add_exception_handler(kind, database_down)
-    return outages
+
+class _OutageMiddleware:
+    def __init__(self, app: ASGIApp, *, outages: OutageLog) -> None:
+        self.app, self.outages = app, outages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:
+            if started or not is_unavailable(error):
+                raise
+            self.outages.failed("database unavailable, answering 503", error)
+            response = unavailable(
+                DATABASE_UNAVAILABLE,
+                "The service's database cannot be reached right now. Try again in "
+                f"{RETRY_AFTER_SECONDS} seconds: a retry with the same Idempotency-Key "
+                "finds what this request did, if it did anything.",
+            )
+            await response(scope, receive, send)
 
 
 Check = Callable[[], Awaitable[None]]
