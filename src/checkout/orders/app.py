@@ -123,7 +123,10 @@ def _healthy(
     """A check that the participant at ``base_url`` answers its ``/health``."""
 
     async def check() -> None:
-        async with httpx.AsyncClient(transport=transport, timeout=READY_TIMEOUT_SECONDS) as client:
+        # The probe's own bound (READY_TIMEOUT_SECONDS) ends a wait first; this one only
+        # makes sure no connection outlives it.
+        timeout = READY_TIMEOUT_SECONDS + 1
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
             (await client.get(f"{base_url.rstrip('/')}/health")).raise_for_status()
 
     return check
