@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
+from checkout.common.answers import Answer, KeyRules, answer_once, first_answer
 from checkout.inventory import domain
 from checkout.inventory.schemas import (
     LineOut,
@@ -33,47 +33,23 @@ def reservation_out(reservation: domain.Reservation) -> ReservationOut:
     )
 
 
-def reserve(
-    connection: Connection, request: ReserveRequest, *, key: str, rules: KeyRules = SAFE
-) -> Answer:
-    def decide(connection: Connection) -> Answer:
-        reservation = domain.reserve(
-            connection,
-            order_id=str(request.order_id),
-            lines=[domain.Line(line.product_id, line.quantity) for line in request.lines],
-            idempotency_key=key,
-            check_idempotency=rules.idempotent,
-        )
-        return Answer(201, reservation_out(reservation).model_dump(mode="json"))
-
-    return answer_once(
+@first_answer(answers, operation="reserve")
+def reserve(connection: Connection, request: ReserveRequest, key: str, rules: KeyRules) -> Answer:
+    reservation = domain.reserve(
         connection,
-        answers,
-        key=key,
-        operation="reserve",
-        request=request,
-        decide=decide,
-        rules=rules,
+        order_id=str(request.order_id),
+        lines=[domain.Line(line.product_id, line.quantity) for line in request.lines],
+        idempotency_key=key,
+        check_idempotency=rules.idempotent,
     )
+    return Answer(201, reservation_out(reservation).model_dump(mode="json"))
 
 
-def release(
-    connection: Connection, request: ReleaseRequest, *, key: str, rules: KeyRules = SAFE
-) -> Answer:
-    def decide(connection: Connection) -> Answer:
-        outcome = domain.release(connection, order_id=str(request.order_id), idempotency_key=key)
-        status = "released" if outcome.status == "released" else "nothing_to_release"
-        return Answer(200, ReleaseOut(order_id=outcome.order_id, status=status).model_dump())
-
-    return answer_once(
-        connection,
-        answers,
-        key=key,
-        operation="release",
-        request=request,
-        decide=decide,
-        rules=rules,
-    )
+@first_answer(answers, operation="release")
+def release(connection: Connection, request: ReleaseRequest, key: str, rules: KeyRules) -> Answer:
+    outcome = domain.release(connection, order_id=str(request.order_id), idempotency_key=key)
+    status = "released" if outcome.status == "released" else "nothing_to_release"
+    return Answer(200, ReleaseOut(order_id=outcome.order_id, status=status).model_dump())
 
 
 def restock(

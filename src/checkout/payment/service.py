@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
+from checkout.common.answers import Answer, KeyRules, first_answer
 from checkout.payment import domain
 from checkout.payment.schemas import ChargeRequest, PaymentOut, RefundOut, RefundRequest
 from checkout.payment.tables import answers
@@ -22,51 +22,27 @@ def payment_out(payment: domain.Payment) -> PaymentOut:
     )
 
 
-def charge(
-    connection: Connection, request: ChargeRequest, *, key: str, rules: KeyRules = SAFE
-) -> Answer:
-    def decide(connection: Connection) -> Answer:
-        payment = domain.charge(
-            connection,
-            order_id=str(request.order_id),
-            customer_id=request.customer_id,
-            amount=request.amount,
-            payment_method=request.payment_method,
-            idempotency_key=key,
-            check_idempotency=rules.idempotent,
-        )
-        return Answer(201, payment_out(payment).model_dump(mode="json"))
-
-    return answer_once(
+@first_answer(answers, operation="charge")
+def charge(connection: Connection, request: ChargeRequest, key: str, rules: KeyRules) -> Answer:
+    payment = domain.charge(
         connection,
-        answers,
-        key=key,
-        operation="charge",
-        request=request,
-        decide=decide,
-        rules=rules,
+        order_id=str(request.order_id),
+        customer_id=request.customer_id,
+        amount=request.amount,
+        payment_method=request.payment_method,
+        idempotency_key=key,
+        check_idempotency=rules.idempotent,
     )
+    return Answer(201, payment_out(payment).model_dump(mode="json"))
 
 
-def refund(
-    connection: Connection, request: RefundRequest, *, key: str, rules: KeyRules = SAFE
-) -> Answer:
-    def decide(connection: Connection) -> Answer:
-        outcome = domain.refund(
-            connection, order_id=str(request.order_id), amount=request.amount, idempotency_key=key
-        )
-        if outcome.status == "refunded":
-            out = RefundOut(order_id=outcome.order_id, status="refunded", amount=outcome.amount)
-        else:
-            out = RefundOut(order_id=outcome.order_id, status="nothing_to_refund")
-        return Answer(200, out.model_dump(mode="json", exclude_none=True))
-
-    return answer_once(
-        connection,
-        answers,
-        key=key,
-        operation="refund",
-        request=request,
-        decide=decide,
-        rules=rules,
+@first_answer(answers, operation="refund")
+def refund(connection: Connection, request: RefundRequest, key: str, rules: KeyRules) -> Answer:
+    outcome = domain.refund(
+        connection, order_id=str(request.order_id), amount=request.amount, idempotency_key=key
     )
+    if outcome.status == "refunded":
+        out = RefundOut(order_id=outcome.order_id, status="refunded", amount=outcome.amount)
+    else:
+        out = RefundOut(order_id=outcome.order_id, status="nothing_to_refund")
+    return Answer(200, out.model_dump(mode="json", exclude_none=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
+from checkout.common.answers import Answer, KeyRules, first_answer
 from checkout.shipping import domain
 from checkout.shipping.schemas import CancelOut, CancelRequest, ShipmentOut, ShipRequest
 from checkout.shipping.tables import answers
@@ -20,46 +20,26 @@ def shipment_out(shipment: domain.Shipment) -> ShipmentOut:
     return ShipmentOut(id=shipment.id, order_id=shipment.order_id, status=status)
 
 
+@first_answer(answers, operation="ship")
 def create_shipment(
-    connection: Connection, request: ShipRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection, request: ShipRequest, key: str, rules: KeyRules
 ) -> Answer:
-    def decide(connection: Connection) -> Answer:
-        shipment = domain.create_shipment(
-            connection,
-            order_id=str(request.order_id),
-            address=domain.Address(**request.address.model_dump()),
-            idempotency_key=key,
-            check_idempotency=rules.idempotent,
-        )
-        return Answer(201, shipment_out(shipment).model_dump(mode="json"))
-
-    return answer_once(
+    shipment = domain.create_shipment(
         connection,
-        answers,
-        key=key,
-        operation="ship",
-        request=request,
-        decide=decide,
-        rules=rules,
+        order_id=str(request.order_id),
+        address=domain.Address(**request.address.model_dump()),
+        idempotency_key=key,
+        check_idempotency=rules.idempotent,
     )
+    return Answer(201, shipment_out(shipment).model_dump(mode="json"))
 
 
+@first_answer(answers, operation="cancel")
 def cancel_shipment(
-    connection: Connection, request: CancelRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection, request: CancelRequest, key: str, rules: KeyRules
 ) -> Answer:
-    def decide(connection: Connection) -> Answer:
-        outcome = domain.cancel_shipment(
-            connection, order_id=str(request.order_id), idempotency_key=key
-        )
-        status = "cancelled" if outcome.status == "cancelled" else "nothing_to_cancel"
-        return Answer(200, CancelOut(order_id=outcome.order_id, status=status).model_dump())
-
-    return answer_once(
-        connection,
-        answers,
-        key=key,
-        operation="cancel",
-        request=request,
-        decide=decide,
-        rules=rules,
+    outcome = domain.cancel_shipment(
+        connection, order_id=str(request.order_id), idempotency_key=key
     )
+    status = "cancelled" if outcome.status == "cancelled" else "nothing_to_cancel"
+    return Answer(200, CancelOut(order_id=outcome.order_id, status=status).model_dump())
