@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 
 from checkout.admin.schemas import AbortRequest, SagaDetail, SagaFilters, SagaPage, StatusCounts
 from checkout.admin.service import AdminService
-from checkout.common.errors import BusinessError
+from checkout.common.refusals import BusinessError
 from checkout.common.routing import AdminRoute
 from sagakit import InvalidTransition, SagaNotFound
 

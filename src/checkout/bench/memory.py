@@ -18,7 +18,7 @@ import httpx
 from checkout.bench.load import closed_loop, stock_products, through_order_service
 from checkout.migrations import upgrade_all
 from checkout.processes import SERVICES, System, free_port, generated_tokens
-from checkout.progress import progress_bar
+from checkout.progress_bars import progress_bar
 from checkout.stopping import run_until_stopped
 
 

@@ -43,7 +43,7 @@ from checkout.bench.results import CLIENT, ORCHESTRATOR, BenchConfig, BenchResul
 from checkout.chaos.databases import admin_statements
 from checkout.migrations import upgrade_all
 from checkout.processes import System, free_port, generated_tokens
-from checkout.progress import progress_bar
+from checkout.progress_bars import progress_bar
 from checkout.stopping import run_until_stopped
 
 DBOS_APP = "checkout.bench.dbos_app:create_app"

@@ -26,7 +26,7 @@ from checkout.chaos.participant_kills import ParticipantKills
 from checkout.chaos.restocks import Restocker, stock_received
 from checkout.chaos.retry import retrying
 from checkout.processes import PARTICIPANTS, System
-from checkout.progress import LineProgress, progress_bar
+from checkout.progress_bars import LineProgress, progress_bar
 
 T = TypeVar("T")
 QUIET_SECONDS = 1.0

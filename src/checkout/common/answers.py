@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from checkout.common.database import lock_key
-from checkout.common.errors import KEY_REUSED, BusinessError, key_reused
+from checkout.common.refusals import KEY_REUSED, BusinessError, key_reused
 
 
 @dataclass(frozen=True)

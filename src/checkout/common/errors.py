@@ -1,7 +1,8 @@
-"""Business refusals as JSON: ``{"detail": {"code": ..., "message": ...}}``.
+"""Refusals and invalid requests as JSON: ``{"detail": {"code": ..., "message": ...}}``.
 
-Domain functions raise :class:`BusinessError`; the app turns it into a response, so
-domain code never imports FastAPI and the transaction that raised it rolls back.
+Domain functions raise :class:`checkout.common.refusals.BusinessError`, which knows
+nothing of FastAPI; the handlers here turn it into a response, and the transaction that
+raised it rolls back.
 """
 
 from __future__ import annotations
@@ -14,36 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-
-class BusinessError(Exception):
-    """A refusal the caller should not retry: the saga compensates instead."""
-
-    def __init__(self, status_code: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-        self.extra = extra
-
-    def detail(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, **self.extra}
+from checkout.common.refusals import BusinessError
 
 
 def error_response(status_code: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         {"detail": {"code": code, "message": message, **extra}}, status_code=status_code
-    )
-
-
-KEY_REUSED = "idempotency_key_reused"
-
-
-def key_reused() -> BusinessError:
-    return BusinessError(
-        422,
-        KEY_REUSED,
-        "This Idempotency-Key was already used for a different request; "
-        "use a new key for a new request.",
     )
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from checkout.common.errors import BusinessError
+from checkout.common.refusals import BusinessError
 
 
 def compensated_orders_table(metadata: sa.MetaData) -> sa.Table:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from checkout.common.errors import BusinessError, key_reused
+from checkout.common.refusals import BusinessError, key_reused
 from checkout.common.responses import BODY, QUERY, refusals
 from checkout.orders.access import Customer
 from checkout.orders.routing import CallerDep, ListOrdersRoute, PlaceOrderRoute, ReadOrderRoute

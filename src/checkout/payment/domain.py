@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from checkout.common.database import lock_order
-from checkout.common.errors import BusinessError, key_reused
+from checkout.common.refusals import BusinessError, key_reused
 from checkout.common.tombstones import (
     record_compensated,
     refuse_if_compensated,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from checkout.common.answers import SAFE, KeyRules
-from checkout.progress import progress_bar
+from checkout.progress_bars import progress_bar
 from checkout.simulation.scenario import CheckoutScenario
 from sagakit.simulation import Options, SeedReport, run_seeds, simulate
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.pool import StaticPool
 
 from checkout.common.answers import SAFE, Answer, KeyRules
-from checkout.common.errors import BusinessError, validation_errors
+from checkout.common.errors import validation_errors
+from checkout.common.refusals import BusinessError
 from checkout.inventory import service as inventory
 from checkout.inventory import tables as inventory_tables
 from checkout.inventory.schemas import ReleaseRequest, ReserveRequest
