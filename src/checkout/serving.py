@@ -28,13 +28,13 @@ def serve(factory: str, *, host: str, port: int) -> None:
 def settle_heap() -> None:
     """Tune the cyclic garbage collector for a process that serves requests for long.
 
-    Startup leaves some 110,000 objects (modules, routes, models) that live as long as
-    the process; the collector traversed them all in every full collection, 60-90 ms
-    in the order service, during which every saga in flight waited. Frozen, they are
-    never traversed again (reference counting still frees them). And a request's
-    objects are freed by reference counting as it ends, so collecting the young
-    generation every 10,000 allocations instead of 700 finds as much garbage with a
-    fourteenth of the passes.
+    Startup leaves some hundred thousand objects (modules, routes, models) that live
+    as long as the process; the collector traversed them all in every full
+    collection, during which every saga in flight waited. Frozen, they are never
+    traversed again (reference counting still frees them). And a request's objects are
+    freed by reference counting as it ends, so collecting the young generation every
+    10,000 allocations instead of 700 finds as much garbage with a fourteenth of the
+    passes.
     """
     gc.collect()
     gc.freeze()

@@ -11,8 +11,8 @@ PostgreSQL may update the row in place.
 Finishing attempts of several sagas at once (``write_batches``) is one statement over
 arrays, one element per saga: the same parts, each saga fenced on its own, and the ids
 of the sagas whose fencing matched come back. A lone finish keeps its own statement:
-the array form over one element cost the server 0.4–0.6 ms more per order at C=1
-(BENCHMARKS.md, step 18).
+unnesting arrays of one element is more work for the server than binding plain
+parameters, for nothing in return.
 
 Creating a saga is one statement too, with an application's ``Rows`` inserted by more
 CTEs before it.

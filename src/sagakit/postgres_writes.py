@@ -59,7 +59,7 @@ class PostgresWriter:
         self.statements = 0
         self._kept: PoolProxiedConnection | None = None
         """One pooled connection kept from a write to the next: taking it from SQLAlchemy's
-        pool and giving it back cost about 0.1 ms a statement (greenlet hops, the reset)."""
+        pool and giving it back costs greenlet hops and a reset on every statement."""
         self._blocking: Engine | None = None
         self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="sagakit-pg")
 

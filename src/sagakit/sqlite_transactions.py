@@ -1,10 +1,9 @@
 """Write transactions on one SQLite file, run on the event loop and committed together.
 
-SQLite takes one writer at a time and a short transaction is quick (about 0.1–0.3 ms
-with its fsync on the machines this was measured on), while a hop to a worker thread
-and back costs about 0.2 ms of CPU and of wall time by itself. So transactions run on
-the event loop, on a connection whose busy timeout is zero: the loop never waits for
-another connection's lock.
+SQLite takes one writer at a time and a short transaction is quick, about as quick as
+a hop to a worker thread and back, which would double its cost. So transactions run
+on the event loop, on a connection whose busy timeout is zero: the loop never waits
+for another connection's lock.
 
 What the loop does wait for is the disk's fsync at commit, and under load there is one
 per transaction. So the transactions asked for during one turn of the event loop
@@ -12,7 +11,6 @@ commit together, after it: one ``BEGIN``, each transaction in its own savepoint 
 that raises is rolled back alone and its caller gets the error), one ``COMMIT`` and
 fsync for all. Nobody hears back before that commit, so each is as durable as if it
 had committed alone. One transaction alone takes the plain path, without savepoints.
-(With 64 sagas in flight the engine ran 2.5 times as fast this way.)
 
 A batch that finds the write lock taken (by another process, an operator's tool, this
 process's own reads-and-claims) runs instead on a writer thread, whose connection waits

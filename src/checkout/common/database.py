@@ -2,12 +2,12 @@
 
 ``run`` executes a whole transaction as one plain function. That is how the
 participants work: their rules are short synchronous functions, and through
-SQLAlchemy's async SQLite driver every statement costs several hops between the event
-loop and the driver's thread (a charge cost about 6 ms of CPU that way, against about
-1.5 ms in one hop). On SQLite the function runs on the event loop itself unless another
-connection holds the write lock (:mod:`sagakit.sqlite_transactions`: a hop to a thread
-costs about as much as the transaction); on PostgreSQL, where every statement waits
-for the server, on a worker thread per pooled connection.
+SQLAlchemy's async SQLite driver every statement would cost several hops between the
+event loop and the driver's thread, where one function costs one hop at most. On
+SQLite the function runs on the event loop itself unless another connection holds the
+write lock (:mod:`sagakit.sqlite_transactions`: a hop to a thread costs about as much
+as a short transaction); on PostgreSQL, where every statement waits for the server, on
+a worker thread per pooled connection.
 
 ``reading`` is an async connection on the event loop for reads only (the order
 service's: its writes join the saga store's); on SQLite it reads beside the writer.
