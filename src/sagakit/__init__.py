@@ -13,6 +13,7 @@ from sagakit.database import create_engine
 from sagakit.definition import (
     JSON,
     Action,
+    AttemptLimit,
     Direction,
     RetryPolicy,
     Saga,
@@ -30,13 +31,13 @@ from sagakit.errors import (
     TransientError,
     UnknownSagaError,
 )
+from sagakit.handle import SagaHandle
 from sagakit.memory_store import InMemorySagaStore
 from sagakit.observer import SagaObserver
 from sagakit.sql_store import SqlSagaStore
 from sagakit.state import (
     AttemptRecord,
     AttemptStatus,
-    Driven,
     Failure,
     SagaEvent,
     SagaState,
@@ -48,10 +49,10 @@ __all__ = [
     "JSON",
     "Action",
     "Alongside",
+    "AttemptLimit",
     "AttemptRecord",
     "AttemptStatus",
     "Direction",
-    "Driven",
     "Failure",
     "InMemorySagaStore",
     "InvalidTransition",
@@ -62,6 +63,7 @@ __all__ = [
     "SagaEngine",
     "SagaError",
     "SagaEvent",
+    "SagaHandle",
     "SagaNotFound",
     "SagaObserver",
     "SagaState",

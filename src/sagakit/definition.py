@@ -18,13 +18,24 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 JSON = Any
 """A value that ``json.dumps`` accepts: what actions receive and return."""
+
+Deps = TypeVar("Deps", default=Any)
+"""What actions need from their process (clients, settings): ``SagaEngine(deps=...)``."""
+Input = TypeVar("Input", default=Mapping[str, JSON])
+"""The saga's input as actions see it: a mapping, or the definition's ``input_type``."""
 
 
 class Direction(StrEnum):
@@ -33,11 +44,15 @@ class Direction(StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepContext:
+class StepContext(Generic[Deps, Input]):
     """Everything an action needs to know, passed as one value so fields can be added.
 
-    ``results`` holds the results of the forward steps that completed so far, by step
-    name.
+    ``input`` is the saga's input: a mapping, or an instance of the definition's
+    ``input_type``. ``deps`` is what the engine was given as ``deps``: the clients and
+    settings of this process, so the definition itself stays the same everywhere. An
+    action annotates what it expects, ``StepContext[Participants, Order]``, and a type
+    checker holds it to that. ``results`` holds the results of the forward steps that
+    completed so far, by step name.
 
     A compensation runs whether or not the forward step's outcome is known, so it must
     be able to undo without the forward's answer:
@@ -58,8 +73,10 @@ class StepContext:
     direction: Direction
     idempotency_key: str
     attempt: int
-    input: Mapping[str, JSON]
+    input: Input
     results: Mapping[str, JSON]
+    deps: Deps = None  # type: ignore[assignment]  # None unless the engine was given deps
+    """``SagaEngine(deps=...)``: this process's clients and settings (None without)."""
     result: JSON = None
     forward_known: bool = False
     """In a compensation: whether the forward step succeeded (``result`` is its answer)."""
@@ -67,7 +84,7 @@ class StepContext:
     """In a compensation: the idempotency key of the forward step it undoes."""
 
 
-Action = Callable[[StepContext], Awaitable[JSON]]
+Action = Callable[[StepContext[Any, Any]], Awaitable[JSON]]
 
 
 def idempotency_key(saga_id: str, step: str, direction: Direction) -> str:
@@ -194,12 +211,22 @@ class Step:
 @dataclass(frozen=True)
 class Saga:
     """A named, versioned business process. ``deadline`` bounds its forward progress:
-    once it passes, the saga stops going forward and compensates what it started."""
+    once it passes, the saga stops going forward and compensates what it started.
+
+    ``input_type`` (a pydantic model or a dataclass) makes the input typed: ``start``
+    validates what it is given against it and stores it as JSON, and actions receive
+    an instance as ``context.input``. Without it, actions get the JSON mapping.
+
+    A definition is a constant of its module, the same in every process: what its
+    actions need reaches them as ``context.deps``, and a process that must give up
+    sooner caps attempts with ``SagaEngine(attempt_limit=...)``, not with its own copy.
+    """
 
     name: str
     version: int
     steps: tuple[Step, ...]
     deadline: timedelta | None = None
+    input_type: type[Any] | None = None
     step_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -216,3 +243,70 @@ class Saga:
     @property
     def key(self) -> tuple[str, int]:
         return (self.name, self.version)
+
+    def stored_input(self, value: Any) -> dict[str, JSON]:
+        """The input as stored: validated against ``input_type`` (which raises pydantic's
+        ``ValidationError`` naming each wrong field), as a JSON mapping."""
+        if self.input_type is None:
+            if not isinstance(value, Mapping):
+                raise TypeError(
+                    f"saga {self.name!r} takes a mapping as input (or give it an input_type)"
+                )
+            return dict(value)
+        stored = self._input_adapter.dump_python(
+            self._input_adapter.validate_python(value), mode="json"
+        )
+        if not isinstance(stored, dict):
+            raise TypeError(f"saga {self.name!r}: input_type must serialise to a JSON object")
+        return stored
+
+    def action_input(self, stored: Mapping[str, JSON]) -> Any:
+        """The input as actions receive it: ``input_type``'s instance, or the mapping."""
+        if self.input_type is None:
+            return stored
+        return self._input_adapter.validate_python(stored)
+
+    @cached_property
+    def _input_adapter(self) -> TypeAdapter[Any]:
+        from pydantic import TypeAdapter  # only definitions with an input_type pay for it
+
+        assert self.input_type is not None, "only a definition with an input_type adapts"
+        return TypeAdapter(self.input_type)
+
+    def capped(self, limit: AttemptLimit) -> Saga:
+        """This definition with no step attempted more often than ``limit`` allows."""
+        steps = tuple(
+            replace(
+                step,
+                retry=limit.cap(step.retry, limit.forward),
+                compensation_retry=limit.cap(step.compensation_retry, limit.compensation),
+            )
+            for step in self.steps
+        )
+        return replace(self, steps=steps)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttemptLimit:
+    """How many attempts a process allows any step, below what the definitions ask.
+
+    A deployment's bound, not the process's: a staging environment or a test that must
+    see a saga give up within seconds sets it on its engine, and the definitions stay
+    what they are everywhere. ``None`` leaves a direction's policies as they are.
+    """
+
+    forward: int | None = None
+    compensation: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in (("forward", self.forward), ("compensation", self.compensation)):
+            if value is not None and value < 1:
+                raise ValueError(f"attempt_limit.{name} must be at least 1")
+
+    @staticmethod
+    def cap(policy: RetryPolicy, limit: int | None) -> RetryPolicy:
+        if limit is None or (
+            policy.maximum_attempts is not None and policy.maximum_attempts <= limit
+        ):
+            return policy
+        return replace(policy, maximum_attempts=limit)

@@ -13,10 +13,11 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from sagakit.alongside import Alongside
-from sagakit.definition import JSON, Direction, Saga
+from sagakit.definition import AttemptLimit, Direction, Saga
 from sagakit.errors import (
     InvalidTransition,
     LeaseLost,
@@ -24,23 +25,34 @@ from sagakit.errors import (
     UnknownSagaError,
 )
 from sagakit.executor import Executor, Sleep
+from sagakit.handle import SagaHandle
 from sagakit.observer import NoObserver, SagaObserver
 from sagakit.progress import Uniform, current_step, retry_compensation, stop_forward
-from sagakit.state import AttemptStart, Driven, Failure, SagaEvent, SagaState, SagaStatus
+from sagakit.state import AttemptStart, DriveResult, Failure, SagaEvent, SagaState, SagaStatus
 from sagakit.store import SagaStore
 from sagakit.unavailable import OutageLog, is_unavailable
 
 log = logging.getLogger("sagakit")
 
 LOCAL_POLL_SECONDS = 5.0
+"""How often a waiter re-reads a saga this engine drives: it is woken at the end anyway."""
+WAIT_POLL_SECONDS = 0.2
+"""How often a waiter re-reads a saga driven elsewhere."""
 
 
 class SagaEngine:
     """Runs sagas against a store. One engine drives many sagas in one event loop.
 
-    ``owner`` names this process in leases; ``max_concurrency`` bounds how many sagas
-    it drives at once. ``clock``, ``sleep`` and ``uniform`` (the jitter source) are
-    injectable so tests never wait on real time.
+    ``sagas`` are the definitions this engine knows: every version that may still have
+    sagas in flight. ``deps`` reaches every action as ``context.deps`` (the clients and
+    settings of this process). ``attempt_limit`` caps how often any step is attempted
+    here, below what the definitions ask. ``owner`` names this process in leases;
+    ``max_concurrency`` bounds how many sagas it drives at once. ``clock``, ``sleep``
+    and ``uniform`` (the jitter source) are injectable so tests never wait on real time.
+
+    ``start`` stores a saga and drives it in the background, ``run`` drives it to its
+    end in the foreground, and the ``SagaHandle`` they give (or ``handle(id)``) waits
+    for the outcome.
     """
 
     def __init__(
@@ -48,6 +60,8 @@ class SagaEngine:
         *,
         store: SagaStore,
         sagas: Iterable[Saga],
+        deps: Any = None,
+        attempt_limit: AttemptLimit | None = None,
         owner: str | None = None,
         max_concurrency: int = 64,
         clock: Callable[[], float] = time.time,
@@ -61,32 +75,37 @@ class SagaEngine:
         self.owner = owner or f"engine-{uuid.uuid4().hex[:12]}"
         self.observer: SagaObserver = observer or NoObserver()
         self._definitions: dict[tuple[str, int], Saga] = {}
+        self._attempt_limit = attempt_limit
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
         self._clock = clock
         self._executor = Executor(
-            store=store, observer=self.observer, clock=clock, sleep=sleep, uniform=uniform
+            store=store,
+            observer=self.observer,
+            clock=clock,
+            sleep=sleep,
+            uniform=uniform,
+            deps=deps,
         )
-        self._tasks: dict[asyncio.Task[Driven | None], None] = {}
+        self._tasks: dict[asyncio.Task[DriveResult | None], None] = {}
         """Sagas driven in the background, in launch order (so ``close`` is repeatable)."""
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._driving: set[str] = set()
         self._outages = OutageLog(log)
-        self._begun: dict[str, AttemptStart] = {}
-        """First attempts ``start`` recorded as begun, for ``drive`` to run."""
         for saga in sagas:
-            self.register(saga)
+            self._register(saga)
 
-    def register(self, saga: Saga) -> None:
-        """Make a definition (one version of it) available to new and resumed sagas."""
+    def _register(self, saga: Saga) -> None:
         for step in saga.steps:
             if step.timeout >= self.store.lease_duration:
                 raise ValueError(
-                    f"step {step.name!r} of saga {saga.name!r}: its timeout must be shorter "
-                    f"than the store's lease ({self.store.lease_duration}), or another "
-                    "process could take the saga over while the step is still running"
+                    f"step {step.name!r} of saga {saga.name!r}: its timeout ({step.timeout}) "
+                    f"must be shorter than the store's lease ({self.store.lease_duration}), "
+                    "or another process could take the saga over while the step is still "
+                    "running; give the store a longer lease"
                 )
-        self._definitions[saga.key] = saga
+        limited = saga.capped(self._attempt_limit) if self._attempt_limit else saga
+        self._definitions[saga.key] = limited
 
     def definition(self, state: SagaState) -> Saga:
         try:
@@ -95,21 +114,18 @@ class SagaEngine:
             raise UnknownSagaError(f"saga {state.id}: {unknown}") from None
 
     def definition_for(self, name: str, version: int) -> Saga:
-        """The registered definition ``name`` at ``version``."""
+        """The registered definition ``name`` at ``version`` (with this engine's limits)."""
         try:
             return self._definitions[(name, version)]
         except KeyError:
             raise UnknownSagaError(
                 f"definition {name!r} version {version} is not registered with this engine; "
-                "register every version that may still have sagas in flight"
+                "pass every version that may still have sagas in flight in SagaEngine(sagas=...)"
             ) from None
 
-    def new_state(
-        self, saga: Saga, *, input: Mapping[str, JSON], saga_id: str | None = None
-    ) -> SagaState:
+    def new_state(self, saga: Saga, *, input: Any, saga_id: str | None = None) -> SagaState:
         """The initial state of a saga, not yet stored (see ``start``)."""
-        if saga.key not in self._definitions:
-            self.register(saga)
+        self.definition_for(saga.name, saga.version)  # registered, or say how to
         now = self._clock()
         deadline = now + saga.deadline.total_seconds() if saga.deadline else None
         return SagaState(
@@ -117,7 +133,7 @@ class SagaEngine:
             name=saga.name,
             version=saga.version,
             status=SagaStatus.RUNNING,
-            input=dict(input),
+            input=saga.stored_input(input),
             deadline_at=deadline,
             created_at=now,
             updated_at=now,
@@ -127,71 +143,46 @@ class SagaEngine:
         self,
         saga: Saga,
         *,
-        input: Mapping[str, JSON],
+        input: Any,
         saga_id: str | None = None,
         alongside: Alongside | None = None,
-    ) -> SagaState:
-        """Store a new saga, leased to this engine, without driving it yet.
+    ) -> SagaHandle:
+        """Store a new saga and drive it in the background; its handle waits for it.
 
-        With a SQL store, ``alongside`` writes the application's own records in the same
-        transaction as the saga's insert, so both are stored or neither: ``Rows`` to
-        insert (on PostgreSQL one statement with the saga's), or a function that gets
-        a blocking SQLAlchemy connection and may write anything.
+        ``input`` is a JSON mapping, or what the definition's ``input_type`` validates.
+        Once ``start`` returns, the saga is durable: if this process dies, another
+        finishes it. With a SQL store, ``alongside`` writes the application's own
+        records in the same transaction as the saga's insert, so both are stored or
+        neither: ``Rows`` to insert (on PostgreSQL one statement with the saga's), or a
+        function that gets a blocking SQLAlchemy connection and may write anything.
         """
         new = self.new_state(saga, input=input, saga_id=saga_id)
         # The first attempt is begun in the same write: one transaction fewer per saga.
-        first = self._executor.attempt_start(saga, new)
+        first = self._executor.attempt_start(self.definition(new), new)
         state = await self.store.create(
             new.evolve(attempt=first.attempt),
             owner=self.owner,
             alongside=alongside,
             first_attempt=first,
         )
-        self._begun[state.id] = first
         self.observer.saga_started(state)
-        return state
+        return self._launch(state, begun=first)
 
-    async def run(
-        self, saga: Saga, *, input: Mapping[str, JSON], saga_id: str | None = None
-    ) -> SagaState:
-        """Start a saga and drive it to its end (or until it waits for a long retry)."""
-        state = await self.start(saga, input=input, saga_id=saga_id)
-        return await self.drive(state)
+    async def run(self, saga: Saga, *, input: Any, saga_id: str | None = None) -> SagaState:
+        """Start a saga and wait for it to end: ``await (await start(...)).result()``."""
+        return await (await self.start(saga, input=input, saga_id=saga_id)).result()
 
-    def launch(self, state: SagaState, *, claimed: bool = False) -> asyncio.Task[Driven | None]:
-        """Drive a stored saga in the background.
+    def handle(self, saga_id: str) -> SagaHandle:
+        """A handle on a saga started anywhere, to read its status or wait for its end."""
+        return SagaHandle(saga_id, store=self.store, settle=self._settled)
 
-        The task's result is where the saga rests, with its whole history when this
-        engine started it; None if the engine had to let go of it (see the log).
-        """
-        task = asyncio.create_task(self._drive_guarded(state, claimed=claimed))
+    def _launch(
+        self, state: SagaState, *, begun: AttemptStart | None = None, claimed: bool = False
+    ) -> SagaHandle:
+        task = asyncio.create_task(self._drive_guarded(state, begun=begun, claimed=claimed))
         self._tasks[task] = None
         task.add_done_callback(self._forget)
-        return task
-
-    async def drive(self, state: SagaState, *, claimed: bool = False) -> SagaState:
-        """Drive a saga this engine holds until it is terminal or parked for a retry.
-
-        ``claimed`` says the saga was just taken over from the log, so attempts a dead
-        process left open are closed as ``interrupted`` before they are called again.
-        """
-        return (await self._drive_held(state, claimed=claimed)).state
-
-    async def _drive_held(self, state: SagaState, *, claimed: bool) -> Driven:
-        self._driving.add(state.id)
-        try:
-            async with self._slots:
-                return await self._drive(state, claimed=claimed)
-        finally:
-            self._driving.discard(state.id)
-            self._notify(state.id)
-
-    async def resume(self, saga_id: str) -> SagaState | None:
-        """Take over one saga whose lease has expired and drive it; None if it is held."""
-        state = await self.store.claim(saga_id, owner=self.owner)
-        if state is None:
-            return None
-        return await self.drive(state, claimed=True)
+        return SagaHandle(state.id, store=self.store, settle=self._settled, driving=task)
 
     async def recover(self, *, limit: int | None = None) -> int:
         """Claim the sagas that are due and unheld and drive them to rest; returns how many."""
@@ -201,19 +192,17 @@ class SagaEngine:
         await asyncio.gather(*(self._drive_guarded(state, claimed=True) for state in claimed))
         return len(claimed)
 
-    async def retry(
-        self, saga_id: str, *, actor: str = "operator", background: bool = False
-    ) -> SagaState:
+    async def retry(self, saga_id: str, *, actor: str = "operator") -> SagaHandle:
         """An operator's retry of a ``failed`` saga: resume its unfinished compensations.
 
-        The retry is recorded in the saga's events with ``actor``. With ``background``
-        the saga is driven in a task and its state after the retry is returned at once.
+        The retry is recorded in the saga's events with ``actor`` before this returns;
+        the saga is driven in the background, and the handle waits for its new end.
         """
         state = await self._claim_for_operator(saga_id, SagaStatus.FAILED)
         retried = retry_compensation(self.definition(state), state)
         event = SagaEvent(saga_id=saga_id, kind="retry", actor=actor, at=self._clock())
         await self.store.transition(state, retried, event=event)
-        return await self._continue(retried, background=background)
+        return self._launch(retried, claimed=True)
 
     async def abort(
         self,
@@ -221,12 +210,12 @@ class SagaEngine:
         *,
         actor: str = "operator",
         reason: str = "aborted by an operator",
-        background: bool = False,
-    ) -> SagaState:
+    ) -> SagaHandle:
         """Stop a running saga's forward progress and compensate what it started.
 
         The abort takes the lease by force: a process still driving the saga finds its
-        fencing token stale at its next write and lets go.
+        fencing token stale at its next write and lets go. The compensations run in
+        the background; the handle waits for them.
         """
         state = await self._claim_for_operator(saga_id, SagaStatus.RUNNING, force=True)
         saga = self.definition(state)
@@ -241,13 +230,7 @@ class SagaEngine:
             saga_id=saga_id, kind="abort", actor=actor, at=self._clock(), detail=reason
         )
         await self.store.transition(state, aborted, event=event)
-        return await self._continue(aborted, background=background)
-
-    async def _continue(self, state: SagaState, *, background: bool) -> SagaState:
-        if background:
-            self.launch(state, claimed=True)
-            return state
-        return await self.drive(state, claimed=True)
+        return self._launch(aborted, claimed=True)
 
     async def run_worker(self, *, poll_interval: float = 1.0, stop: asyncio.Event) -> None:
         """Until ``stop`` is set, claim due sagas into free slots and drive them.
@@ -269,23 +252,21 @@ class SagaEngine:
             if claimed:
                 self.observer.sagas_claimed(claimed)
             for state in claimed:
-                self.launch(state, claimed=True)
+                self._launch(state, claimed=True)
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_interval)
 
-    async def wait(self, saga_id: str, *, seconds: float, poll_interval: float = 0.2) -> SagaState:
-        """The saga's state once it settles (terminal) or ``seconds`` pass.
+    async def _settled(self, saga_id: str) -> SagaState:
+        """The saga's state once it is terminal (a handle's ``result`` bounds the wait).
 
         Sagas this engine drives wake the waiter at once; others are polled.
         """
-        deadline = time.monotonic() + seconds
         while True:
             state = await self.store.load(saga_id)
             if state is None:
                 raise SagaNotFound(f"no saga has id {saga_id}")
-            remaining = deadline - time.monotonic()
-            if state.status.is_terminal or remaining <= 0:
+            if state.status.is_terminal:
                 return state
             woken = asyncio.Event()
             waiters = self._waiters.setdefault(saga_id, set())
@@ -293,8 +274,8 @@ class SagaEngine:
             try:
                 with contextlib.suppress(TimeoutError):
                     # A saga driven here wakes its waiters itself; polling is for the rest.
-                    interval = LOCAL_POLL_SECONDS if saga_id in self._driving else poll_interval
-                    await asyncio.wait_for(woken.wait(), min(remaining, interval))
+                    interval = LOCAL_POLL_SECONDS if saga_id in self._driving else WAIT_POLL_SECONDS
+                    await asyncio.wait_for(woken.wait(), interval)
             finally:
                 waiters.discard(woken)
                 if not waiters:
@@ -326,9 +307,22 @@ class SagaEngine:
             raise InvalidTransition(f"saga {saga_id} is now {state.status}; try again")
         return state
 
-    async def _drive_guarded(self, state: SagaState, *, claimed: bool) -> Driven | None:
+    async def _drive_guarded(
+        self, state: SagaState, *, begun: AttemptStart | None = None, claimed: bool
+    ) -> DriveResult | None:
+        """Drive a held saga until it is terminal or parked for a long retry.
+
+        ``begun`` is its first attempt, recorded as started when the saga was created.
+        ``claimed`` says the saga was just taken over from the log, so attempts a dead
+        process left open are closed as ``interrupted`` before they are called again.
+        None if the engine had to let go of the saga (see the log).
+        """
+        self._driving.add(state.id)
         try:
-            return await self._drive_held(state, claimed=claimed)
+            async with self._slots:
+                return await self._executor.drive(
+                    self.definition(state), state, begun=begun, claimed=claimed
+                )
         except LeaseLost as lost:
             self.observer.lease_lost(state.id)
             log.warning(
@@ -345,16 +339,11 @@ class SagaEngine:
                     extra={"saga_id": state.id},
                 )
             return None
+        finally:
+            self._driving.discard(state.id)
+            self._notify(state.id)
 
-    async def _drive(self, state: SagaState, *, claimed: bool) -> Driven:
-        begun = self._begun.pop(state.id, None)
-        if claimed:  # from the log: whatever it left begun was interrupted
-            begun = None
-        return await self._executor.drive(
-            self.definition(state), state, begun=begun, claimed=claimed
-        )
-
-    def _forget(self, task: asyncio.Task[Driven | None]) -> None:
+    def _forget(self, task: asyncio.Task[DriveResult | None]) -> None:
         self._tasks.pop(task, None)
 
     def _notify(self, saga_id: str) -> None:

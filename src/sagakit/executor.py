@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sagakit.definition import Direction, Saga, idempotency_key
 from sagakit.invoke import ATTEMPT_STATUS, invoke
@@ -20,7 +21,7 @@ from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
     AttemptStart,
-    Driven,
+    DriveResult,
     Failure,
     SagaState,
     SagaStatus,
@@ -43,8 +44,9 @@ class Executor:
         clock: Callable[[], float],
         sleep: Sleep,
         uniform: Uniform,
+        deps: Any,
     ) -> None:
-        self._store, self._observer = store, observer
+        self._store, self._observer, self._deps = store, observer, deps
         self._clock, self._sleep, self._uniform = clock, sleep, uniform
 
     def attempt_start(self, saga: Saga, state: SagaState) -> AttemptStart:
@@ -61,7 +63,7 @@ class Executor:
 
     async def drive(
         self, saga: Saga, state: SagaState, *, begun: AttemptStart | None, claimed: bool
-    ) -> Driven:
+    ) -> DriveResult:
         """Drive a held saga until it is terminal or parked for a long retry.
 
         ``begun`` is an attempt already recorded as started with the saga (its first,
@@ -88,7 +90,7 @@ class Executor:
                 await self._store.begin_attempt(state, begun, close_interrupted=close_interrupted)
                 close_interrupted = False
                 state = state.evolve(attempt=begun.attempt)
-            outcome = await invoke(current_step(saga, state), state, begun)
+            outcome = await invoke(saga, state, begun, self._deps)
             decision = decide(saga, state, outcome, uniform=self._uniform)
             next_state, retry_after = decision.state, decision.retry_after
             park = retry_after is not None and retry_after > self._store.lease_duration / 2
@@ -124,11 +126,11 @@ class Executor:
             if next_start is not None:
                 state = state.evolve(attempt=next_start.attempt)
             if park:
-                return Driven(state, _whole(history))
+                return DriveResult(state, _whole(history))
             if retry_after is not None:
                 await self._sleep(retry_after.total_seconds())
         self._observer.saga_settled(state)
-        return Driven(state, _whole(history))
+        return DriveResult(state, _whole(history))
 
     def _deadline_passed(self, state: SagaState) -> bool:
         return (

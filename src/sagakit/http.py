@@ -39,7 +39,7 @@ async def post_step(
     client: ParticipantClient | httpx.AsyncClient,
     url: str,
     *,
-    context: StepContext,
+    context: StepContext[Any, Any],
     json: JSON,
     headers: Mapping[str, str] | None = None,
 ) -> JSON:

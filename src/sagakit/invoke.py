@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from typing import Any
 
-from sagakit.definition import Direction, Step, StepContext, idempotency_key
+from sagakit.definition import Direction, Saga, StepContext, idempotency_key
 from sagakit.errors import StepRejected
 from sagakit.progress import Outcome, OutcomeKind
 from sagakit.state import AttemptStart, AttemptStatus, SagaState
@@ -24,19 +25,21 @@ ATTEMPT_STATUS = {
 }
 
 
-async def invoke(step: Step, state: SagaState, start: AttemptStart) -> Outcome:
+async def invoke(saga: Saga, state: SagaState, start: AttemptStart, deps: Any) -> Outcome:
+    step = saga.steps[state.cursor]
     forward = start.direction is Direction.FORWARD
     action = step.action if forward else step.compensation
     assert action is not None, "the cursor never rests on a step without compensation"
-    context = StepContext(
+    context: StepContext[Any, Any] = StepContext(
         saga_id=state.id,
         saga_name=state.name,
         step=step.name,
         direction=start.direction,
         idempotency_key=start.idempotency_key,
         attempt=start.attempt,
-        input=state.input,
+        input=saga.action_input(state.input),
         results=state.results,
+        deps=deps,
         result=None if forward else state.results.get(step.name),
         forward_known=not forward and step.name in state.results,
         forward_key=None if forward else idempotency_key(state.id, step.name, Direction.FORWARD),

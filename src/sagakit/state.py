@@ -169,7 +169,7 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True)
-class Driven:
+class DriveResult:
     """Where a saga rests when an engine lets go of it, with the attempts it made.
 
     ``history`` is every attempt of the saga when this engine made them all (it

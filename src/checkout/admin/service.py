@@ -26,6 +26,7 @@ from sagakit import (
     Failure,
     Saga,
     SagaEvent,
+    SagaHandle,
     SagaNotFound,
     SagaState,
     UnknownSagaError,
@@ -65,13 +66,9 @@ class SagaSteering(Protocol):
 
     def definition_for(self, name: str, version: int) -> Saga: ...
 
-    async def retry(
-        self, saga_id: str, *, actor: str = ..., background: bool = ...
-    ) -> SagaState: ...
+    async def retry(self, saga_id: str, *, actor: str = ...) -> SagaHandle: ...
 
-    async def abort(
-        self, saga_id: str, *, actor: str = ..., reason: str = ..., background: bool = ...
-    ) -> SagaState: ...
+    async def abort(self, saga_id: str, *, actor: str = ..., reason: str = ...) -> SagaHandle: ...
 
 
 class AdminService:
@@ -132,13 +129,13 @@ class AdminService:
 
     async def retry(self, saga_id: str, *, actor: str) -> SagaDetail:
         """Resume a ``failed`` saga's compensations in the background; its detail now."""
-        await self._engine.retry(saga_id, actor=actor, background=True)
+        await self._engine.retry(saga_id, actor=actor)
         self._on_action("retry")
         return await self.show(saga_id)
 
     async def abort(self, saga_id: str, *, actor: str, reason: str) -> SagaDetail:
         """Stop a ``running`` saga and compensate in the background; its detail now."""
-        await self._engine.abort(saga_id, actor=actor, reason=reason, background=True)
+        await self._engine.abort(saga_id, actor=actor, reason=reason)
         self._on_action("abort")
         return await self.show(saga_id)
 

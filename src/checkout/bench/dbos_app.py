@@ -41,7 +41,7 @@ def _should_retry(error: BaseException) -> bool:
 async def _call(
     service: str, path: str, order_id: str, step: str, direction: Direction, body: dict[str, Any]
 ) -> Any:
-    context = StepContext(
+    context: StepContext = StepContext(
         saga_id=order_id,
         saga_name="checkout",
         step=step,

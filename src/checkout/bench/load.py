@@ -179,7 +179,7 @@ def checkout_calls(
     async def call(
         service: str, path: str, order_id: str, step: str, direction: Direction, body: Any
     ) -> None:
-        context = StepContext(
+        context: StepContext = StepContext(
             saga_id=order_id,
             saga_name="raw",
             step=step,

@@ -8,7 +8,9 @@ from pathlib import Path
 from checkout.books import Books
 from checkout.chaos.clients import ClientCounts
 
-LEASE_SECONDS = 3.0
+LEASE_SECONDS = 6.0
+"""Just longer than a checkout step may take (the engine refuses a shorter lease), so a
+killed or paused orchestrator's sagas are taken over soon."""
 CALL_TIMEOUT_SECONDS = 1.0
 LATE_HANG_SECONDS = 5 * CALL_TIMEOUT_SECONDS
 """Long enough that a hung request lands after the orchestrator retried it, and most

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -30,10 +29,10 @@ from checkout.orders import routes
 from checkout.orders.access import Gate
 from checkout.orders.customer_tokens import customer_tokens
 from checkout.orders.participants import ParticipantClients, Participants
-from checkout.orders.saga import COMPENSATION_RETRY, FORWARD_RETRY, checkout_saga
+from checkout.orders.saga import CHECKOUT
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
-from sagakit import SagaEngine, SagaObserver, SqlSagaStore
+from sagakit import AttemptLimit, SagaEngine, SagaObserver, SqlSagaStore
 from sagakit.participant_client import ParticipantClient
 
 
@@ -157,24 +156,25 @@ async def running_orders(
         shipping=pooled(settings.shipping_url),
     )
     participants = Participants(clients=clients, token=settings.service_token.get_secret_value())
-    saga = checkout_saga(
-        participants,
-        timeout=timedelta(seconds=settings.call_timeout_seconds),
-        retry=replace(FORWARD_RETRY, maximum_attempts=settings.forward_max_attempts),
-        compensation_retry=replace(
-            COMPENSATION_RETRY, maximum_attempts=settings.compensation_max_attempts
-        ),
-    )
     store = SqlSagaStore(database.engine, lease_duration=timedelta(seconds=settings.lease_seconds))
     engine = SagaEngine(
         store=store,
-        sagas=[saga],
+        sagas=[CHECKOUT],
+        deps=participants,
+        attempt_limit=AttemptLimit(
+            forward=settings.forward_max_attempts,
+            compensation=settings.compensation_max_attempts,
+        ),
         owner=settings.owner,
         max_concurrency=settings.max_concurrent_sagas,
         observer=observer,
     )
     service = OrderService(
-        database=database, store=store, engine=engine, saga=saga, clock=lambda: datetime.now(UTC)
+        database=database,
+        store=store,
+        engine=engine,
+        saga=CHECKOUT,
+        clock=lambda: datetime.now(UTC),
     )
     stop = asyncio.Event()
     worker = asyncio.create_task(

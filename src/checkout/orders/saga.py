@@ -9,9 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from checkout.orders.participants import Participants
-from sagakit import RetryPolicy, Saga, Step
+from sagakit import JSON, Action, RetryPolicy, Saga, Step, StepContext
 
-CALL_TIMEOUT = timedelta(seconds=5)
+STEP_TIMEOUT = timedelta(seconds=5)
+"""The longest one attempt of a step may take. The participant client's own timeout
+(``ORDERS_CALL_TIMEOUT_SECONDS``, at most this) usually ends a slow call first; this
+bound also covers the time spent waiting for a pooled connection."""
 FORWARD_ATTEMPTS = 12
 COMPENSATION_ATTEMPTS = 80
 FORWARD_RETRY = RetryPolicy(
@@ -37,42 +40,51 @@ Waiting costs nothing: a saga backing off for longer than half its lease is park
 holding no task, connection or lease, and any process picks it up when it is due."""
 
 
-def checkout_saga(
-    participants: Participants,
-    *,
-    timeout: timedelta = CALL_TIMEOUT,
-    retry: RetryPolicy = FORWARD_RETRY,
-    compensation_retry: RetryPolicy = COMPENSATION_RETRY,
-) -> Saga:
-    """Version 1 of the checkout. Change the steps only under a new version number:
-    sagas in flight finish on the version they started on."""
-    return Saga(
-        name="checkout",
-        version=1,
-        steps=(
-            Step(
-                "payment",
-                action=participants.charge,
-                compensation=participants.refund,
-                retry=retry,
-                compensation_retry=compensation_retry,
-                timeout=timeout,
-            ),
-            Step(
-                "inventory",
-                action=participants.reserve,
-                compensation=participants.release,
-                retry=retry,
-                compensation_retry=compensation_retry,
-                timeout=timeout,
-            ),
-            Step(
-                "shipping",
-                action=participants.ship,
-                compensation=participants.cancel_shipment,
-                retry=retry,
-                compensation_retry=compensation_retry,
-                timeout=timeout,
-            ),
-        ),
+async def charge(context: StepContext[Participants]) -> JSON:
+    return await context.deps.charge(context)
+
+
+async def refund(context: StepContext[Participants]) -> JSON:
+    return await context.deps.refund(context)
+
+
+async def reserve(context: StepContext[Participants]) -> JSON:
+    return await context.deps.reserve(context)
+
+
+async def release(context: StepContext[Participants]) -> JSON:
+    return await context.deps.release(context)
+
+
+async def ship(context: StepContext[Participants]) -> JSON:
+    return await context.deps.ship(context)
+
+
+async def cancel_shipment(context: StepContext[Participants]) -> JSON:
+    return await context.deps.cancel_shipment(context)
+
+
+def _step(name: str, action: Action, compensation: Action) -> Step:
+    return Step(
+        name,
+        action=action,
+        compensation=compensation,
+        retry=FORWARD_RETRY,
+        compensation_retry=COMPENSATION_RETRY,
+        timeout=STEP_TIMEOUT,
     )
+
+
+CHECKOUT = Saga(
+    name="checkout",
+    version=1,
+    steps=(
+        _step("payment", charge, refund),
+        _step("inventory", reserve, release),
+        _step("shipping", ship, cancel_shipment),
+    ),
+)
+"""Version 1 of the checkout, the same in every process: the participants it calls
+reach its actions as ``context.deps`` (``SagaEngine(deps=Participants(...))``). Change
+the steps only under a new version number: sagas in flight finish on the version they
+started on."""

@@ -77,7 +77,7 @@ class OrderService:
                 return Placed(await self.get(earlier.id, wait_seconds=wait_seconds), True)
         order = self._new_order(request, idempotency_key, fingerprint)
         try:
-            state = await self._engine.start(
+            saga = await self._engine.start(
                 self._saga,
                 input=_saga_input(order),
                 saga_id=order.id,
@@ -90,14 +90,13 @@ class OrderService:
             if earlier is None:
                 raise OrderInProgress from None
             return Placed(await self.get(earlier.id, wait_seconds=wait_seconds), True)
-        driving = self._engine.launch(state)
         if wait_seconds > 0:
             with contextlib.suppress(TimeoutError):
-                # The saga runs here: its end and its history come back without a read.
-                driven = await asyncio.wait_for(asyncio.shield(driving), wait_seconds)
-                if driven is not None and driven.history is not None:
-                    view = order_view(order, self._saga, driven.state, driven.history)
-                    return Placed(view, False)
+                async with asyncio.timeout(wait_seconds):
+                    # The saga runs here: its end and its history come back without a read.
+                    state = await saga.result()
+                view = order_view(order, self._saga, state, await saga.history())
+                return Placed(view, False)
         return Placed(await self.get(order.id), False)
 
     async def get(
@@ -115,8 +114,9 @@ class OrderService:
             raise OrderNotFound(order_id)
         if wait_seconds > 0:
             # The order row never changes; its status is its saga's, which _view reads.
-            with contextlib.suppress(SagaNotFound):  # _view reports it, as without waiting
-                await self._engine.wait(order_id, seconds=wait_seconds)
+            with contextlib.suppress(SagaNotFound, TimeoutError):  # _view reports the rest
+                async with asyncio.timeout(wait_seconds):
+                    await self._engine.handle(order_id).result()
         return await self._view(order)
 
     async def list(self, filters: ListFilters) -> OrderList:

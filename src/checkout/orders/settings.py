@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from checkout.common.settings import ServiceSettings, default_sqlite_url
 from checkout.orders.identity_settings import CustomerIdentitySettings
-from checkout.orders.saga import COMPENSATION_ATTEMPTS, FORWARD_ATTEMPTS
+from checkout.orders.saga import COMPENSATION_ATTEMPTS, FORWARD_ATTEMPTS, STEP_TIMEOUT
 
 
 class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
@@ -19,8 +19,12 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     inventory_url: str = Field(default="http://127.0.0.1:8002", validation_alias="INVENTORY_URL")
     shipping_url: str = Field(default="http://127.0.0.1:8003", validation_alias="SHIPPING_URL")
     call_timeout_seconds: float = Field(
-        default=5.0, gt=0, le=60, validation_alias="ORDERS_CALL_TIMEOUT_SECONDS"
+        default=STEP_TIMEOUT.total_seconds(),
+        gt=0,
+        le=STEP_TIMEOUT.total_seconds(),
+        validation_alias="ORDERS_CALL_TIMEOUT_SECONDS",
     )
+    """How long a participant call may take, at most the checkout's step timeout."""
     connections_per_participant: int = Field(
         default=64, ge=1, le=256, validation_alias="ORDERS_CONNECTIONS_PER_PARTICIPANT"
     )
@@ -34,7 +38,10 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     write that finds them busy waits for one (no extra connections are opened: see
     ``sagakit.create_engine``). 5, 8 and 15 ran equally fast at 32 clients. SQLite
     ignores it."""
-    lease_seconds: float = Field(default=30.0, gt=0, validation_alias="ORDERS_LEASE_SECONDS")
+    lease_seconds: float = Field(
+        default=30.0, gt=STEP_TIMEOUT.total_seconds(), validation_alias="ORDERS_LEASE_SECONDS"
+    )
+    """Longer than a step may take, or a takeover could overlap a step still running."""
     max_concurrent_sagas: int = Field(
         default=256, ge=1, validation_alias="ORDERS_MAX_CONCURRENT_SAGAS"
     )
@@ -45,17 +52,19 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     forward_max_attempts: int = Field(
         default=FORWARD_ATTEMPTS,
         ge=1,
-        le=1000,
+        le=FORWARD_ATTEMPTS,
         validation_alias="ORDERS_FORWARD_MAX_ATTEMPTS",
     )
-    """Attempts of each step before its outcome is unknown and the order is cancelled."""
+    """Attempts of each step before its outcome is unknown and the order is cancelled: the
+    checkout's own number, or fewer where sagas must give up sooner (``AttemptLimit``)."""
     compensation_max_attempts: int = Field(
         default=COMPENSATION_ATTEMPTS,
         ge=1,
-        le=1000,
+        le=COMPENSATION_ATTEMPTS,
         validation_alias="ORDERS_COMPENSATION_MAX_ATTEMPTS",
     )
-    """Attempts of each compensation before the saga ends ``failed`` for an operator."""
+    """Attempts of each compensation before the saga ends ``failed`` for an operator: the
+    checkout's own number, or fewer."""
     owner: str | None = Field(default=None, validation_alias="ORDERS_OWNER")
 
     def database_options(self) -> dict[str, Any]:

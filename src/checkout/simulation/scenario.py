@@ -28,7 +28,7 @@ from checkout.books import (
 from checkout.common.answers import SAFE, KeyRules
 from checkout.inventory import domain as stock
 from checkout.orders.participants import ParticipantClients, Participants
-from checkout.orders.saga import COMPENSATION_RETRY, checkout_saga
+from checkout.orders.saga import CHECKOUT
 from checkout.simulation.participants import ServiceModel, checkout_participants
 from sagakit import Saga, SagaState
 from sagakit.participant_client import ParticipantClient
@@ -76,17 +76,16 @@ class CheckoutScenario:
             inventory=self._client("inventory"),
             shipping=self._client("shipping"),
         )
-        self._saga = checkout_saga(
-            Participants(clients=clients, token="simulated"),
-            timeout=CALL_TIMEOUT,
-            compensation_retry=COMPENSATION_RETRY,
-        )
+        self._participants = Participants(clients=clients, token="simulated")
 
     def participants(self) -> Mapping[str, Participant]:
         return self._services
 
     def sagas(self) -> Sequence[Saga]:
-        return [self._saga]
+        return [CHECKOUT]
+
+    def deps(self) -> Participants:
+        return self._participants
 
     def workload(self, rng: random.Random, *, duration: float) -> Sequence[Event]:
         self._stock({**dict.fromkeys(PLENTIFUL, 1000), SCARCE: rng.randint(0, 4)})
@@ -96,7 +95,7 @@ class CheckoutScenario:
             order = self._plan(rng)
             self._orders[order.id] = order
             at = rng.uniform(0, duration * 0.8)
-            starts.append(Start(at=at, saga=self._saga, input=order.input, saga_id=order.id))
+            starts.append(Start(at=at, saga=CHECKOUT, input=order.input, saga_id=order.id))
         events += starts
         for _ in range(rng.choice((0, 1, 2, 3))):
             units = rng.randint(1, 5)

@@ -179,11 +179,12 @@ class Orchestrators:
         count: int,
         store: InMemorySagaStore,
         sagas: Sequence[Saga],
+        deps: Any,
         rng: random.Random,
         trace: Trace,
     ) -> None:
         self.store = store
-        self._sagas, self._rng, self._trace = sagas, rng, trace
+        self._sagas, self._deps, self._rng, self._trace = sagas, deps, rng, trace
         self.processes = {f"orch-{i}": Process(f"orch-{i}") for i in range(1, count + 1)}
         self.engines: dict[str, SagaEngine] = {}
         self._closing: set[asyncio.Task[None]] = set()
@@ -247,6 +248,7 @@ class Orchestrators:
         engine = SagaEngine(
             store=GatedStore(self.store, process),
             sagas=self._sagas,
+            deps=self._deps,
             owner=f"{name}/{process.generation}",
             clock=loop.time,
             uniform=self._rng.uniform,

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sagakit.definition import JSON, Saga
 from sagakit.errors import SagaError
@@ -80,6 +80,9 @@ class Scenario(Protocol):
 
     def sagas(self) -> Sequence[Saga]:
         """Every definition the orchestrators register."""
+
+    def deps(self) -> Any:
+        """What the orchestrators' actions receive as ``context.deps``."""
 
     def workload(self, rng: random.Random, *, duration: float) -> Sequence[Event]:
         """What happens during the workload, between 0 and ``duration`` seconds."""
@@ -209,6 +212,7 @@ class _Run:
             count=mayhem.orchestrators,
             store=self.store,
             sagas=self.scenario.sagas(),
+            deps=self.scenario.deps(),
             rng=self.rng,
             trace=self.trace,
         )
@@ -265,14 +269,11 @@ class _Run:
         engine = self.orchestrators.engines[name]
         if event.saga_id not in self.saga_ids:
             self.saga_ids.append(event.saga_id)
-        state = await engine.start(event.saga, input=event.input, saga_id=event.saga_id)
-        engine.launch(state)
+        await engine.start(event.saga, input=event.input, saga_id=event.saga_id)
 
     async def _abort(self, name: str, saga_id: str) -> None:
         try:
-            await self.orchestrators.engines[name].abort(
-                saga_id, actor="simulated operator", background=True
-            )
+            await self.orchestrators.engines[name].abort(saga_id, actor="simulated operator")
         except SagaError as refused:
             self.trace(name, f"operator's abort refused: {refused}", saga_id=saga_id)
             return
@@ -319,9 +320,7 @@ class _Run:
     async def _retry(self, name: str, saga_id: str) -> None:
         self.trace(name, f"operator retries failed saga {short(saga_id)}", saga_id=saga_id)
         try:
-            await self.orchestrators.engines[name].retry(
-                saga_id, actor="simulated operator", background=True
-            )
+            await self.orchestrators.engines[name].retry(saga_id, actor="simulated operator")
         except SagaError as refused:
             self.trace(name, f"operator's retry refused: {refused}", saga_id=saga_id)
 

@@ -58,7 +58,7 @@ async def test_uncontended_writes_run_on_the_event_loop_without_a_thread(store: 
     started = await engine.start(
         saga, input={}, saga_id="o-1", alongside=order_rows("o-1", key="k1", prices=["2.50"])
     )
-    done = await engine.drive(started)
+    done = await started.result()
 
     assert done.status is SagaStatus.COMPLETED
     assert writer_threads() == threads_before
@@ -86,10 +86,12 @@ async def test_a_write_that_finds_the_lock_taken_waits_off_the_loop_and_later_wr
     lock.execute("COMMIT")
     created = await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
 
-    assert [await store.load(state.id) for state in created] == list(created)
+    assert [(await saga.result()).status for saga in created] == [SagaStatus.COMPLETED] * 2
     # The lock is free again: the next writes run on the loop, rows alongside too.
-    await engine.start(saga, input={})
-    await engine.start(saga, input={}, alongside=order_rows("o-2", key="k2", prices=["2"]))
+    third = await engine.start(saga, input={})
+    fourth = await engine.start(saga, input={}, alongside=order_rows("o-2", key="k2", prices=["2"]))
+    await third.result()
+    await fourth.result()
     assert lock_waits(store) == 1
 
 
@@ -104,7 +106,7 @@ async def test_an_application_function_alongside_runs_on_the_writer_thread(store
             {"id": "r1"},
         )
 
-    state = await SagaEngine(store=store, sagas=[saga]).start(saga, input={}, alongside=record)
+    started = await SagaEngine(store=store, sagas=[saga]).start(saga, input={}, alongside=record)
 
     assert ran_on and ran_on[0].startswith(WRITER_THREAD)
-    assert await store.load(state.id) == state
+    assert (await started.result()).status is SagaStatus.COMPLETED

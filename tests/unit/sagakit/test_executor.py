@@ -16,9 +16,12 @@ from sagakit import (
     RetryPolicy,
     Saga,
     SagaEngine,
+    SagaState,
     SagaStatus,
     Step,
+    idempotency_key,
 )
+from sagakit.state import AttemptStart
 from tests.support.participants import (
     Behaviour,
     FakeClock,
@@ -48,6 +51,23 @@ def store(clock: FakeClock) -> InMemorySagaStore:
 
 def engine_for(store: InMemorySagaStore, clock: FakeClock, *sagas: Saga) -> SagaEngine:
     return SagaEngine(store=store, sagas=sagas, clock=clock, sleep=clock.sleep, uniform=no_jitter)
+
+
+async def stored_by_a_dead_process(
+    store: InMemorySagaStore, engine: SagaEngine, saga: Saga
+) -> SagaState:
+    """A saga as ``start`` stores it (its first attempt begun) by a process that died
+    before it called the first action."""
+    new = engine.new_state(saga, input={})
+    first = AttemptStart(
+        saga_id=new.id,
+        step=saga.steps[0].name,
+        direction=Direction.FORWARD,
+        attempt=1,
+        idempotency_key=idempotency_key(new.id, saga.steps[0].name, Direction.FORWARD),
+        started_at=new.created_at,
+    )
+    return await store.create(new.evolve(attempt=1), owner="dead", first_attempt=first)
 
 
 async def test_runs_every_step_forward_once_and_completes(store, clock, participant):
@@ -217,7 +237,7 @@ async def test_an_exhausted_compensation_fails_the_saga_visibly_then_an_operator
     assert "unavailable" in state.compensation_failure.error
     assert participant.called(state.id, C) == ["inventory"]
 
-    retried = await engine.retry(state.id)
+    retried = await (await engine.retry(state.id)).result()
 
     assert retried.status is SagaStatus.COMPENSATED
     assert participant.called(state.id, C) == ["inventory", "payment"]
@@ -252,9 +272,9 @@ async def test_a_passed_deadline_stops_forward_progress_and_compensates(store, c
 async def test_an_operator_abort_compensates_a_running_saga(store, clock, participant):
     saga = saga_over(participant)
     engine = engine_for(store, clock, saga)
-    started = await engine.start(saga, input={})
+    started = await stored_by_a_dead_process(store, engine, saga)
 
-    aborted = await engine.abort(started.id)
+    aborted = await (await engine.abort(started.id)).result()
 
     assert aborted.status is SagaStatus.COMPENSATED
     assert aborted.failure is not None and aborted.failure.code == "aborted"
@@ -268,7 +288,7 @@ async def test_a_saga_finishes_on_the_version_it_started_on(store, clock, partic
     v1 = saga_over(participant, steps=["payment", "inventory"], version=1)
     v2 = saga_over(participant, steps=["payment", "inventory", "shipping"], version=2)
     first = engine_for(store, clock, v1)
-    started = await first.start(v1, input={})
+    started = await stored_by_a_dead_process(store, first, v1)
 
     clock.advance(60)
     second = engine_for(store, clock, v1, v2)
@@ -293,8 +313,8 @@ async def test_concurrency_is_bounded(store, clock):
 
     saga = Saga("slow", 1, (Step("only", slow),))
     engine = SagaEngine(store=store, sagas=[saga], max_concurrency=3, clock=clock)
-    states = [await engine.start(saga, input={}) for _ in range(10)]
-    await asyncio.gather(*(engine.drive(state) for state in states))
+    sagas = [await engine.start(saga, input={}) for _ in range(10)]
+    await asyncio.gather(*(handle.result() for handle in sagas))
 
     assert peak == 3
 
@@ -345,44 +365,64 @@ async def test_an_operator_retry_is_recorded_with_its_actor(store, clock, partic
     engine = engine_for(store, clock, saga)
     failed = await engine.run(saga, input={})
 
-    await engine.retry(failed.id, actor="bob")
+    await (await engine.retry(failed.id, actor="bob")).result()
 
     [event] = await store.events(failed.id)
     assert (event.kind, event.actor) == ("retry", "bob")
 
 
-async def test_a_launched_saga_comes_back_with_its_whole_history_as_stored(
+async def test_a_started_saga_comes_back_with_its_whole_history_without_a_read(
     store, clock, participant
 ):
     participant.on("inventory", F, Behaviour.FAIL, Behaviour.OK)
     participant.on("shipping", F, Behaviour.REJECT)
     saga = saga_over(participant)
     engine = engine_for(store, clock, saga)
-    state = await engine.start(saga, input={})
+    started = await engine.start(saga, input={})
+    state = await started.result()
 
-    driven = await engine.launch(state)
+    reads = store.attempts
+    store.attempts = None  # type: ignore[assignment, method-assign]
+    history = await started.history()
+    store.attempts = reads  # type: ignore[method-assign]
 
-    assert driven is not None
-    assert driven.state.status is SagaStatus.COMPENSATED
-    assert driven.history == tuple(await store.attempts(state.id))
-    assert len(driven.history) == 6  # payment, inventory twice, shipping, two compensations
+    assert state.status is SagaStatus.COMPENSATED
+    assert tuple(history) == tuple(await store.attempts(state.id))
+    assert len(history) == 6  # payment, inventory twice, shipping, two compensations
 
 
-async def test_a_saga_taken_over_from_the_log_comes_back_without_a_history(
-    store, clock, participant
-):
+async def test_a_handle_waits_for_a_saga_that_another_process_finishes(store, clock, participant):
     saga = saga_over(participant)
-    state = await engine_for(store, clock, saga).start(saga, input={})
+    engine = engine_for(store, clock, saga)
+    started = await stored_by_a_dead_process(store, engine, saga)
+    waiting = asyncio.create_task(engine.handle(started.id).result())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+
     clock.advance(store.lease_duration.total_seconds() + 1)
     successor = engine_for(store, clock, saga)
-    claimed = await store.claim(state.id, owner=successor.owner)
-    assert claimed is not None
+    await successor.recover()
 
-    driven = await successor.launch(claimed, claimed=True)
+    async with asyncio.timeout(5):  # the waiter polls the store
+        state = await waiting
+    assert state.status is SagaStatus.COMPLETED
+    assert await engine.handle(started.id).history() == await store.attempts(started.id)
 
-    assert driven is not None
-    assert driven.state.status is SagaStatus.COMPLETED
-    assert driven.history is None
+
+async def test_waiting_for_a_result_that_times_out_leaves_the_saga_running(
+    store, clock, participant
+):
+    participant.on("payment", F, Behaviour.HANG)
+    saga = saga_over(participant, timeout=timedelta(seconds=1))
+    engine = engine_for(store, clock, saga)
+    started = await engine.start(saga, input={})
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await started.result()
+
+    assert (await started.status()).status is SagaStatus.RUNNING
+    await engine.close()
 
 
 async def test_a_saga_backing_off_before_a_retry_is_loaded_as_waiting_until_then(
@@ -394,7 +434,10 @@ async def test_a_saga_backing_off_before_a_retry_is_loaded_as_waiting_until_then
     )
     saga = saga_over(participant, retry=patient)
     engine = engine_for(store, clock, saga)
-    parked = await engine.run(saga, input={})  # a minute is past half the lease: parked
+    parked = await engine.start(saga, input={})  # a minute is past half the lease: parked
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):  # nobody drives it until it is due
+            await parked.result()
 
     waiting = await store.load(parked.id)
     assert waiting is not None and waiting.status is SagaStatus.RUNNING

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 import respx
 
 from checkout.orders.participants import ParticipantClients, Participants
-from checkout.orders.saga import FORWARD_ATTEMPTS, FORWARD_RETRY, checkout_saga
+from checkout.orders.saga import CHECKOUT, FORWARD_ATTEMPTS
 from sagakit import InMemorySagaStore, SagaEngine, SagaStatus
 from sagakit.participant_client import ParticipantClient
 
@@ -47,10 +46,11 @@ async def engine():
         payment=client(PAYMENT), inventory=client(INVENTORY), shipping=client(SHIPPING)
     )
     participants = Participants(clients=clients, token="service-token")
-    # The real number of attempts, without the waits long enough to park the saga.
-    retry = replace(FORWARD_RETRY, maximum_interval=timedelta(seconds=1))
-    saga = checkout_saga(participants, timeout=timedelta(seconds=1), retry=retry)
-    yield SagaEngine(store=InMemorySagaStore(), sagas=[saga], sleep=no_sleep), saga
+    # The real definition and number of attempts; a lease long enough that no retry's
+    # wait parks the saga for a worker (the waits themselves are skipped).
+    store = InMemorySagaStore(lease_duration=timedelta(hours=1))
+    engine = SagaEngine(store=store, sagas=[CHECKOUT], deps=participants, sleep=no_sleep)
+    yield engine, CHECKOUT
     await clients.aclose()
 
 

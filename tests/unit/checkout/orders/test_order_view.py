@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from checkout.orders.participants import Participants
 from checkout.orders.repository import Order, OrderItem
-from checkout.orders.saga import checkout_saga
+from checkout.orders.saga import CHECKOUT
 from checkout.orders.schemas import StepOut
 from checkout.orders.views import order_view
 from sagakit import JSON, Direction, Failure, Saga, SagaState, SagaStatus, StepContext
@@ -52,7 +51,7 @@ class NoParticipants:
 
 @pytest.fixture(scope="module")
 def saga() -> Saga:
-    return checkout_saga(cast(Participants, NoParticipants()))
+    return CHECKOUT
 
 
 def state(status: SagaStatus, **changes: Any) -> SagaState:
