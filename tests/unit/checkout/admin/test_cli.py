@@ -30,7 +30,7 @@ SAGA = {
     "created_at": "2025-01-01T00:00:00Z",
     "updated_at": "2025-01-01T00:00:01Z",
 }
-DETAIL = {
+DETAIL: dict[str, object] = {
     "steps": [],
     "input": {},
     "results": {},
