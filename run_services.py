@@ -3,8 +3,8 @@
     python run_services.py
 
 Ctrl-C (or SIGTERM) stops all four. Configuration comes from the environment (see the
-README); tokens that are not set are generated for this run and written to
-``data/tokens.env``.
+README); tokens that are not set there are generated once, kept in ``data/tokens.env``
+and reused on every later start.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
+from collections.abc import Mapping
 from types import FrameType
 
+from checkout.admin.token_file import KeptTokens, keep_tokens, kept_tokens_path
 from checkout.migrations import upgrade_all
 from checkout.processes import SERVICES, PortTaken, System, generated_tokens
 
@@ -38,25 +39,32 @@ def _ignore(_signum: int, _frame: FrameType | None) -> None:
     pass
 
 
-def prepare_tokens(data_dir: Path) -> dict[str, str]:
-    """The tokens from the environment; any missing one is generated and written down."""
-    tokens = {
-        name: value for name in ("SERVICE_TOKEN", "ADMIN_TOKEN") if (value := os.environ.get(name))
-    }
-    if len(tokens) == 2:
-        return tokens
-    tokens = {**generated_tokens(), **tokens}
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "tokens.env"
-    path.write_text("".join(f"{name}={value}\n" for name, value in tokens.items()))
-    path.chmod(0o600)
-    print(f"Generated tokens for this run; read them in {path}")
-    return tokens
+def prepare_tokens(environ: Mapping[str, str]) -> dict[str, str]:
+    """The tokens for this start, kept in ``tokens.env`` across restarts (see
+    :mod:`checkout.admin.token_file`); says where they are kept."""
+    kept = keep_tokens(kept_tokens_path(environ), environ, generated_tokens)
+    print(token_report(kept))
+    return kept.tokens
+
+
+def token_report(kept: KeptTokens) -> str:
+    """Where the tokens are, for the start-up output: the CLI and the dashboard need one."""
+    from_environment = ", ".join(kept.from_environment)
+    if len(kept.from_environment) == len(kept.tokens):
+        return f"Tokens: {from_environment} from the environment; none kept in a file."
+    lines = [
+        f"Tokens are kept in {kept.path.resolve()} and reused on every start "
+        "(delete it for new ones)."
+    ]
+    if kept.generated:
+        lines.append(f"  generated now: {', '.join(kept.generated)}")
+    if from_environment:
+        lines.append(f"  from the environment instead: {from_environment}")
+    return "\n".join(lines)
 
 
 def main() -> int:
-    data_dir = Path(os.environ.get("CHECKOUT_DATA_DIR", "data"))
-    tokens = prepare_tokens(data_dir)
+    tokens = prepare_tokens(os.environ)
     system = System(env=tokens, log_dir=None)
     try:
         system.check_ports()

@@ -12,11 +12,18 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 
 from checkout.admin.schemas import AbortRequest, SagaDetail, SagaFilters, SagaPage, StatusCounts
 from checkout.admin.service import AdminService
+from checkout.common.outages import UNAVAILABLE
 from checkout.common.refusals import BusinessError
+from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, Responses, refusals
 from checkout.common.routing import AdminRoute
 from sagakit import InvalidTransition, SagaNotFound
 
-router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
+ADMIN: Responses = {**UNAUTHORIZED, **UNAVAILABLE}
+"""What every admin route can answer: the token is checked first, the database read."""
+SAGA: Responses = {**ADMIN, **refusals(404)}
+"""And a route naming a saga by its id."""
+
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute, responses=ADMIN)
 
 DEFAULT_ACTOR = "admin"
 
@@ -30,7 +37,7 @@ AdminDep = Annotated[AdminService, Depends(get_admin)]
 ActorHeader = Annotated[str | None, Header(alias="X-Actor", min_length=1, max_length=100)]
 
 
-@router.get("/sagas", response_model=SagaPage)
+@router.get("/sagas", response_model=SagaPage, responses=QUERY)
 async def list_sagas(filters: Annotated[SagaFilters, Query()], admin: AdminDep) -> SagaPage:
     return await admin.list_sagas(filters)
 
@@ -41,7 +48,7 @@ async def count_sagas(admin: AdminDep) -> StatusCounts:
     return await admin.counts()
 
 
-@router.get("/sagas/{saga_id}", response_model=SagaDetail)
+@router.get("/sagas/{saga_id}", response_model=SagaDetail, responses=SAGA)
 async def show_saga(saga_id: str, admin: AdminDep) -> SagaDetail:
     try:
         return await admin.show(saga_id)
@@ -49,7 +56,11 @@ async def show_saga(saga_id: str, admin: AdminDep) -> SagaDetail:
         raise not_found(saga_id) from None
 
 
-@router.post("/sagas/{saga_id}/retry", response_model=SagaDetail)
+@router.post(
+    "/sagas/{saga_id}/retry",
+    response_model=SagaDetail,
+    responses={**SAGA, **QUERY, **refusals(409)},
+)
 async def retry_saga(saga_id: str, admin: AdminDep, actor: ActorHeader = None) -> SagaDetail:
     """Resume a ``failed`` saga's compensations; answers at once, the saga runs on."""
     try:
@@ -60,7 +71,9 @@ async def retry_saga(saga_id: str, admin: AdminDep, actor: ActorHeader = None) -
         raise BusinessError(409, "invalid_transition", str(refused)) from None
 
 
-@router.post("/sagas/{saga_id}/abort", response_model=SagaDetail)
+@router.post(
+    "/sagas/{saga_id}/abort", response_model=SagaDetail, responses={**SAGA, **BODY, **refusals(409)}
+)
 async def abort_saga(
     saga_id: str,
     admin: AdminDep,

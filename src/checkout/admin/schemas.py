@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from checkout.common.schemas import ShortText
 from sagakit import SagaStatus
@@ -79,9 +79,26 @@ class StatusCounts(BaseModel):
     )
 
 
+MIN_ID_PREFIX = 4
+"""As git's shortest abbreviation: fewer characters would match most sagas of a day."""
+
+IdPrefix = Annotated[
+    str,
+    Field(
+        min_length=MIN_ID_PREFIX,
+        max_length=36,
+        pattern=r"^[0-9a-fA-F-]+$",
+        description="The first characters of a saga's id (hexadecimal digits and hyphens, "
+        f"at least {MIN_ID_PREFIX}), as `checkout sagas show` takes a short id",
+    ),
+    AfterValidator(str.lower),
+]
+
+
 class SagaFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    id_prefix: IdPrefix | None = None
     status: SagaStatus | None = None
     definition: ShortText | None = None
     customer_id: ShortText | None = None

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 
 from checkout.admin.schemas import (
     AttemptOut,
@@ -85,8 +85,10 @@ class AdminService:
 
     async def list_sagas(self, filters: SagaFilters) -> SagaPage:
         ids = None
-        if filters.customer_id is not None:
-            ids = select(orders.c.id).where(orders.c.customer_id == filters.customer_id)
+        if filters.customer_id is not None or filters.id_prefix is not None:
+            # Every saga here is an order's, under the same id: the orders table can
+            # narrow the list by customer or id without the engine knowing either.
+            ids = select(orders.c.id).where(*_order_conditions(filters))
         created_before = None
         if filters.older_than_seconds is not None:
             created_before = self._clock() - filters.older_than_seconds
@@ -168,6 +170,17 @@ class AdminService:
             return [step.name for step in self._engine.definition(state).steps]
         except UnknownSagaError:  # an old definition: list the saga all the same
             return []
+
+
+def _order_conditions(filters: SagaFilters) -> list[ColumnElement[bool]]:
+    conditions = []
+    if filters.customer_id is not None:
+        conditions.append(orders.c.customer_id == filters.customer_id)
+    if filters.id_prefix is not None:
+        # Ids are stored lower-case, as the prefix is; autoescape in case the
+        # validation of the prefix ever admits LIKE's wildcards.
+        conditions.append(orders.c.id.startswith(filters.id_prefix, autoescape=True))
+    return conditions
 
 
 def _attempt(record: AttemptRecord) -> AttemptOut:

@@ -22,6 +22,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from checkout.common.responses import BusinessRefusal, Responses
 from sagakit.unavailable import OutageLog, is_unavailable
 
 log = logging.getLogger("checkout.outages")
@@ -32,6 +33,23 @@ READY_TIMEOUT_SECONDS = 2.0
 
 DATABASE_UNAVAILABLE = "database_unavailable"
 PARTICIPANT_UNAVAILABLE = "participant_unavailable"
+
+
+UNAVAILABLE: Responses = {
+    503: {
+        "model": BusinessRefusal,
+        "description": "A dependency is down (detail.code names it, e.g. "
+        f"`{DATABASE_UNAVAILABLE}`): retry after Retry-After seconds, with the same "
+        "Idempotency-Key where the request has one",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
+"""The 503 every route that reads a database can answer (see the middleware below)."""
 
 
 def unavailable(code: str, message: str) -> JSONResponse:

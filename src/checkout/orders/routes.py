@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from checkout.common.outages import UNAVAILABLE
 from checkout.common.refusals import BusinessError, key_reused
 from checkout.common.responses import BODY, QUERY, refusals
 from checkout.orders.access import Customer
@@ -54,7 +55,10 @@ def wait_seconds(request: Request, prefer: str | None) -> float:
 
 
 @placing.post(
-    "", status_code=201, response_model=OrderOut, responses={**BODY, **refusals(401, 403, 409, 503)}
+    "",
+    status_code=201,
+    response_model=OrderOut,
+    responses={**BODY, **refusals(401, 403, 409), **UNAVAILABLE},
 )
 async def place_order(
     body: OrderRequest,
@@ -90,7 +94,9 @@ async def place_order(
     return placed.order
 
 
-@reading.get("/{order_id}", response_model=OrderOut, responses={**QUERY, **refusals(401, 404, 503)})
+@reading.get(
+    "/{order_id}", response_model=OrderOut, responses={**QUERY, **refusals(401, 404), **UNAVAILABLE}
+)
 async def get_order(
     order_id: uuid.UUID,
     request: Request,
@@ -108,7 +114,7 @@ async def get_order(
         raise BusinessError(404, "order_not_found", f"No order has id {order_id}.") from None
 
 
-@listing.get("", response_model=OrderList, responses={**QUERY, **refusals(401, 403, 503)})
+@listing.get("", response_model=OrderList, responses={**QUERY, **refusals(401, 403), **UNAVAILABLE})
 async def list_orders(
     filters: Annotated[ListFilters, Query()], orders: ServiceDep, caller: CallerDep
 ) -> OrderList:

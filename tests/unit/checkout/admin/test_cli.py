@@ -30,6 +30,14 @@ SAGA = {
     "created_at": "2025-01-01T00:00:00Z",
     "updated_at": "2025-01-01T00:00:01Z",
 }
+DETAIL: dict[str, object] = {
+    "steps": [],
+    "input": {},
+    "results": {},
+    "deadline_at": None,
+    "attempts": [],
+    "events": [],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -87,8 +95,105 @@ def test_abort_sends_the_reason() -> None:
     assert "compensating" in output
 
 
-def test_without_any_token_it_says_where_to_put_one() -> None:
+def test_without_any_token_it_says_where_it_looked_and_what_to_do(tmp_path: Path) -> None:
     code, output = run("show", "s-1")
 
     assert code == 2
-    assert "ADMIN_TOKEN" in output
+    assert f"{(tmp_path / 'tokens.env').resolve()} (no such file)" in output
+    assert "ADMIN_TOKEN" in output and "python run_services.py" in output
+
+
+@respx.mock
+def test_a_refused_token_from_a_file_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "tokens.env").write_text("ADMIN_TOKEN=stale\n")
+    respx.get(f"{URL}/admin/sagas/s-1").mock(
+        return_value=httpx.Response(401, json={"detail": "Missing or invalid bearer token."})
+    )
+
+    code, output = run("show", "s-1")
+
+    assert code == 1
+    assert f"read from {(tmp_path / 'tokens.env').resolve()}" in output
+
+
+@respx.mock
+def test_show_finds_the_one_saga_a_prefix_names() -> None:
+    whole = "3f2a9c1e-0000-4000-8000-000000000001"
+    lookup = respx.get(f"{URL}/admin/sagas", params={"id_prefix": "3f2a"}).mock(
+        return_value=httpx.Response(200, json={"items": [{**SAGA, "id": whole}], "total": 1})
+    )
+    detail = respx.get(f"{URL}/admin/sagas/{whole}").mock(
+        return_value=httpx.Response(200, json={**SAGA, **DETAIL, "id": whole})
+    )
+
+    code, output = run("show", "3f2a", "--token", "t")
+
+    assert code == 0, output
+    assert lookup.called and detail.called
+    assert whole in output
+
+
+@respx.mock
+def test_show_lists_the_sagas_a_shared_prefix_names() -> None:
+    ids = ["3f2a9c1e-0000-4000-8000-000000000001", "3f2a0b7d-0000-4000-8000-000000000002"]
+    respx.get(f"{URL}/admin/sagas").mock(
+        return_value=httpx.Response(
+            200, json={"items": [{**SAGA, "id": saga_id} for saga_id in ids], "total": 2}
+        )
+    )
+
+    code, output = run("show", "3f2a", "--token", "t")
+
+    assert code == 1
+    assert "3f2a starts 2 sagas' ids" in output
+    assert all(saga_id in output for saga_id in ids)
+
+
+@respx.mock
+def test_show_says_when_no_saga_id_starts_with_the_prefix() -> None:
+    respx.get(f"{URL}/admin/sagas").mock(
+        return_value=httpx.Response(200, json={"items": [], "total": 0})
+    )
+
+    code, output = run("show", "3f2a", "--token", "t")
+
+    assert code == 1
+    assert "No saga's id starts with 3f2a." in output
+
+
+@respx.mock
+def test_a_refused_prefix_names_the_field() -> None:
+    respx.get(f"{URL}/admin/sagas").mock(
+        return_value=httpx.Response(
+            422,
+            json={
+                "detail": [
+                    {
+                        "type": "string_too_short",
+                        "loc": ["query", "id_prefix"],
+                        "msg": "String should have at least 4 characters",
+                    }
+                ]
+            },
+        )
+    )
+
+    code, output = run("show", "3f", "--token", "t")
+
+    assert code == 1
+    assert "422: id_prefix: String should have at least 4 characters" in output
+
+
+@respx.mock
+def test_the_list_shows_every_id_whole_in_a_narrow_terminal() -> None:
+    whole = "3f2a9c1e-7b4d-4e2a-9c1e-7b4d4e2a9c1e"
+    respx.get(f"{URL}/admin/sagas").mock(
+        return_value=httpx.Response(200, json={"items": [{**SAGA, "id": whole}], "total": 1})
+    )
+
+    result = CliRunner().invoke(
+        app, ["sagas", "list", "--url", URL, "--token", "t"], terminal_width=80
+    )
+
+    assert result.exit_code == 0, result.output
+    assert whole in result.output
