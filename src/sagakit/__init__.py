@@ -36,7 +36,9 @@ from sagakit.memory_store import InMemorySagaStore
 from sagakit.observer import SagaObserver
 from sagakit.sql_store import SqlSagaStore
 from sagakit.state import (
+    AttemptEnd,
     AttemptRecord,
+    AttemptStart,
     AttemptStatus,
     Failure,
     SagaEvent,
@@ -49,8 +51,10 @@ __all__ = [
     "JSON",
     "Action",
     "Alongside",
+    "AttemptEnd",
     "AttemptLimit",
     "AttemptRecord",
+    "AttemptStart",
     "AttemptStatus",
     "Direction",
     "Failure",

@@ -15,8 +15,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from sagakit import AttemptStatus, Direction, SagaState, SagaStatus
-from sagakit.state import AttemptEnd, AttemptStart
+from sagakit import AttemptEnd, AttemptStart, AttemptStatus, Direction, SagaState, SagaStatus
 
 STEP_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
