@@ -51,7 +51,9 @@ class KeyRules:
     exist so that the chaos run and the simulator can show what breaks without them."""
 
     idempotent: bool = True
-    """False: keys are ignored and nothing is recorded (``IDEMPOTENCY_DISABLED``)."""
+    """False: a forward request's key is ignored and nothing is recorded
+    (``IDEMPOTENCY_DISABLED``); a compensation keeps its key
+    (:meth:`checkout.common.effects.EffectLedger.undo_once`)."""
     remember_refusals: bool = True
     """False: a refusal is not recorded, so a later copy of its request is judged afresh."""
 
