@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -51,7 +51,9 @@ class KeyRules:
     exist so that the chaos run and the simulator can show what breaks without them."""
 
     idempotent: bool = True
-    """False: keys are ignored and nothing is recorded (``IDEMPOTENCY_DISABLED``)."""
+    """False: a forward request's key is ignored and nothing is recorded
+    (``IDEMPOTENCY_DISABLED``); a compensation keeps its key
+    (:meth:`checkout.common.effects.EffectLedger.undo_once`)."""
     remember_refusals: bool = True
     """False: a refusal is not recorded, so a later copy of its request is judged afresh."""
 
@@ -120,50 +122,6 @@ def answer_once(
         )
     )
     return answer
-
-
-Request = TypeVar("Request", bound=BaseModel, contravariant=True)
-
-
-class Decider(Protocol[Request]):
-    """A participant's decision on one request, by its domain rules, under its key."""
-
-    def __call__(
-        self, connection: Connection, request: Request, key: str, rules: KeyRules, /
-    ) -> Answer: ...
-
-
-class Service(Protocol[Request]):
-    """What a route runs in one transaction: the first answer under the request's key."""
-
-    def __call__(
-        self, connection: Connection, request: Request, *, key: str, rules: KeyRules = SAFE
-    ) -> Answer: ...
-
-
-def first_answer(table: sa.Table, *, operation: str) -> Callable[[Decider[Any]], Service[Any]]:
-    """Make ``decide`` a service: decided once per key, answered the same for good.
-
-    ``operation`` names it in the request's fingerprint, so one key cannot serve two
-    operations."""
-
-    def wrap(decide: Decider[Any]) -> Service[Any]:
-        def service(
-            connection: Connection, request: BaseModel, *, key: str, rules: KeyRules = SAFE
-        ) -> Answer:
-            return answer_once(
-                connection,
-                table,
-                key=key,
-                operation=operation,
-                request=request,
-                decide=lambda connection: decide(connection, request, key, rules),
-                rules=rules,
-            )
-
-        return service
-
-    return wrap
 
 
 def _decide(connection: Connection, decide: Callable[[Connection], Answer]) -> Answer:

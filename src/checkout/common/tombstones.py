@@ -11,7 +11,6 @@ check and write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -31,12 +30,6 @@ def compensated_orders_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-@dataclass(frozen=True)
-class Tombstone:
-    order_id: str
-    idempotency_key: str
-
-
 def write_once(connection: Connection, statement: sa.Executable) -> bool:
     """Run ``statement`` in a savepoint; False when a unique index refused it.
 
@@ -49,17 +42,6 @@ def write_once(connection: Connection, statement: sa.Executable) -> bool:
     except IntegrityError:
         return False
     return True
-
-
-def tombstone_by_key(
-    connection: Connection, table: sa.Table, idempotency_key: str
-) -> Tombstone | None:
-    row = (
-        connection.execute(
-            sa.select(table.c.order_id).where(table.c.idempotency_key == idempotency_key)
-        )
-    ).first()
-    return None if row is None else Tombstone(row.order_id, idempotency_key)
 
 
 def is_compensated(connection: Connection, table: sa.Table, order_id: str) -> bool:

@@ -12,9 +12,10 @@ Stock only ever moves by relative UPDATEs (a reservation takes, a release or a r
 adds), so every unit can be accounted for; only an administrator's ``set_available``
 overwrites the level.
 
-One reservation per order is enforced here, under the per-order lock, not by a unique
-index: the test-only ``check_idempotency=False`` must be able to reserve twice, so the
-chaos checker can prove it notices. A release undoes one reservation per release key.
+Keys, replays, one reservation per order and tombstones are the participants' shared
+protocol (:class:`checkout.common.effects.EffectLedger`), which calls :func:`reserve`
+only for an order that may reserve and :func:`release` only for one that has a
+reservation. A release undoes one reservation per release key.
 """
 
 from __future__ import annotations
@@ -22,21 +23,15 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from checkout.common.database import lock_order
-from checkout.common.refusals import BusinessError, key_reused
-from checkout.common.tombstones import (
-    record_compensated,
-    refuse_if_compensated,
-    tombstone_by_key,
-    write_once,
-)
-from checkout.inventory.tables import compensated_orders, products, reservation_lines, reservations
+from checkout.common.refusals import BusinessError
+from checkout.common.tombstones import write_once
+from checkout.inventory.tables import products, reservation_lines, reservations
 
 MAX_STOCK = 1_000_000_000
 """The highest stock level of a product: far from the database's integer limit."""
@@ -71,45 +66,21 @@ def merge_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
 
 
 def reserve(
-    connection: Connection,
-    *,
-    order_id: str,
-    lines: Iterable[Line],
-    idempotency_key: str,
-    check_idempotency: bool = True,
+    connection: Connection, *, order_id: str, lines: Iterable[Line], idempotency_key: str
 ) -> Reservation:
-    """Take every line's quantity out of stock, all or nothing, once per order.
-
-    With ``check_idempotency=False`` (``IDEMPOTENCY_DISABLED``, test-only) both the key
-    lookup and the one-reservation-per-order check are skipped: every request reserves.
-    """
-    lock_order(connection, order_id)
+    """Take every line's quantity out of stock, all or nothing, storing
+    ``idempotency_key`` with the reservation."""
     merged = merge_lines(lines)
-    if check_idempotency:
-        existing = _by_key(connection, idempotency_key)
-        if existing is not None:
-            return _replay(existing, order_id, merged)
-    else:
-        idempotency_key = f"{idempotency_key}:{uuid.uuid4()}"
-    refuse_if_compensated(connection, compensated_orders, order_id)
-    if check_idempotency and _by_order(connection, order_id):
-        raise _already_reserved()
     reservation = Reservation(str(uuid.uuid4()), order_id, "reserved", merged)
-    inserted = write_once(
-        connection,
+    connection.execute(
         reservations.insert().values(
             id=reservation.id,
             order_id=order_id,
             status="reserved",
             idempotency_key=idempotency_key,
             created_at=datetime.now(UTC),
-        ),
+        )
     )
-    if not inserted:
-        winner = _by_key(connection, idempotency_key)
-        if winner is None:
-            raise _already_reserved()
-        return _replay(winner, order_id, merged)
     for line in merged:
         _take(connection, line)
     connection.execute(
@@ -120,32 +91,16 @@ def reserve(
 
 
 def release(connection: Connection, *, order_id: str, idempotency_key: str) -> ReleaseOutcome:
-    """Put one reservation's stock back, exactly what it took; a no-op when none.
+    """Put back the stock of the order's oldest reservation still held, exactly what it
+    took.
 
-    Each release key undoes at most one reservation: with idempotency on an order has
-    only one, so a second key finds it released and answers so. Nothing in the request
-    says how much to put back, so a release can never return more than was taken.
+    When every reservation of the order is released already (under another release
+    key) the answer says so and nothing changes; with no reservation at all there is
+    nothing to release. Nothing in the request says how much to put back, so a release
+    can never return more than was taken.
     """
-    lock_order(connection, order_id)
-    by_key = connection.execute(
-        sa.select(reservations.c.order_id).where(
-            reservations.c.release_idempotency_key == idempotency_key
-        )
-    ).first()
-    tombstone = tombstone_by_key(connection, compensated_orders, idempotency_key)
-    owner = by_key.order_id if by_key is not None else None
-    if owner is None and tombstone is not None:
-        owner = tombstone.order_id
-    if owner is not None:
-        if owner != order_id:
-            raise key_reused()
-        return ReleaseOutcome(order_id, "released" if by_key else "nothing_to_release")
-
-    found = _by_order(connection, order_id)
+    found = list_reservations(connection, order_id=order_id)
     if not found:
-        record_compensated(
-            connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
-        )
         return ReleaseOutcome(order_id, "nothing_to_release")
     held = [reservation for reservation in found if reservation.status == "reserved"]
     if not held:
@@ -157,23 +112,36 @@ def release(connection: Connection, *, order_id: str, idempotency_key: str) -> R
             .where(products.c.product_id == line.product_id)
             .values(available=products.c.available + line.quantity)
         )
-    released = write_once(
-        connection,
+    connection.execute(
         reservations.update()
         .where(reservations.c.id == reservation.id)
         .values(
             status="released",
             released_at=datetime.now(UTC),
             release_idempotency_key=idempotency_key,
-        ),
+        )
     )
-    if not released:
-        raise key_reused()
     return ReleaseOutcome(order_id, "released")
 
 
 def list_reservations(connection: Connection, *, order_id: str) -> list[Reservation]:
-    return _by_order(connection, order_id)
+    """The order's reservations, oldest first."""
+    query = (
+        sa.select(reservations.c.id, reservations.c.order_id, reservations.c.status)
+        .where(reservations.c.order_id == order_id)
+        .order_by(reservations.c.created_at, reservations.c.id)
+    )
+    found = []
+    for row in connection.execute(query).all():
+        lines = connection.execute(
+            sa.select(reservation_lines.c.product_id, reservation_lines.c.quantity)
+            .where(reservation_lines.c.reservation_id == row.id)
+            .order_by(reservation_lines.c.product_id)
+        )
+        found.append(
+            Reservation(row.id, row.order_id, row.status, tuple(Line(*line) for line in lines))
+        )
+    return found
 
 
 def available(connection: Connection, *, product_id: str) -> int | None:
@@ -253,43 +221,7 @@ def _take(connection: Connection, line: Line) -> None:
     )
 
 
-def _by_key(connection: Connection, key: str) -> Reservation | None:
-    found = _select(connection, reservations.c.idempotency_key == key)
-    return found[0] if found else None
-
-
-def _by_order(connection: Connection, order_id: str) -> list[Reservation]:
-    """The order's reservations, oldest first."""
-    return _select(connection, reservations.c.order_id == order_id)
-
-
-def _select(connection: Connection, condition: sa.ColumnElement[bool]) -> list[Reservation]:
-    query = (
-        sa.select(reservations.c.id, reservations.c.order_id, reservations.c.status)
-        .where(condition)
-        .order_by(reservations.c.created_at, reservations.c.id)
-    )
-    found = []
-    for row in connection.execute(query).all():
-        lines = connection.execute(
-            sa.select(reservation_lines.c.product_id, reservation_lines.c.quantity)
-            .where(reservation_lines.c.reservation_id == row.id)
-            .order_by(reservation_lines.c.product_id)
-        )
-        found.append(
-            Reservation(row.id, row.order_id, row.status, tuple(Line(*line) for line in lines))
-        )
-    return found
-
-
-def _replay(stored: Reservation, order_id: str, lines: tuple[Line, ...]) -> Reservation:
-    if (stored.order_id, stored.lines) != (order_id, lines):
-        raise key_reused()
-    # The first answer said "reserved"; a replay says the same even if released since.
-    return replace(stored, status="reserved")
-
-
-def _already_reserved() -> BusinessError:
+def already_reserved() -> BusinessError:
     return BusinessError(
         409, "already_reserved", "Stock was already reserved for this order under another key."
     )

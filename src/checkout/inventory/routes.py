@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.documented import UNAVAILABLE
 from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, Message, answered, refusals
 from checkout.common.routing import AdminRoute, OrchestratorRoute, ServiceRoute
 from checkout.common.schemas import IdempotencyKey, OrderId, PlainText
@@ -23,10 +24,20 @@ from checkout.inventory.schemas import (
     RestockRequest,
 )
 
-orchestrated = APIRouter(tags=["reservations"], route_class=OrchestratorRoute)
-queries = APIRouter(tags=["reservations"], route_class=ServiceRoute)
-public = APIRouter(tags=["products"])
-admin = APIRouter(tags=["products"], route_class=AdminRoute)
+orchestrated = APIRouter(
+    tags=["reservations"],
+    route_class=OrchestratorRoute,
+    responses={**UNAUTHORIZED, **BODY, **UNAVAILABLE},
+)
+queries = APIRouter(
+    tags=["reservations"],
+    route_class=ServiceRoute,
+    responses={**UNAUTHORIZED, **QUERY, **UNAVAILABLE},
+)
+public = APIRouter(tags=["products"], responses={**QUERY, **UNAVAILABLE})
+admin = APIRouter(
+    tags=["products"], route_class=AdminRoute, responses={**UNAUTHORIZED, **BODY, **UNAVAILABLE}
+)
 
 ProductId = Annotated[PlainText, Path(min_length=1, max_length=200)]
 OptionalIdempotencyKey = Annotated[
@@ -38,7 +49,7 @@ OptionalIdempotencyKey = Annotated[
     "/reservations",
     status_code=201,
     response_model=ReservationOut,
-    responses={**UNAUTHORIZED, **BODY, **refusals(409)},
+    responses=refusals(409),
 )
 async def reserve(
     body: ReserveRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
@@ -46,16 +57,14 @@ async def reserve(
     return answered(await database.run(service.reserve, body, key=key, rules=settings.key_rules))
 
 
-@orchestrated.post(
-    "/reservations/release", response_model=ReleaseOut, responses={**UNAUTHORIZED, **BODY}
-)
+@orchestrated.post("/reservations/release", response_model=ReleaseOut)
 async def release(
     body: ReleaseRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
 ) -> JSONResponse:
     return answered(await database.run(service.release, body, key=key, rules=settings.key_rules))
 
 
-@queries.get("/reservations", response_model=ReservationList, responses={**UNAUTHORIZED, **QUERY})
+@queries.get("/reservations", response_model=ReservationList)
 async def list_reservations(order_id: OrderId, database: DatabaseDep) -> ReservationList:
     found = await database.run(domain.list_reservations, order_id=str(order_id))
     return ReservationList(items=[service.reservation_out(reservation) for reservation in found])
@@ -64,7 +73,7 @@ async def list_reservations(order_id: OrderId, database: DatabaseDep) -> Reserva
 @public.get(
     "/products/{product_id}",
     response_model=ProductOut,
-    responses=QUERY | {404: {"model": Message, "description": "No such product"}},
+    responses={404: {"model": Message, "description": "No such product"}},
 )
 async def read_product(product_id: ProductId, database: DatabaseDep) -> ProductOut | JSONResponse:
     stock = await database.run(domain.available, product_id=product_id)
@@ -73,7 +82,7 @@ async def read_product(product_id: ProductId, database: DatabaseDep) -> ProductO
     return ProductOut(product_id=product_id, available=stock)
 
 
-@admin.put("/products/{product_id}", response_model=ProductOut, responses={**UNAUTHORIZED, **BODY})
+@admin.put("/products/{product_id}", response_model=ProductOut)
 async def set_product(
     product_id: ProductId, body: ProductUpdate, database: DatabaseDep
 ) -> ProductOut:
@@ -84,7 +93,7 @@ async def set_product(
 @admin.post(
     "/products/{product_id}/restock",
     response_model=ProductOut,
-    responses={**UNAUTHORIZED, **BODY, **refusals(404, 409)},
+    responses=refusals(404, 409),
 )
 async def restock(
     product_id: ProductId,

@@ -1,16 +1,18 @@
 """What each of the orchestrator's inventory requests gets: its first answer, for good;
 and an administrator's restock, answered once per key when it carries one.
 
-Each function is one transaction (``Database.run`` passes the connection): it decides
-with the domain rules and records the answer under the request's idempotency key, or
-replays the answer recorded before (:mod:`checkout.common.answers`).
+Each function is one transaction (``Database.run`` passes the connection): the
+participants' protocol (:class:`checkout.common.effects.EffectLedger`) replays the
+answer recorded under the request's key, or has the stock rules decide and records
+their answer.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from checkout.common.answers import Answer, KeyRules, answer_once, first_answer
+from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
+from checkout.common.effects import EffectLedger
 from checkout.inventory import domain
 from checkout.inventory.schemas import (
     LineOut,
@@ -21,7 +23,14 @@ from checkout.inventory.schemas import (
     ReserveRequest,
     RestockRequest,
 )
-from checkout.inventory.tables import answers
+from checkout.inventory.tables import answers, compensated_orders, reservations
+
+LEDGER = EffectLedger(
+    effects=reservations,
+    answers=answers,
+    tombstones=compensated_orders,
+    already_applied=domain.already_reserved,
+)
 
 
 def reservation_out(reservation: domain.Reservation) -> ReservationOut:
@@ -33,21 +42,51 @@ def reservation_out(reservation: domain.Reservation) -> ReservationOut:
     )
 
 
-@first_answer(answers, operation="reserve")
-def reserve(connection: Connection, request: ReserveRequest, key: str, rules: KeyRules) -> Answer:
-    reservation = domain.reserve(
+def reserve(
+    connection: Connection, request: ReserveRequest, *, key: str, rules: KeyRules = SAFE
+) -> Answer:
+    def apply(connection: Connection, effect_key: str) -> Answer:
+        reservation = domain.reserve(
+            connection,
+            order_id=str(request.order_id),
+            lines=[domain.Line(line.product_id, line.quantity) for line in request.lines],
+            idempotency_key=effect_key,
+        )
+        return Answer(201, reservation_out(reservation).model_dump(mode="json"))
+
+    return LEDGER.apply_once(
         connection,
+        key=key,
         order_id=str(request.order_id),
-        lines=[domain.Line(line.product_id, line.quantity) for line in request.lines],
-        idempotency_key=key,
-        check_idempotency=rules.idempotent,
+        operation="reserve",
+        request=request,
+        apply=apply,
+        rules=rules,
     )
-    return Answer(201, reservation_out(reservation).model_dump(mode="json"))
 
 
-@first_answer(answers, operation="release")
-def release(connection: Connection, request: ReleaseRequest, key: str, rules: KeyRules) -> Answer:
-    outcome = domain.release(connection, order_id=str(request.order_id), idempotency_key=key)
+def release(
+    connection: Connection, request: ReleaseRequest, *, key: str, rules: KeyRules = SAFE
+) -> Answer:
+    order_id = str(request.order_id)
+
+    def undo(connection: Connection) -> Answer:
+        outcome = domain.release(connection, order_id=order_id, idempotency_key=key)
+        return _release_answer(outcome)
+
+    return LEDGER.undo_once(
+        connection,
+        key=key,
+        order_id=order_id,
+        operation="release",
+        request=request,
+        undo=undo,
+        nothing_to_undo=_release_answer(domain.ReleaseOutcome(order_id, "nothing_to_release")),
+        rules=rules,
+    )
+
+
+def _release_answer(outcome: domain.ReleaseOutcome) -> Answer:
     status = "released" if outcome.status == "released" else "nothing_to_release"
     return Answer(200, ReleaseOut(order_id=outcome.order_id, status=status).model_dump())
 

@@ -26,7 +26,8 @@ reservations = sa.Table(
     sa.Column("order_id", sa.String(36), nullable=False, index=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
-    # The key of the release that undid it: a replayed release is recognised by it.
+    # The key of the release that undid it, for the record: a replayed release is
+    # answered from the answers table before the rules run.
     sa.Column("release_idempotency_key", sa.String(200), nullable=True, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),

@@ -1,21 +1,16 @@
-"""Charging and refunding. Functions take the caller's connection and never commit:
-the routes run each as one transaction with ``Database.run``.
+"""Charging and refunding: the payment rules alone. Functions take the caller's
+connection and never commit: the routes run each as one transaction with ``Database.run``.
 
-Idempotency: the key is stored on the effect's row under a unique index. A repeat with
-the same key and the same request returns the stored result; the same key with another
-request is refused. A refusal (declined card, ...) writes nothing here; the answer
-itself, refusals included, is recorded by :mod:`checkout.payment.service`, so a repeat
-gets the first answer and is never judged afresh.
-
-One charge per order is enforced here, under the per-order lock, not by a unique index:
-the test-only ``check_idempotency=False`` must be able to charge an order twice, so the
-chaos checker can prove it notices. A refund undoes one captured payment per refund key.
+Keys, replays, one charge per order and tombstones are the participants' shared
+protocol (:class:`checkout.common.effects.EffectLedger`), which calls :func:`charge`
+only for an order that may be charged and :func:`refund` only for one that was.
+A refund undoes one captured payment per refund key.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,15 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from checkout.common.database import lock_order
-from checkout.common.refusals import BusinessError, key_reused
-from checkout.common.tombstones import (
-    record_compensated,
-    refuse_if_compensated,
-    tombstone_by_key,
-    write_once,
-)
-from checkout.payment.tables import compensated_orders, payments, refunds
+from checkout.common.refusals import BusinessError
+from checkout.payment.tables import payments, refunds
 
 PAYMENT_METHODS = frozenset({"credit_card", "debit_card", "paypal", "declined_card"})
 
@@ -62,26 +50,10 @@ def charge(
     amount: Decimal,
     payment_method: str,
     idempotency_key: str,
-    check_idempotency: bool = True,
 ) -> Payment:
-    """Capture ``amount`` for ``order_id``, once per order.
-
-    With ``check_idempotency=False`` (``IDEMPOTENCY_DISABLED``, test-only) both the key
-    lookup and the one-charge-per-order check are skipped: every request charges.
-    """
-    lock_order(connection, order_id)
-    request = (order_id, customer_id, amount, payment_method)
-    if check_idempotency:
-        existing = _one(connection, payments.c.idempotency_key == idempotency_key)
-        if existing is not None:
-            return _replay(existing, request)
-    else:
-        idempotency_key = f"{idempotency_key}:{uuid.uuid4()}"
-    refuse_if_compensated(connection, compensated_orders, order_id)
+    """Capture ``amount`` for ``order_id``, storing ``idempotency_key`` with it."""
     if payment_method == "declined_card":
         raise BusinessError(402, "payment_declined", "The card was declined.")
-    if check_idempotency and _one(connection, payments.c.order_id == order_id) is not None:
-        raise _already_charged()
     payment = Payment(
         id=str(uuid.uuid4()),
         order_id=order_id,
@@ -91,50 +63,23 @@ def charge(
         status="captured",
         idempotency_key=idempotency_key,
     )
-    values = {**payment.__dict__, "created_at": datetime.now(UTC)}
-    if write_once(connection, payments.insert().values(**values)):
-        return payment
-    # A concurrent request (for another order: this one's is locked) won the key's
-    # unique index: answer what it stored, which refuses a key reused across orders.
-    winner = _one(connection, payments.c.idempotency_key == idempotency_key)
-    if winner is not None:
-        return _replay(winner, request)
-    raise _already_charged()
+    connection.execute(payments.insert().values(**payment.__dict__, created_at=datetime.now(UTC)))
+    return payment
 
 
 def refund(
     connection: Connection, *, order_id: str, amount: Decimal, idempotency_key: str
 ) -> RefundOutcome:
-    """Refund one captured payment of ``order_id`` in full; a no-op when there is none.
+    """Refund the order's oldest captured payment in full.
 
-    Each refund key undoes at most one payment: with idempotency on an order has only
-    one, so a second key finds it refunded and answers so. (Charged twice with the
-    test-only switch, an order keeps one capture after its single compensation: the
-    double effect the chaos checker must see.)
+    When every payment of the order is refunded already (under another refund key)
+    the answer says so and nothing changes; with no payment at all there is nothing to
+    refund. Each call refunds at most one payment: charged twice with the test-only
+    switch, an order keeps one capture after the saga's single compensation, the
+    double effect the chaos checker must see.
     """
-    lock_order(connection, order_id)
-    prior = (
-        connection.execute(
-            sa.select(refunds.c.amount, payments.c.order_id)
-            .join(payments, payments.c.id == refunds.c.payment_id)
-            .where(refunds.c.idempotency_key == idempotency_key)
-        )
-    ).first()
-    if prior is not None:
-        if prior.order_id != order_id or prior.amount != amount:
-            raise key_reused()
-        return RefundOutcome(order_id, "refunded", prior.amount)
-    tombstone = tombstone_by_key(connection, compensated_orders, idempotency_key)
-    if tombstone is not None:
-        if tombstone.order_id != order_id:
-            raise key_reused()
-        return RefundOutcome(order_id, "nothing_to_refund")
-
     charged = list_payments(connection, order_id=order_id)
     if not charged:
-        record_compensated(
-            connection, compensated_orders, order_id=order_id, idempotency_key=idempotency_key
-        )
         return RefundOutcome(order_id, "nothing_to_refund")
     captured = [payment for payment in charged if payment.status == "captured"]
     if not captured:
@@ -153,18 +98,15 @@ def refund(
             f"A refund returns the whole captured amount, {payment.amount:.2f}.",
         )
     now = datetime.now(UTC)
-    inserted = write_once(
-        connection,
+    connection.execute(
         refunds.insert().values(
             id=str(uuid.uuid4()),
             payment_id=payment.id,
             amount=amount,
             idempotency_key=idempotency_key,
             created_at=now,
-        ),
+        )
     )
-    if not inserted:
-        raise key_reused()
     connection.execute(
         payments.update()
         .where(payments.c.id == payment.id)
@@ -188,19 +130,7 @@ def _columns() -> list[sa.Column[Any]]:
     return [column for column in payments.c if column.name in names]
 
 
-def _one(connection: Connection, condition: sa.ColumnElement[bool]) -> Payment | None:
-    row = connection.execute(sa.select(*_columns()).where(condition)).first()
-    return None if row is None else Payment(**row._mapping)
-
-
-def _replay(stored: Payment, request: tuple[str, str, Decimal, str]) -> Payment:
-    if (stored.order_id, stored.customer_id, stored.amount, stored.payment_method) != request:
-        raise key_reused()
-    # The first answer said "captured"; a replay says the same even if refunded since.
-    return replace(stored, status="captured")
-
-
-def _already_charged() -> BusinessError:
+def already_charged() -> BusinessError:
     return BusinessError(
         409, "already_charged", "This order was already charged under another request."
     )

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.documented import UNAVAILABLE
 from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, answered, refusals
 from checkout.common.routing import OrchestratorRoute, ServiceRoute
 from checkout.common.schemas import IdempotencyKey, OrderId
@@ -18,15 +19,25 @@ from checkout.payment.schemas import (
     RefundRequest,
 )
 
-orchestrated = APIRouter(prefix="/payments", tags=["payments"], route_class=OrchestratorRoute)
-queries = APIRouter(prefix="/payments", tags=["payments"], route_class=ServiceRoute)
+orchestrated = APIRouter(
+    prefix="/payments",
+    tags=["payments"],
+    route_class=OrchestratorRoute,
+    responses={**UNAUTHORIZED, **BODY, **UNAVAILABLE},
+)
+queries = APIRouter(
+    prefix="/payments",
+    tags=["payments"],
+    route_class=ServiceRoute,
+    responses={**UNAUTHORIZED, **QUERY, **UNAVAILABLE},
+)
 
 
 @orchestrated.post(
     "",
     status_code=201,
     response_model=PaymentOut,
-    responses={**UNAUTHORIZED, **BODY, **refusals(402, 409)},
+    responses=refusals(402, 409),
 )
 async def charge(
     body: ChargeRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
@@ -38,7 +49,7 @@ async def charge(
     "/refunds",
     response_model=RefundOut,
     response_model_exclude_none=True,
-    responses={**UNAUTHORIZED, **BODY, **refusals(409)},
+    responses=refusals(409),
 )
 async def refund(
     body: RefundRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
@@ -46,7 +57,7 @@ async def refund(
     return answered(await database.run(service.refund, body, key=key, rules=settings.key_rules))
 
 
-@queries.get("", response_model=PaymentList, responses={**UNAUTHORIZED, **QUERY})
+@queries.get("", response_model=PaymentList)
 async def list_payments(order_id: OrderId, database: DatabaseDep) -> PaymentList:
     found = await database.run(domain.list_payments, order_id=str(order_id))
     return PaymentList(items=[service.payment_out(payment) for payment in found])

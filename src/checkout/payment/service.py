@@ -1,18 +1,27 @@
 """What each of the orchestrator's payment requests gets: its first answer, for good.
 
-Each function is one transaction (``Database.run`` passes the connection): it decides
-with the domain rules and records the answer under the request's idempotency key, or
-replays the answer recorded before (:mod:`checkout.common.answers`).
+Each function is one transaction (``Database.run`` passes the connection): the
+participants' protocol (:class:`checkout.common.effects.EffectLedger`) replays the
+answer recorded under the request's key, or has the payment rules decide and records
+their answer.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from checkout.common.answers import Answer, KeyRules, first_answer
+from checkout.common.answers import SAFE, Answer, KeyRules
+from checkout.common.effects import EffectLedger
 from checkout.payment import domain
 from checkout.payment.schemas import ChargeRequest, PaymentOut, RefundOut, RefundRequest
-from checkout.payment.tables import answers
+from checkout.payment.tables import answers, compensated_orders, payments
+
+LEDGER = EffectLedger(
+    effects=payments,
+    answers=answers,
+    tombstones=compensated_orders,
+    already_applied=domain.already_charged,
+)
 
 
 def payment_out(payment: domain.Payment) -> PaymentOut:
@@ -22,25 +31,55 @@ def payment_out(payment: domain.Payment) -> PaymentOut:
     )
 
 
-@first_answer(answers, operation="charge")
-def charge(connection: Connection, request: ChargeRequest, key: str, rules: KeyRules) -> Answer:
-    payment = domain.charge(
+def charge(
+    connection: Connection, request: ChargeRequest, *, key: str, rules: KeyRules = SAFE
+) -> Answer:
+    def apply(connection: Connection, effect_key: str) -> Answer:
+        payment = domain.charge(
+            connection,
+            order_id=str(request.order_id),
+            customer_id=request.customer_id,
+            amount=request.amount,
+            payment_method=request.payment_method,
+            idempotency_key=effect_key,
+        )
+        return Answer(201, payment_out(payment).model_dump(mode="json"))
+
+    return LEDGER.apply_once(
         connection,
+        key=key,
         order_id=str(request.order_id),
-        customer_id=request.customer_id,
-        amount=request.amount,
-        payment_method=request.payment_method,
-        idempotency_key=key,
-        check_idempotency=rules.idempotent,
+        operation="charge",
+        request=request,
+        apply=apply,
+        rules=rules,
     )
-    return Answer(201, payment_out(payment).model_dump(mode="json"))
 
 
-@first_answer(answers, operation="refund")
-def refund(connection: Connection, request: RefundRequest, key: str, rules: KeyRules) -> Answer:
-    outcome = domain.refund(
-        connection, order_id=str(request.order_id), amount=request.amount, idempotency_key=key
+def refund(
+    connection: Connection, request: RefundRequest, *, key: str, rules: KeyRules = SAFE
+) -> Answer:
+    order_id = str(request.order_id)
+
+    def undo(connection: Connection) -> Answer:
+        outcome = domain.refund(
+            connection, order_id=order_id, amount=request.amount, idempotency_key=key
+        )
+        return _refund_answer(outcome)
+
+    return LEDGER.undo_once(
+        connection,
+        key=key,
+        order_id=order_id,
+        operation="refund",
+        request=request,
+        undo=undo,
+        nothing_to_undo=_refund_answer(domain.RefundOutcome(order_id, "nothing_to_refund")),
+        rules=rules,
     )
+
+
+def _refund_answer(outcome: domain.RefundOutcome) -> Answer:
     if outcome.status == "refunded":
         out = RefundOut(order_id=outcome.order_id, status="refunded", amount=outcome.amount)
     else:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.documented import UNAVAILABLE
 from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, answered, refusals
 from checkout.common.routing import OrchestratorRoute, ServiceRoute
 from checkout.common.schemas import IdempotencyKey, OrderId
@@ -18,15 +19,25 @@ from checkout.shipping.schemas import (
     ShipRequest,
 )
 
-orchestrated = APIRouter(prefix="/shipments", tags=["shipments"], route_class=OrchestratorRoute)
-queries = APIRouter(prefix="/shipments", tags=["shipments"], route_class=ServiceRoute)
+orchestrated = APIRouter(
+    prefix="/shipments",
+    tags=["shipments"],
+    route_class=OrchestratorRoute,
+    responses={**UNAUTHORIZED, **BODY, **UNAVAILABLE},
+)
+queries = APIRouter(
+    prefix="/shipments",
+    tags=["shipments"],
+    route_class=ServiceRoute,
+    responses={**UNAUTHORIZED, **QUERY, **UNAVAILABLE},
+)
 
 
 @orchestrated.post(
     "",
     status_code=201,
     response_model=ShipmentOut,
-    responses={**UNAUTHORIZED, **BODY, **refusals(409)},
+    responses=refusals(409),
 )
 async def create_shipment(
     body: ShipRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
@@ -35,7 +46,7 @@ async def create_shipment(
     return answered(answer)
 
 
-@orchestrated.post("/cancel", response_model=CancelOut, responses={**UNAUTHORIZED, **BODY})
+@orchestrated.post("/cancel", response_model=CancelOut)
 async def cancel_shipment(
     body: CancelRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
 ) -> JSONResponse:
@@ -43,7 +54,7 @@ async def cancel_shipment(
     return answered(answer)
 
 
-@queries.get("", response_model=ShipmentList, responses={**UNAUTHORIZED, **QUERY})
+@queries.get("", response_model=ShipmentList)
 async def list_shipments(order_id: OrderId, database: DatabaseDep) -> ShipmentList:
     found = await database.run(domain.list_shipments, order_id=str(order_id))
     return ShipmentList(items=[service.shipment_out(shipment) for shipment in found])

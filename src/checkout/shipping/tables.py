@@ -23,7 +23,8 @@ shipments = sa.Table(
     sa.Column("country", sa.String(200), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
-    # The key of the cancellation: a replayed cancel is recognised by it.
+    # The key of the cancellation, for the record: a replayed cancel is answered from
+    # the answers table before the rules run.
     sa.Column("cancel_idempotency_key", sa.String(200), nullable=True, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from checkout.common.database import Database
-from checkout.common.errors import BusinessError
+from checkout.common.refusals import BusinessError
 from checkout.inventory import domain
 from checkout.inventory.domain import Line, ReleaseOutcome, Reservation
 from checkout.inventory.tables import reservations
@@ -117,15 +117,3 @@ async def test_release_with_nothing_reserved_is_a_no_op(db: Database, order_id: 
 
     assert outcome == ReleaseOutcome(order_id, "nothing_to_release")
     assert await stock(db, "product1") == SEEDED
-
-
-async def test_replayed_reserve_returns_the_same_reservation_and_takes_stock_once(
-    db: Database, order_id: str
-) -> None:
-    first = await reserve(db, order_id, [Line("product1", 2)])
-
-    replay = await reserve(db, order_id, [Line("product1", 2)])
-
-    assert replay == first
-    assert await stock(db, "product1") == SEEDED - 2
-    assert await reservation_count(db) == 1

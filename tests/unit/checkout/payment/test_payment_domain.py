@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from checkout.common.database import Database
-from checkout.common.errors import BusinessError
+from checkout.common.refusals import BusinessError
 from checkout.payment import domain
 from checkout.payment.domain import Payment, RefundOutcome
 from checkout.payment.tables import payments, refunds
@@ -60,17 +60,6 @@ async def test_charge_stores_one_captured_payment(db: Database, order_id: str) -
     assert payment.amount == AMOUNT
     assert payment.idempotency_key == "charge-1"
     assert await stored_payments(db, order_id) == [payment]
-
-
-async def test_replayed_charge_returns_the_same_payment_and_stores_nothing_new(
-    db: Database, order_id: str
-) -> None:
-    first = await charge(db, order_id)
-
-    replay = await charge(db, order_id)
-
-    assert replay == first
-    assert await count(db, payments) == 1
 
 
 async def test_declined_card_raises_payment_declined_and_stores_nothing(

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from checkout.common.database import Database
-from checkout.common.errors import BusinessError
+from checkout.common.refusals import BusinessError
 from checkout.shipping import domain
 from checkout.shipping.domain import Address, CancelOutcome, Shipment
 
