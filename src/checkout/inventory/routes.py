@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
-from checkout.common.documented import UNAVAILABLE
+from checkout.common.outages import UNAVAILABLE
 from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, Message, answered, refusals
 from checkout.common.routing import AdminRoute, OrchestratorRoute, ServiceRoute
 from checkout.common.schemas import IdempotencyKey, OrderId, PlainText
