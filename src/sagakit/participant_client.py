@@ -21,20 +21,22 @@ closing it to whoever made it.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import ssl
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
 import httptools
 import httpx
 
+from sagakit.errors import TransientError
+from sagakit.http import Answer
+
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+RawAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 class ParticipantClient:
@@ -71,12 +73,22 @@ class ParticipantClient:
         self._transport = transport
         self._closed = False
 
-    async def post(
-        self, path: str, *, json: Any, headers: Mapping[str, str] | None = None
-    ) -> httpx.Response:
-        """The participant's answer to ``POST`` of ``json`` to ``path``, read in full."""
+    async def post(self, path: str, *, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """The participant's answer to ``POST`` of ``body`` to ``path``, read in full."""
+        try:
+            response = await self._post(path, body, headers)
+        except httpx.TimeoutException as error:
+            raise TransientError(
+                f"POST {self.base_url}{path} did not answer in time ({type(error).__name__})"
+            ) from error
+        except httpx.TransportError as error:
+            raise TransientError(
+                f"POST {self.base_url}{path} failed: {type(error).__name__}: {error}"
+            ) from error
+        return Answer(response.status_code, response.headers, response.content)
+
+    async def _post(self, path: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
         url = self._url(path)
-        body = _json_bytes(json)
         if self._transport is not None:
             return await self._post_through(self._transport, url, body, headers or {})
         request = self._request(path, body, headers or {})
@@ -188,17 +200,13 @@ class ParticipantClient:
         return url
 
 
-def _json_bytes(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: one exchange at a time, the answer parsed as it comes."""
 
     def __init__(self) -> None:
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
-        self._answer: asyncio.Future[Answer] | None = None
+        self._answer: asyncio.Future[RawAnswer] | None = None
         self._fields: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._headers_done = False
@@ -210,7 +218,7 @@ class _Connection(asyncio.Protocol):
     def reusable(self) -> bool:
         return self._keep_alive and not self._lost
 
-    async def exchange(self, request: bytes, timeout: float) -> Answer:  # noqa: ASYNC109
+    async def exchange(self, request: bytes, timeout: float) -> RawAnswer:  # noqa: ASYNC109
         """Send ``request`` and wait for the whole answer; on any failure the
         connection is closed (an answer arriving later must not reach the next
         exchange)."""

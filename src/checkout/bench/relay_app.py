@@ -20,14 +20,14 @@ from fastapi import FastAPI
 
 from checkout.bench.load import (
     checkout_calls,
+    participant_clients,
     participant_clients_from_environment,
-    sagakit_clients,
 )
 from checkout.orders.schemas import OrderRequest
 
 
 def create_app() -> FastAPI:
-    clients = participant_clients_from_environment(sagakit_clients)
+    clients = participant_clients_from_environment(participant_clients)
     checkout = checkout_calls(clients, os.environ["SERVICE_TOKEN"])
 
     @asynccontextmanager

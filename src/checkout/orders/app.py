@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from checkout.admin import routes as admin_routes
 from checkout.admin.service import AdminService
+from checkout.bench.client_choice import participant_client
 from checkout.common.database import Database
 from checkout.common.errors import install_error_handlers
 from checkout.common.limits import BodySizeLimitMiddleware
@@ -34,7 +35,7 @@ from checkout.orders.saga import COMPENSATION_RETRY, FORWARD_RETRY, checkout_sag
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
 from sagakit import SagaEngine, SagaObserver, SqlSagaStore
-from sagakit.participant_client import ParticipantClient
+from sagakit.http import ParticipantCaller
 
 
 def create_app(
@@ -143,8 +144,8 @@ async def running_orders(
     whose process died or whose retry fell due; all stopped cleanly on exit."""
     database = Database(settings.database_url, **settings.database_options())
 
-    def pooled(url: str) -> ParticipantClient:
-        return ParticipantClient(
+    def pooled(url: str) -> ParticipantCaller:
+        return participant_client(
             url,
             timeout_seconds=settings.call_timeout_seconds,
             max_connections=settings.connections_per_participant,

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 
 from checkout.observability.tracing import TRACEPARENT, child_traceparent, current_traceparent
 from sagakit import JSON, StepContext
-from sagakit.http import post_step
-from sagakit.participant_client import ParticipantClient
+from sagakit.http import ParticipantCaller, post_step
 
 
 @dataclass(frozen=True, kw_only=True)
 class ParticipantClients:
-    payment: ParticipantClient
-    inventory: ParticipantClient
-    shipping: ParticipantClient
+    payment: ParticipantCaller
+    inventory: ParticipantCaller
+    shipping: ParticipantCaller
 
     async def aclose(self) -> None:
         for client in (self.payment, self.inventory, self.shipping):
@@ -97,7 +96,7 @@ class Participants:
         )
 
     async def _post(
-        self, client: ParticipantClient, path: str, context: StepContext, body: JSON
+        self, client: ParticipantCaller, path: str, context: StepContext, body: JSON
     ) -> JSON:
         parent = context.input.get(TRACEPARENT)
         trace = child_traceparent(parent if isinstance(parent, str) else current_traceparent.get())
