@@ -9,7 +9,11 @@ What it changes from httpx's defaults, and why:
 - no retries in the transport and no proxy or ``.netrc`` from the environment: the
   engine decides retries, and where a call goes is the configuration's business;
 - one timeout on each phase (waiting for a pooled connection, connecting, writing,
-  reading) and a bounded pool of kept-alive connections.
+  reading) and a bounded pool of kept-alive connections;
+- calls beyond ``max_connections`` wait at a semaphore in front of the pool rather
+  than in it: httpcore's pool walks its whole queue of waiting requests, for every
+  connection, each time a request arrives or an answer is read, so a long queue there
+  costs CPU on every call while a semaphore's waiters cost nothing until woken.
 
 A call that gets no whole answer raises ``TransientError``: the request may have done
 its work before the answer was lost, so the engine retries it with the same key.
@@ -17,6 +21,7 @@ its work before the answer was lost, so the engine retries it with the same key.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Mapping
 from http.cookiejar import Cookie, CookieJar
@@ -62,6 +67,8 @@ class HttpxParticipantClient:
                 f"A participant's base URL is http:// or https:// and a host: {base_url!r}"
             )
         self.base_url = base_url.rstrip("/")
+        self._timeout = timeout_seconds
+        self._slots = asyncio.Semaphore(max_connections)
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_seconds),
@@ -84,7 +91,11 @@ class HttpxParticipantClient:
     async def post(self, path: str, *, body: bytes, headers: Mapping[str, str]) -> Answer:
         """The participant's whole answer to ``POST`` of ``body`` (JSON) to ``path``."""
         try:
-            response = await self._client.post(path, content=body, headers={**_JSON, **headers})
+            await self._take_slot()
+            try:
+                response = await self._client.post(path, content=body, headers={**_JSON, **headers})
+            finally:
+                self._slots.release()
         except httpx.TimeoutException as error:
             raise TransientError(
                 f"POST {self.base_url}{path} did not answer in time ({type(error).__name__})"
@@ -97,6 +108,16 @@ class HttpxParticipantClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def _take_slot(self) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: returns at once, no timer needed
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        except TimeoutError as error:
+            raise httpx.PoolTimeout(f"No free connection within {self._timeout} s") from error
 
     async def __aenter__(self) -> HttpxParticipantClient:
         return self
