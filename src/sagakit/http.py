@@ -16,8 +16,10 @@ A ``Retry-After`` on a 429 or 5xx (in seconds) is honoured: the engine waits at 
 that long (up to the policy's longest interval) before retrying.
 
 The mapping reads an ``Answer`` (status, headers, body), not a client's response, so
-it holds whichever HTTP library a ``ParticipantCaller`` is built on
-(``sagakit.participant_http.HttpxParticipantClient`` is the one sagakit ships).
+it holds whichever HTTP library a ``ParticipantCaller`` is built on: sagakit ships
+``participant_aiohttp.AiohttpParticipantClient`` for real sockets and
+``participant_transport.TransportParticipantClient`` for an httpx transport (the
+simulator's, ``httpx.ASGITransport``, respx's ``httpx.MockTransport``).
 
 Steps that call with httpx themselves (``response.raise_for_status()``) get the same
 rules from ``HTTP_RETRY``: transport errors and those answers retried, any other 4xx a

@@ -1,9 +1,24 @@
-"""A participant client on ``aiohttp.ClientSession``, set up for saga steps: no
-cookies kept (``DummyCookieJar``), redirects not followed, no proxy from the
-environment, a bounded pool of kept-alive connections and one timeout per call.
+"""The participant client saga steps call with: ``aiohttp.ClientSession``, set up for
+them.
+
+What it changes from aiohttp's defaults, and why:
+
+- no cookies kept (``DummyCookieJar``): a cookie one participant set in one saga would
+  otherwise travel with the calls of every saga after it;
+- redirects not followed: a ``POST`` that moved is the participant's mistake to report,
+  not a request to repeat elsewhere with the same idempotency key;
+- no proxy or ``.netrc`` from the environment: where a call goes is the
+  configuration's business;
+- a bounded pool of kept-alive connections to the one service, dropped after
+  ``keepalive_seconds`` idle (below the services' own keep-alive, so a connection the
+  server is closing is not reused);
+- ``timeout_seconds`` bounds waiting for a pooled connection and connecting, and then
+  each wait for the answer's bytes; the whole call is bounded by the three together.
 
 A call that gets no whole answer raises ``TransientError``: the request may have done
 its work before the answer was lost, so the engine retries it with the same key.
+``TransportParticipantClient`` is the same caller over an httpx transport, for the
+simulator and tests.
 """
 
 from __future__ import annotations
@@ -22,8 +37,8 @@ _JSON = {"Content-Type": "application/json"}
 
 class AiohttpParticipantClient:
     """``post`` JSON to paths of one service over at most ``max_connections`` kept-alive
-    connections; ``timeout_seconds`` bounds each phase of a call. The session is made
-    on the first call: aiohttp wants a running event loop for it."""
+    connections. The session is made on the first call, inside the running event loop
+    aiohttp wants for it."""
 
     def __init__(
         self,
@@ -41,7 +56,7 @@ class AiohttpParticipantClient:
             )
         self.base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(
-            total=None,
+            total=3 * timeout_seconds,
             connect=timeout_seconds,
             sock_connect=timeout_seconds,
             sock_read=timeout_seconds,
@@ -94,6 +109,5 @@ class AiohttpParticipantClient:
                 timeout=self._timeout,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
-                auto_decompress=False,
             )
         return self._session

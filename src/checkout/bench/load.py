@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from checkout.bench.client_choice import participant_client
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
 from sagakit.http import ParticipantCaller, post_step
+from sagakit.participant_aiohttp import AiohttpParticipantClient
 
 PRODUCTS = tuple(f"bench-{i}" for i in range(1, 11))
 ADDRESS = {
@@ -44,7 +44,7 @@ def participant_clients(
     """One client per participant, the kind our order service calls with: raw, the
     relay and DBOS call with it too, so what sets them apart is what they record."""
     return {
-        service: participant_client(
+        service: AiohttpParticipantClient(
             url, timeout_seconds=CALL_TIMEOUT_SECONDS, max_connections=connections
         )
         for service, url in urls.items()

@@ -2,7 +2,7 @@
 
 It is what any orchestrator with an HTTP API costs before durability: one more HTTP
 exchange (the client's) and a service to answer it, then the same participant calls as
-``raw``, made through the ``ParticipantClient`` our order service uses. The benchmark
+``raw``, made through the client our order service uses. The benchmark
 runs it so the cost of the saga log can be told apart from the cost of the extra hop.
 Used only by the benchmark:
 

@@ -14,7 +14,6 @@ from prometheus_client import CollectorRegistry
 
 from checkout.admin import routes as admin_routes
 from checkout.admin.service import AdminService
-from checkout.bench.client_choice import participant_client
 from checkout.common.database import Database
 from checkout.common.errors import install_error_handlers
 from checkout.common.limits import BodySizeLimitMiddleware
@@ -36,6 +35,8 @@ from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
 from sagakit import SagaEngine, SagaObserver, SqlSagaStore
 from sagakit.http import ParticipantCaller
+from sagakit.participant_aiohttp import AiohttpParticipantClient
+from sagakit.participant_transport import TransportParticipantClient
 
 
 def create_app(
@@ -145,11 +146,16 @@ async def running_orders(
     database = Database(settings.database_url, **settings.database_options())
 
     def pooled(url: str) -> ParticipantCaller:
-        return participant_client(
+        if participant_transport is not None:
+            return TransportParticipantClient(
+                url,
+                transport=participant_transport,
+                timeout_seconds=settings.call_timeout_seconds,
+            )
+        return AiohttpParticipantClient(
             url,
             timeout_seconds=settings.call_timeout_seconds,
             max_connections=settings.connections_per_participant,
-            transport=participant_transport,
         )
 
     clients = ParticipantClients(

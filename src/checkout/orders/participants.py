@@ -4,10 +4,9 @@ Each method is a step action: it receives the saga's context and returns the
 participant's JSON answer, which the engine records. Errors follow
 ``sagakit.http``: refusals compensate, everything else is retried.
 
-Each participant has its own ``ParticipantClient`` (pooled, no cookies, each request
-sent in one write), sized to what one service should take: the pool costs more per
-request the more connections it holds, and a slow participant then only queues its
-own calls.
+Each participant has its own client (``sagakit.participant_aiohttp``: pooled, no
+cookies, no redirects followed), sized to what one service should take: a slow
+participant then only queues its own calls.
 
 Every call carries a W3C ``traceparent`` in the trace of the request that placed the
 order (kept in the saga's input, so a saga resumed elsewhere stays in its trace).

@@ -1,4 +1,4 @@
-"""``HttpxParticipantClient`` against a real socket: the settings a saga step relies on
+"""``AiohttpParticipantClient`` against a real socket: the settings a saga step relies on
 (a timeout on each phase, no cookies kept, no redirects followed, kept-alive
 connections, an answer lost after the work read as an unknown outcome), checked with an
 HTTP/1.1 server on the loopback that records what arrives, and on which connection."""
@@ -19,7 +19,7 @@ import trustme
 
 from sagakit import TransientError
 from sagakit.http import post_step
-from sagakit.participant_httpx import HttpxParticipantClient
+from sagakit.participant_aiohttp import AiohttpParticipantClient
 from tests.support.step_context import PAY_CONTEXT
 
 
@@ -152,12 +152,12 @@ async def participant() -> AsyncIterator[tuple[Participant, str]]:
     server.close()
 
 
-def client(url: str, timeout_seconds: float = 2.0, **options: Any) -> HttpxParticipantClient:
+def client(url: str, timeout_seconds: float = 2.0, **options: Any) -> AiohttpParticipantClient:
     options.setdefault("max_connections", 4)
-    return HttpxParticipantClient(url, timeout_seconds=timeout_seconds, **options)
+    return AiohttpParticipantClient(url, timeout_seconds=timeout_seconds, **options)
 
 
-async def post(caller: HttpxParticipantClient, path: str = "/payments", **body: Any) -> Any:
+async def post(caller: AiohttpParticipantClient, path: str = "/payments", **body: Any) -> Any:
     return await post_step(caller, path, context=PAY_CONTEXT, json=body)
 
 
@@ -249,7 +249,7 @@ async def test_an_answer_lost_after_the_work_is_a_transient_error(participant):
     server, url = participant
     server.hang_up = True
     async with client(url) as payment:
-        with pytest.raises(TransientError, match="RemoteProtocolError"):
+        with pytest.raises(TransientError, match="ServerDisconnectedError"):
             await post(payment)
 
     assert len(server.requests) == 1  # it arrived: the outcome is unknown, not a refusal
@@ -259,7 +259,7 @@ async def test_no_answer_in_time_is_a_read_timeout_and_a_transient_error(partici
     server, url = participant
     server.answer = lambda _received: None
     async with client(url, timeout_seconds=0.2) as payment:
-        with pytest.raises(TransientError, match=r"did not answer in time \(ReadTimeout\)"):
+        with pytest.raises(TransientError, match=r"did not answer in time \(SocketTimeoutError\)"):
             await post(payment)
 
     assert len(server.requests) == 1
@@ -274,10 +274,12 @@ async def test_waiting_too_long_for_a_free_connection_is_a_pool_timeout(particip
         # 0.05 s (well within its read timeout), until the second has given up waiting.
         first = asyncio.ensure_future(post(payment))
         await server.arrived.wait()
-        with pytest.raises(TransientError, match=r"did not answer in time \(PoolTimeout\)"):
+        with pytest.raises(TransientError, match="did not answer in time"):
             await post(payment)
         finish.set()
         assert await first == {"n": 1}
+
+    assert server.connections == 1  # the second call never had a connection of its own
 
 
 @pytest.fixture
@@ -301,7 +303,9 @@ def full_listener() -> Iterator[str]:
 
 async def test_a_connection_not_established_in_time_is_a_connect_timeout(full_listener):
     async with client(full_listener, timeout_seconds=0.2) as payment:
-        with pytest.raises(TransientError, match=r"did not answer in time \(ConnectTimeout\)"):
+        with pytest.raises(
+            TransientError, match=r"did not answer in time \(ConnectionTimeoutError\)"
+        ):
             await post(payment)
 
 
@@ -312,14 +316,14 @@ async def test_a_refused_connection_is_a_transient_error():
     await probe.wait_closed()
 
     async with client(f"http://127.0.0.1:{port}") as payment:
-        with pytest.raises(TransientError, match="ConnectError"):
+        with pytest.raises(TransientError, match="ClientConnectorError"):
             await post(payment)
 
 
 async def test_a_header_that_could_smuggle_a_second_request_is_never_sent(participant):
     server, url = participant
     async with client(url) as payment:
-        with pytest.raises(TransientError, match="LocalProtocolError"):
+        with pytest.raises(ValueError, match="header injection"):
             await payment.post(
                 "/payments", body=b"{}", headers={"X-Key": "k\r\n\r\nPOST /refunds HTTP/1.1"}
             )
@@ -353,4 +357,4 @@ async def test_https_with_a_trusted_certificate_and_not_without():
 
 def test_a_base_url_that_is_not_http_is_refused():
     with pytest.raises(ValueError, match="http:// or https://"):
-        HttpxParticipantClient("ftp://payment", timeout_seconds=1, max_connections=1)
+        AiohttpParticipantClient("ftp://payment", timeout_seconds=1, max_connections=1)
