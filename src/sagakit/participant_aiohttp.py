@@ -12,8 +12,9 @@ What it changes from aiohttp's defaults, and why:
 - a bounded pool of kept-alive connections to the one service, dropped after
   ``keepalive_seconds`` idle (below the services' own keep-alive, so a connection the
   server is closing is not reused);
-- ``timeout_seconds`` bounds waiting for a pooled connection and connecting, and then
-  each wait for the answer's bytes; the whole call is bounded by the three together.
+- ``timeout_seconds`` bounds waiting for a pooled connection and connecting (aiohttp
+  counts both as connecting), then each wait for the answer's bytes; three times it
+  bounds the whole call, sending included, which aiohttp bounds no other way.
 
 A call that gets no whole answer raises ``TransientError``: the request may have done
 its work before the answer was lost, so the engine retries it with the same key.
