@@ -9,10 +9,17 @@ engine's error hierarchy like this:
   is an operator's mistake, not the customer's, so it must not read as a refusal; the
   retries run out and the saga ends visibly instead.
 - any other 4xx: ``StepRejected``, with the ``code`` from ``{"detail": {"code": ...}}``.
-- no answer (connection refused, reset, timeout): ``TransientError``.
+- no answer (connection refused, reset, timeout): ``TransientError``, raised by the
+  client itself: the request may have done its work before the answer was lost.
 
 A ``Retry-After`` on a 429 or 5xx (in seconds) is honoured: the engine waits at least
 that long (up to the policy's longest interval) before retrying.
+
+The mapping reads an ``Answer`` (status, headers, body), not a client's response, so
+it holds whichever HTTP library a ``ParticipantCaller`` is built on: sagakit ships
+``participant_aiohttp.AiohttpParticipantClient`` for real sockets and
+``participant_transport.TransportParticipantClient`` for an httpx transport (the
+simulator's, ``httpx.ASGITransport``, respx's ``httpx.MockTransport``).
 
 Steps that call with httpx themselves (``response.raise_for_status()``) get the same
 rules from ``HTTP_RETRY``: transport errors and those answers retried, any other 4xx a
@@ -21,72 +28,95 @@ refusal.
 
 from __future__ import annotations
 
+import json as json_module
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from sagakit.definition import JSON, RetryPolicy, StepContext
 from sagakit.errors import StepRejected, TransientError
-from sagakit.participant_client import ParticipantClient
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A participant's whole answer. ``headers`` looks names up as given by the client:
+    a case-insensitive mapping (httpx's, aiohttp's), or one with lower-case names."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class ParticipantCaller(Protocol):
+    """What a step needs from an HTTP client: ``POST`` a JSON body to a path of one
+    service. A call that gets no whole answer raises ``TransientError`` (its outcome is
+    unknown); a call that gets one returns it, whatever its status."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    async def post(self, path: str, *, body: bytes, headers: Mapping[str, str]) -> Answer: ...
+
+    async def aclose(self) -> None: ...
+
+
 async def post_step(
-    client: ParticipantClient | httpx.AsyncClient,
-    url: str,
+    client: ParticipantCaller,
+    path: str,
     *,
     context: StepContext[Any, Any],
     json: JSON,
     headers: Mapping[str, str] | None = None,
 ) -> JSON:
-    """POST ``json`` to ``url`` for the step in ``context``; the answer's JSON or an error.
-
-    ``client`` is best a ``ParticipantClient`` (lean, pooled, no cookies); an
-    ``httpx.AsyncClient`` works the same."""
-    try:
-        response = await client.post(
-            url, json=json, headers={**(headers or {}), IDEMPOTENCY_HEADER: context.idempotency_key}
-        )
-    except httpx.TimeoutException as error:
-        raise TransientError(
-            f"POST {url} did not answer in time ({type(error).__name__})"
-        ) from error
-    except httpx.TransportError as error:
-        raise TransientError(f"POST {url} failed: {type(error).__name__}: {error}") from error
-    return interpret(response)
+    """POST ``json`` to ``path`` of ``client``'s service for the step in ``context``;
+    the answer's JSON or an error."""
+    answer = await client.post(
+        path,
+        body=json_bytes(json),
+        headers={**(headers or {}), IDEMPOTENCY_HEADER: context.idempotency_key},
+    )
+    return interpret(answer, where=f"POST {client.base_url}{path}")
 
 
-def interpret(response: httpx.Response) -> JSON:
-    """The JSON body of a successful answer, else the error the engine should see."""
-    status = response.status_code
-    if response.is_success:
-        return response.json()
-    where = f"{response.request.method} {response.request.url}"
+def json_bytes(body: Any) -> bytes:
+    """``body`` as compact UTF-8 JSON; NaN and infinities refused (JSON has none)."""
+    return json_module.dumps(
+        body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode()
+
+
+def interpret(answer: Answer, *, where: str) -> JSON:
+    """The JSON body of a successful answer, else the error the engine should see;
+    ``where`` (method and URL) starts the error's message."""
+    status = answer.status
+    if 200 <= status < 300:
+        result: JSON = json_module.loads(answer.body)
+        return result
     if status >= 500 or status in RETRYABLE_CLIENT_ERRORS:
-        raise TransientError(f"{where} answered {status}", retry_after=_retry_after(response))
+        raise TransientError(f"{where} answered {status}", retry_after=_retry_after(answer.headers))
     if status in (401, 403):
         raise TransientError(
             f"{where} answered {status}: check the service token the orchestrator sends"
         )
-    code, message = _refusal(response)
+    code, message = _refusal(answer)
     raise StepRejected(f"{where} answered {status}: {message}", code=code)
 
 
-def _refusal(response: httpx.Response) -> tuple[str, str]:
+def _refusal(answer: Answer) -> tuple[str, str]:
     try:
-        body: Any = response.json()
+        body: Any = json_module.loads(answer.body)
     except ValueError:
-        return f"http_{response.status_code}", response.text[:200]
+        return f"http_{answer.status}", answer.body[:200].decode(errors="replace")
     detail = body.get("detail") if isinstance(body, dict) else None
     if isinstance(detail, dict):
-        return str(detail.get("code", f"http_{response.status_code}")), str(
-            detail.get("message", detail)
-        )
-    return f"http_{response.status_code}", str(detail if detail is not None else body)[:500]
+        return str(detail.get("code", f"http_{answer.status}")), str(detail.get("message", detail))
+    return f"http_{answer.status}", str(detail if detail is not None else body)[:500]
 
 
 def transient(error: BaseException) -> bool:
@@ -111,7 +141,7 @@ def wait_asked(error: BaseException) -> timedelta | None:
     if isinstance(error, TransientError):
         return error.retry_after
     if isinstance(error, httpx.HTTPStatusError):
-        return _retry_after(error.response)
+        return _retry_after(error.response.headers)
     return None
 
 
@@ -122,6 +152,6 @@ the action) ends the step with an unknown outcome. ``dataclasses.replace`` it to
 the intervals or attempts."""
 
 
-def _retry_after(response: httpx.Response) -> timedelta | None:
-    value = response.headers.get("Retry-After", "")
+def _retry_after(headers: Mapping[str, str]) -> timedelta | None:
+    value = headers.get("Retry-After") or headers.get("retry-after") or ""
     return timedelta(seconds=int(value)) if value.isdigit() else None

@@ -20,13 +20,12 @@ from dbos import DBOS, SetWorkflowID
 from fastapi import FastAPI, Response
 
 from checkout.bench.load import (
-    ParticipantCaller,
-    httpx_clients,
+    participant_clients,
     participant_clients_from_environment,
 )
 from checkout.orders.schemas import OrderRequest
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
-from sagakit.http import post_step
+from sagakit.http import ParticipantCaller, post_step
 
 StepFunction = TypeVar("StepFunction", bound=Callable[..., Any])
 
@@ -170,7 +169,7 @@ async def checkout(order: dict[str, Any]) -> str:
 def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        _clients.update(participant_clients_from_environment(httpx_clients))
+        _clients.update(participant_clients_from_environment(participant_clients))
         _headers["Authorization"] = f"Bearer {os.environ['SERVICE_TOKEN']}"
         DBOS(
             config={

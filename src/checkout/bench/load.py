@@ -17,8 +17,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
-from sagakit.http import post_step
-from sagakit.participant_client import ParticipantClient
+from sagakit.http import ParticipantCaller, post_step
+from sagakit.participant_aiohttp import AiohttpParticipantClient
 
 PRODUCTS = tuple(f"bench-{i}" for i in range(1, 11))
 ADDRESS = {
@@ -37,29 +37,14 @@ CONNECTIONS_VARIABLE = "ORDERS_CONNECTIONS_PER_PARTICIPANT"
 PARTICIPANTS = ("payment", "inventory", "shipping")
 CALL_TIMEOUT_SECONDS = 5.0
 
-ParticipantCaller = ParticipantClient | httpx.AsyncClient
 
-
-def httpx_clients(
+def participant_clients(
     urls: dict[str, str], connections: int = CONNECTIONS_PER_PARTICIPANT
 ) -> dict[str, ParticipantCaller]:
-    """One pooled ``httpx.AsyncClient`` per participant: what raw and DBOS call with,
-    as anyone writing those calls by hand would."""
-    limits = httpx.Limits(max_connections=connections)
-    timeout = httpx.Timeout(CALL_TIMEOUT_SECONDS)
+    """One client per participant, the kind our order service calls with: raw, the
+    relay and DBOS call with it too, so what sets them apart is what they record."""
     return {
-        service: httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
-        for service, url in urls.items()
-    }
-
-
-def sagakit_clients(
-    urls: dict[str, str], connections: int = CONNECTIONS_PER_PARTICIPANT
-) -> dict[str, ParticipantCaller]:
-    """One ``ParticipantClient`` per participant: what our order service calls with,
-    and so the relay, whose difference from ours is then the saga log alone."""
-    return {
-        service: ParticipantClient(
+        service: AiohttpParticipantClient(
             url, timeout_seconds=CALL_TIMEOUT_SECONDS, max_connections=connections
         )
         for service, url in urls.items()

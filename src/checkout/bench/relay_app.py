@@ -2,7 +2,7 @@
 
 It is what any orchestrator with an HTTP API costs before durability: one more HTTP
 exchange (the client's) and a service to answer it, then the same participant calls as
-``raw``, made through the ``ParticipantClient`` our order service uses. The benchmark
+``raw``, made through the client our order service uses. The benchmark
 runs it so the cost of the saga log can be told apart from the cost of the extra hop.
 Used only by the benchmark:
 
@@ -20,14 +20,14 @@ from fastapi import FastAPI
 
 from checkout.bench.load import (
     checkout_calls,
+    participant_clients,
     participant_clients_from_environment,
-    sagakit_clients,
 )
 from checkout.orders.schemas import OrderRequest
 
 
 def create_app() -> FastAPI:
-    clients = participant_clients_from_environment(sagakit_clients)
+    clients = participant_clients_from_environment(participant_clients)
     checkout = checkout_calls(clients, os.environ["SERVICE_TOKEN"])
 
     @asynccontextmanager

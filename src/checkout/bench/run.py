@@ -31,9 +31,8 @@ from checkout.bench.load import (
     CONNECTIONS_VARIABLE,
     PARTICIPANTS,
     Measurement,
-    ParticipantCaller,
     closed_loop,
-    httpx_clients,
+    participant_clients,
     raw_calls,
     statements_sent,
     stock_products,
@@ -45,6 +44,7 @@ from checkout.migrations import upgrade_all
 from checkout.processes import System, free_port, generated_tokens
 from checkout.progress_bars import progress_bar
 from checkout.stopping import run_until_stopped
+from sagakit.http import ParticipantCaller
 
 DBOS_APP = "checkout.bench.dbos_app:create_app"
 RELAY_APP = "checkout.bench.relay_app:create_app"
@@ -159,7 +159,7 @@ def _process(name: str) -> str:
 
 
 async def _measure(config: BenchConfig, system: System, result: BenchResult) -> None:
-    direct = httpx_clients({s: system.url(s) for s in PARTICIPANTS}, config.connections)
+    direct = participant_clients({s: system.url(s) for s in PARTICIPANTS}, config.connections)
     try:
         await _measure_with(config, system, result, direct)
     finally:

@@ -33,7 +33,9 @@ from checkout.orders.saga import CHECKOUT
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
 from sagakit import AttemptLimit, SagaEngine, SagaObserver, SqlSagaStore
-from sagakit.participant_client import ParticipantClient
+from sagakit.http import ParticipantCaller
+from sagakit.participant_aiohttp import AiohttpParticipantClient
+from sagakit.participant_transport import TransportParticipantClient
 
 
 def create_app(
@@ -142,12 +144,17 @@ async def running_orders(
     whose process died or whose retry fell due; all stopped cleanly on exit."""
     database = Database(settings.database_url, **settings.database_options())
 
-    def pooled(url: str) -> ParticipantClient:
-        return ParticipantClient(
+    def pooled(url: str) -> ParticipantCaller:
+        if participant_transport is not None:
+            return TransportParticipantClient(
+                url,
+                transport=participant_transport,
+                timeout_seconds=settings.call_timeout_seconds,
+            )
+        return AiohttpParticipantClient(
             url,
             timeout_seconds=settings.call_timeout_seconds,
             max_connections=settings.connections_per_participant,
-            transport=participant_transport,
         )
 
     clients = ParticipantClients(

@@ -4,10 +4,9 @@ Each method is a step action: it receives the saga's context and returns the
 participant's JSON answer, which the engine records. Errors follow
 ``sagakit.http``: refusals compensate, everything else is retried.
 
-Each participant has its own ``ParticipantClient`` (pooled, no cookies, each request
-sent in one write), sized to what one service should take: the pool costs more per
-request the more connections it holds, and a slow participant then only queues its
-own calls.
+Each participant has its own client (``sagakit.participant_aiohttp``: pooled, no
+cookies, no redirects followed), sized to what one service should take: a slow
+participant then only queues its own calls.
 
 Every call carries a W3C ``traceparent`` in the trace of the request that placed the
 order (kept in the saga's input, so a saga resumed elsewhere stays in its trace).
@@ -19,15 +18,14 @@ from dataclasses import dataclass
 
 from checkout.observability.tracing import TRACEPARENT, child_traceparent, current_traceparent
 from sagakit import JSON, StepContext
-from sagakit.http import post_step
-from sagakit.participant_client import ParticipantClient
+from sagakit.http import ParticipantCaller, post_step
 
 
 @dataclass(frozen=True, kw_only=True)
 class ParticipantClients:
-    payment: ParticipantClient
-    inventory: ParticipantClient
-    shipping: ParticipantClient
+    payment: ParticipantCaller
+    inventory: ParticipantCaller
+    shipping: ParticipantCaller
 
     async def aclose(self) -> None:
         for client in (self.payment, self.inventory, self.shipping):
@@ -97,7 +95,7 @@ class Participants:
         )
 
     async def _post(
-        self, client: ParticipantClient, path: str, context: StepContext, body: JSON
+        self, client: ParticipantCaller, path: str, context: StepContext, body: JSON
     ) -> JSON:
         parent = context.input.get(TRACEPARENT)
         trace = child_traceparent(parent if isinstance(parent, str) else current_traceparent.get())

@@ -31,7 +31,7 @@ from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import CHECKOUT
 from checkout.simulation.participants import ServiceModel, checkout_participants
 from sagakit import Saga, SagaState
-from sagakit.participant_client import ParticipantClient
+from sagakit.participant_transport import TransportParticipantClient
 from sagakit.simulation import Abort, Change, Event, Participant, SimulatedTransport, Start, World
 
 CALL_TIMEOUT = timedelta(seconds=2)
@@ -137,12 +137,11 @@ class CheckoutScenario:
         books = judge(ledger, stock_received=self._stock_received, accepted=accepted)
         return books.violations
 
-    def _client(self, name: str) -> ParticipantClient:
-        return ParticipantClient(
+    def _client(self, name: str) -> TransportParticipantClient:
+        return TransportParticipantClient(
             f"http://{name}",
-            timeout_seconds=CALL_TIMEOUT.total_seconds(),
-            max_connections=64,
             transport=SimulatedTransport(self._world.network, name),
+            timeout_seconds=CALL_TIMEOUT.total_seconds(),
         )
 
     def _plan(self, rng: random.Random) -> PlannedOrder:

@@ -1,7 +1,7 @@
 """HTTP over the simulated network, for steps that call participants with httpx.
 
 Give a ``SimulatedTransport`` to ``httpx.AsyncClient(transport=...)`` or to
-``ParticipantClient(..., transport=...)``: the step's real code builds the request and
+``TransportParticipantClient(..., transport=...)``: the step's real code builds the request and
 reads the answer (``sagakit.http.post_step`` maps it to a refusal or a retryable
 error as in production), while the request itself crosses the simulated network.
 """

@@ -8,11 +8,14 @@ import httpx
 import respx
 
 from checkout.bench.load import checkout_calls, order_body
+from sagakit.http import ParticipantCaller
+from sagakit.participant_transport import TransportParticipantClient
 
 
-def clients() -> dict[str, httpx.AsyncClient]:
+def clients() -> dict[str, ParticipantCaller]:
+    mocked = httpx.MockTransport(respx.mock.async_handler)  # the routes each test sets
     return {
-        name: httpx.AsyncClient(base_url=f"http://{name}.test")
+        name: TransportParticipantClient(f"http://{name}.test", transport=mocked, timeout_seconds=1)
         for name in ("payment", "inventory", "shipping")
     }
 

@@ -12,7 +12,7 @@ import respx
 from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import CHECKOUT, FORWARD_ATTEMPTS
 from sagakit import InMemorySagaStore, SagaEngine, SagaStatus
-from sagakit.participant_client import ParticipantClient
+from sagakit.participant_transport import TransportParticipantClient
 
 PAYMENT, INVENTORY, SHIPPING = "http://payment", "http://inventory", "http://shipping"
 ORDER = {
@@ -39,8 +39,8 @@ async def no_sleep(_seconds: float) -> None:
 async def engine():
     mocked = httpx.MockTransport(respx.mock.async_handler)  # the routes each test sets
 
-    def client(url: str) -> ParticipantClient:
-        return ParticipantClient(url, timeout_seconds=1, max_connections=2, transport=mocked)
+    def client(url: str) -> TransportParticipantClient:
+        return TransportParticipantClient(url, transport=mocked, timeout_seconds=1)
 
     clients = ParticipantClients(
         payment=client(PAYMENT), inventory=client(INVENTORY), shipping=client(SHIPPING)
