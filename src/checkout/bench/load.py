@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sagakit import Direction, StepContext, StepRejected, idempotency_key
 from sagakit.http import ParticipantCaller, post_step
-from sagakit.participant_aiohttp import AiohttpParticipantClient
+from sagakit.http.aiohttp_client import AiohttpParticipantClient
 
 PRODUCTS = tuple(f"bench-{i}" for i in range(1, 11))
 ADDRESS = {

@@ -34,8 +34,8 @@ from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
 from sagakit import AttemptLimit, SagaEngine, SagaObserver, SqlSagaStore
 from sagakit.http import ParticipantCaller
-from sagakit.participant_aiohttp import AiohttpParticipantClient
-from sagakit.participant_transport import TransportParticipantClient
+from sagakit.http.aiohttp_client import AiohttpParticipantClient
+from sagakit.http.transport_client import TransportParticipantClient
 
 
 def create_app(

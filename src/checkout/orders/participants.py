@@ -4,7 +4,7 @@ Each method is a step action: it receives the saga's context and returns the
 participant's JSON answer, which the engine records. Errors follow
 ``sagakit.http``: refusals compensate, everything else is retried.
 
-Each participant has its own client (``sagakit.participant_aiohttp``: pooled, no
+Each participant has its own client (``sagakit.http.aiohttp_client``: pooled, no
 cookies, no redirects followed), sized to what one service should take: a slow
 participant then only queues its own calls.
 

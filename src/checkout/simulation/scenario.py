@@ -31,7 +31,7 @@ from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import CHECKOUT
 from checkout.simulation.participants import ServiceModel, checkout_participants
 from sagakit import Saga, SagaState
-from sagakit.participant_transport import TransportParticipantClient
+from sagakit.http.transport_client import TransportParticipantClient
 from sagakit.simulation import Abort, Change, Event, Participant, SimulatedTransport, Start, World
 
 CALL_TIMEOUT = timedelta(seconds=2)

@@ -19,7 +19,7 @@ import trustme
 
 from sagakit import TransientError
 from sagakit.http import post_step
-from sagakit.participant_aiohttp import AiohttpParticipantClient
+from sagakit.http.aiohttp_client import AiohttpParticipantClient
 from tests.support.step_context import PAY_CONTEXT
 
 

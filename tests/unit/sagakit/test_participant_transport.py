@@ -12,7 +12,7 @@ import pytest
 
 from sagakit import TransientError
 from sagakit.http import post_step
-from sagakit.participant_transport import TransportParticipantClient
+from sagakit.http.transport_client import TransportParticipantClient
 from tests.support.step_context import PAY_CONTEXT
 
 

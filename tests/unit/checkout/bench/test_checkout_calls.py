@@ -9,7 +9,7 @@ import respx
 
 from checkout.bench.load import checkout_calls, order_body
 from sagakit.http import ParticipantCaller
-from sagakit.participant_transport import TransportParticipantClient
+from sagakit.http.transport_client import TransportParticipantClient
 
 
 def clients() -> dict[str, ParticipantCaller]:

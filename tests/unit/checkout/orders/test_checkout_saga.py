@@ -12,7 +12,7 @@ import respx
 from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import CHECKOUT, FORWARD_ATTEMPTS
 from sagakit import InMemorySagaStore, SagaEngine, SagaStatus
-from sagakit.participant_transport import TransportParticipantClient
+from sagakit.http.transport_client import TransportParticipantClient
 
 PAYMENT, INVENTORY, SHIPPING = "http://payment", "http://inventory", "http://shipping"
 ORDER = {

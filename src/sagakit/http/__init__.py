@@ -17,8 +17,8 @@ that long (up to the policy's longest interval) before retrying.
 
 The mapping reads an ``Answer`` (status, headers, body), not a client's response, so
 it holds whichever HTTP library a ``ParticipantCaller`` is built on: sagakit ships
-``participant_aiohttp.AiohttpParticipantClient`` for real sockets and
-``participant_transport.TransportParticipantClient`` for an httpx transport (the
+``sagakit.http.aiohttp_client.AiohttpParticipantClient`` for real sockets and
+``sagakit.http.transport_client.TransportParticipantClient`` for an httpx transport (the
 simulator's, ``httpx.ASGITransport``, respx's ``httpx.MockTransport``).
 
 Steps that call with httpx themselves (``response.raise_for_status()``) get the same
