@@ -108,10 +108,7 @@ class PostgresWriter:
             with_rows = create_with_rows(shape_of(alongside), self._engine.dialect)
             statement = with_rows.positional
             params.update(with_rows.parameters(alongside))
-        try:
-            await self._fetch(statement, params)
-        except asyncpg.IntegrityConstraintViolationError as error:
-            raise IntegrityError(None, None, error) from error
+        await self._fetch(statement, params)
 
     async def _create_beside(
         self, write: Callable[[Connection], None], params: dict[str, Any]
@@ -216,8 +213,10 @@ class PostgresWriter:
             driver: asyncpg.Connection = pooled.driver_connection
             fetch = driver.fetch if every_row else driver.fetchval
             return await fetch(statement.sql, *statement.arguments(params))
-        except asyncpg.IntegrityConstraintViolationError:
-            raise  # the server refused the row; the connection is fine
+        except asyncpg.IntegrityConstraintViolationError as error:
+            # The server refused a row; the connection is fine. Callers catch
+            # SQLAlchemy's error, whichever driver sent the statement.
+            raise IntegrityError(None, None, error) from error
         except BaseException:
             # Dropped, cancelled mid-statement, or confused: nobody may use it again.
             healthy = False

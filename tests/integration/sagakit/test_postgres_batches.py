@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
 from sagakit import AttemptStatus, Direction, LeaseLost, SagaEngine, SagaState, SqlSagaStore
 from sagakit.state import AttemptEnd, AttemptStart
@@ -120,7 +121,8 @@ async def test_a_batch_the_database_refuses_is_sent_again_saga_by_saga(sql_store
         *(finish_payment(sql_store, state) for state in sagas), return_exceptions=True
     )
 
-    assert isinstance(outcomes[2], asyncpg.UniqueViolationError)
+    assert isinstance(outcomes[2], IntegrityError)
+    assert isinstance(outcomes[2].orig, asyncpg.UniqueViolationError)
     assert [outcome for i, outcome in enumerate(outcomes) if i != 2] == [None] * 5
     # The first alone, the batch of five refused as a whole, then each of the five alone.
     assert sql_store.statements - before == 7
