@@ -30,9 +30,7 @@ from sagakit.errors import (
     TransientError,
     UnknownSagaError,
 )
-from sagakit.memory_store import InMemorySagaStore
 from sagakit.observer import SagaObserver
-from sagakit.sql_store import SqlSagaStore
 from sagakit.state import (
     AttemptRecord,
     AttemptStatus,
@@ -42,7 +40,7 @@ from sagakit.state import (
     SagaState,
     SagaStatus,
 )
-from sagakit.store import SagaStore
+from sagakit.store import InMemorySagaStore, SagaStore, SqlSagaStore
 
 __all__ = [
     "JSON",

@@ -17,7 +17,7 @@ from checkout.books import (
     read_shipments,
 )
 from sagakit.database import create_engine
-from sagakit.tables import sagas
+from sagakit.store import sagas
 
 
 async def pending_sagas(orders_url: str) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sagakit import AttemptStatus, Direction, LeaseLost, SagaEngine, SagaState, SqlSagaStore
 from sagakit.state import AttemptEnd, AttemptStart
-from sagakit.tables import attempts
+from sagakit.store.tables import attempts
 from tests.conftest import test_database_backend
 from tests.support.participants import FakeParticipant, saga_over
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from sagakit.sqlite_transactions import SqliteTransactions, driver
+from sagakit.store.sqlite_transactions import SqliteTransactions, driver
 
 
 @pytest.fixture

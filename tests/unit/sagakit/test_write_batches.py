@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from sagakit.write_batches import WriteBatches
+from sagakit.store.write_batches import WriteBatches
 
 
 class Database:

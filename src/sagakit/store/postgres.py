@@ -24,7 +24,8 @@ from sqlalchemy.util import greenlet_spawn
 from sagakit.alongside import Alongside
 from sagakit.database import create_sync_engine
 from sagakit.errors import LeaseLost
-from sagakit.postgres_statements import (
+from sagakit.state import AttemptEnd, AttemptStart, SagaState
+from sagakit.store.postgres_statements import (
     BEGIN,
     CREATE,
     FINISH,
@@ -34,8 +35,7 @@ from sagakit.postgres_statements import (
     create_with_rows,
     shape_of,
 )
-from sagakit.state import AttemptEnd, AttemptStart, SagaState
-from sagakit.write_batches import WriteBatches
+from sagakit.store.write_batches import WriteBatches
 
 BLOCKING_THREADS = 8
 

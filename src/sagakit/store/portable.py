@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sagakit.alongside import Alongside, as_function
 from sagakit.errors import LeaseLost
 from sagakit.state import AttemptEnd, AttemptStart, AttemptStatus, SagaEvent, SagaState
-from sagakit.tables import attempts, events, sagas
+from sagakit.store.tables import attempts, events, sagas
 
 
 def database_now(engine: AsyncEngine) -> ColumnElement[float]:

@@ -29,9 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sagakit.alongside import Alongside
 from sagakit.database import reading
 from sagakit.definition import Direction
-from sagakit.portable_writes import PortableWriter, database_now
-from sagakit.postgres_writes import PostgresWriter
-from sagakit.sqlite_writes import SqliteWriter
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
@@ -42,7 +39,10 @@ from sagakit.state import (
     SagaState,
     SagaStatus,
 )
-from sagakit.tables import ACTIVE_STATUSES, attempts, events, sagas
+from sagakit.store.portable import PortableWriter, database_now
+from sagakit.store.postgres import PostgresWriter
+from sagakit.store.sqlite import SqliteWriter
+from sagakit.store.tables import ACTIVE_STATUSES, attempts, events, sagas
 
 
 class SqlSagaStore:

@@ -23,8 +23,8 @@ from sqlalchemy import Connection
 
 from sagakit.alongside import Alongside, as_function
 from sagakit.errors import LeaseLost
-from sagakit.sqlite_transactions import SqliteTransactions, driver
 from sagakit.state import AttemptEnd, AttemptStart, SagaEvent, SagaState
+from sagakit.store.sqlite_transactions import SqliteTransactions, driver
 
 NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 
