@@ -35,6 +35,7 @@ from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
 from sagakit import SagaEngine, SagaObserver, SqlSagaStore
 from sagakit.participant_client import ParticipantClient
+from sagakit.store import StoreCounters, StoreInstrumentation
 
 
 def create_app(
@@ -47,11 +48,15 @@ def create_app(
     settings = settings if settings is not None else OrdersSettings()
     registry = CollectorRegistry()
     saga_metrics = SagaMetrics(registry)
+    store_counters = StoreCounters()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with running_orders(
-            settings, observer=saga_metrics, participant_transport=participant_transport
+            settings,
+            observer=saga_metrics,
+            instrumentation=store_counters,
+            participant_transport=participant_transport,
         ) as (service, engine):
             app.state.orders = service
             app.state.engine = engine
@@ -66,11 +71,7 @@ def create_app(
             )
             yield
 
-    def statements_sent() -> int:
-        store: SqlSagaStore | None = getattr(app.state, "store", None)
-        return store.statements if store is not None else 0
-
-    StatementsSent(registry, statements_sent)
+    StatementsSent(registry, lambda: store_counters.statements)
 
     async def refresh_status_counts() -> None:
         counts = await app.state.admin.counts()
@@ -137,6 +138,7 @@ async def running_orders(
     settings: OrdersSettings,
     *,
     observer: SagaObserver | None = None,
+    instrumentation: StoreInstrumentation | None = None,
     participant_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[tuple[OrderService, SagaEngine]]:
     """The order service's moving parts, and a recovery loop that finishes any saga
@@ -165,7 +167,11 @@ async def running_orders(
             COMPENSATION_RETRY, maximum_attempts=settings.compensation_max_attempts
         ),
     )
-    store = SqlSagaStore(database.engine, lease_duration=timedelta(seconds=settings.lease_seconds))
+    store = SqlSagaStore(
+        database.engine,
+        lease_duration=timedelta(seconds=settings.lease_seconds),
+        instrumentation=instrumentation,
+    )
     engine = SagaEngine(
         store=store,
         sagas=[saga],

@@ -6,6 +6,7 @@ it, and the features only it has. Their drivers are imported when a store is mad
 for that database, never by ``import sagakit``.
 """
 
+from sagakit.store.instrumentation import StoreCounters, StoreInstrumentation
 from sagakit.store.memory import InMemorySagaStore
 from sagakit.store.protocol import SagaStore
 from sagakit.store.sql import SqlSagaStore
@@ -15,6 +16,8 @@ __all__ = [
     "InMemorySagaStore",
     "SagaStore",
     "SqlSagaStore",
+    "StoreCounters",
+    "StoreInstrumentation",
     "attempts",
     "events",
     "metadata",

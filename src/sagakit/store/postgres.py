@@ -1,21 +1,22 @@
-"""The saga store's hot writes on PostgreSQL, each one statement: one round trip.
+"""How the store's hot writes reach PostgreSQL: each one statement, one round trip.
 
-The statements (in ``postgres_statements``) run on the asyncpg connection under
-SQLAlchemy's pooled one: SQLAlchemy's adaptation of each statement cost more CPU than
-the statement itself. Finishing an attempt, the write every step makes, goes through
-``WriteBatches``: under load, the finishes of many sagas share one statement and commit.
+The statements (``postgres_statements``, compiled once) run on the asyncpg connection
+under SQLAlchemy's pooled one: SQLAlchemy's execution of each statement cost more CPU
+than the statement itself. Finishing an attempt, the write every step makes, goes
+through ``WriteBatches``: under load, the finishes of many sagas share one statement
+and commit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
@@ -23,17 +24,32 @@ from sqlalchemy.util import greenlet_spawn
 
 from sagakit.alongside import Alongside
 from sagakit.database import create_sync_engine
-from sagakit.errors import LeaseLost
+from sagakit.definition import Direction
 from sagakit.state import AttemptEnd, AttemptStart, SagaState
+from sagakit.store.instrumentation import NOT_INSTRUMENTED, StoreInstrumentation
 from sagakit.store.postgres_statements import (
     BEGIN,
     CREATE,
     FINISH,
-    FINISH_COLUMNS,
+    FINISH_BATCH_COLUMNS,
     FINISH_MANY,
-    Positional,
+    JSON_COLUMNS,
     create_with_rows,
+    rows_params,
     shape_of,
+)
+from sagakit.store.statements import (
+    INSERT_SAGA,
+    START_ATTEMPT,
+    Compiled,
+    compiled,
+    fencing_params,
+    finished_params,
+    json_text,
+    lease_lost,
+    saga_params,
+    started_params,
+    state_params,
 )
 from sagakit.store.write_batches import WriteBatches
 
@@ -41,34 +57,43 @@ BLOCKING_THREADS = 8
 
 
 class PostgresWriter:
-    def __init__(self, engine: AsyncEngine, *, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        lease_seconds: float,
+        instrumentation: StoreInstrumentation | None = None,
+    ) -> None:
         if engine.dialect.driver != "asyncpg":
             raise ValueError(
                 f"the saga store on PostgreSQL runs on asyncpg, not {engine.dialect.driver}: "
                 "use a postgresql+asyncpg:// URL"
             )
         self._engine = engine
+        self._dialect = engine.dialect
         self._create, self._begin, self._finish, self._finish_many = (
-            Positional.of(statement, engine.dialect)
+            compiled(statement, engine.dialect)
             for statement in (CREATE, BEGIN, FINISH, FINISH_MANY)
         )
-        self._finishes = WriteBatches(self._finish_one, self._finish_together)
-        self._create_in_transaction = text(CREATE)  # parsed once, not per saga
+        self._instrumentation = instrumentation or NOT_INSTRUMENTED
+        self._finishes = WriteBatches(
+            self._finish_one,
+            self._finish_together,
+            on_batch=self._instrumentation.writes_batched,
+        )
         self._url = engine.url.render_as_string(hide_password=False)
         self._lease = lease_seconds
-        self.statements = 0
-        self._kept: PoolProxiedConnection | None = None
+        self._kept = _Kept()
         """One pooled connection kept from a write to the next: taking it from SQLAlchemy's
         pool and giving it back costs greenlet hops and a reset on every statement."""
+        # A store dropped without close() lets go of it too, rather than leave it to the
+        # garbage collector's warning about a connection never checked in.
+        self._let_go = weakref.finalize(self, self._kept.let_go)
         self._blocking: Engine | None = None
         self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="sagakit-pg")
 
     def close(self) -> None:
-        if self._kept is not None:
-            # Outside a greenlet SQLAlchemy ends an asyncpg connection without awaiting.
-            self._kept.invalidate()
-            self._kept.close()
-            self._kept = None
+        self._let_go()
         self._threads.shutdown(wait=True)
         if self._blocking is not None:
             self._blocking.dispose()
@@ -85,68 +110,55 @@ class PostgresWriter:
         function runs with the saga's insert in one transaction on a blocking connection
         in a thread (one hop from the event loop, instead of one per statement)."""
         params = {
-            "id": state.id,
-            "name": state.name,
-            "version": state.version,
-            "status": state.status.value,
-            "input": json.dumps(state.input),
-            **_progress(state),
-            "deadline_at": state.deadline_at,
-            "owner": owner,
-            "token": state.fencing_token,
-            "created_at": state.created_at,
-            "updated_at": state.updated_at,
-            "lease": self._lease,
-            "has_next": first_attempt is not None,
-            **_next(first_attempt),
+            **saga_params(state, owner=owner, lease=self._lease),
+            "has_start": first_attempt is not None,
+            **_started(first_attempt, state.id),
         }
         if callable(alongside):
-            await self._create_beside(alongside, params)
+            await self._create_beside(alongside, params, first_attempt)
             return
         statement = self._create
         if alongside:
-            with_rows = create_with_rows(shape_of(alongside), self._engine.dialect)
-            statement = with_rows.positional
-            params.update(with_rows.parameters(alongside))
+            statement = create_with_rows(shape_of(alongside), self._dialect)
+            params.update(rows_params(alongside))
         await self._fetch(statement, params)
 
     async def _create_beside(
-        self, write: Callable[[Connection], None], params: dict[str, Any]
+        self,
+        write: Callable[[Connection], None],
+        params: dict[str, Any],
+        first_attempt: AttemptStart | None,
     ) -> None:
         """The application's function, then the saga's insert, in one transaction."""
         # Created here, on the event loop: created lazily on the worker threads, a burst of
         # first sagas made an engine (and a pool) per thread, and leaked all but one.
         if self._blocking is None:
             self._blocking = create_sync_engine(self._url, pool_size=BLOCKING_THREADS)
-            event.listen(self._blocking, "before_cursor_execute", self._count_statement)
-        blocking, statement = self._blocking, self._create_in_transaction
+            if self._instrumentation is not NOT_INSTRUMENTED:
+                sent = self._instrumentation.statement_sent
+                event.listen(self._blocking, "before_cursor_execute", lambda *_: sent())
+        blocking = self._blocking
 
         def transaction() -> None:
             with blocking.begin() as connection:
                 write(connection)
-                connection.execute(statement, params)
+                connection.execute(INSERT_SAGA, params)
+                if first_attempt is not None:
+                    connection.execute(START_ATTEMPT, params)
 
         await asyncio.get_running_loop().run_in_executor(self._threads, transaction)
 
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool
     ) -> None:
-        matched = await self._fetch(
-            self._begin,
-            {
-                "saga_id": state.id,
-                "token": state.fencing_token,
-                "lease": self._lease,
-                "close_interrupted": close_interrupted,
-                "step": start.step,
-                "direction": start.direction.value,
-                "attempt": start.attempt,
-                "key": start.idempotency_key,
-                "started_at": start.started_at,
-            },
-        )
-        if matched != 1:
-            raise _lease_lost(state)
+        params = {
+            **fencing_params(state),
+            **started_params(start),
+            "lease": self._lease,
+            "close_interrupted": close_interrupted,
+        }
+        if await self._fetch(self._begin, params) != 1:
+            raise lease_lost(state)
 
     async def finish_attempt(
         self,
@@ -159,30 +171,26 @@ class PostgresWriter:
         retry_seconds: float,
         release: bool,
     ) -> None:
+        saved = state_params(
+            next_state.evolve(updated_at=end.finished_at),
+            retry_seconds=retry_seconds,
+            release=release,
+            lease=self._lease,
+        )
         matched = await self._finishes.write(
             {
-                "saga_id": state.id,
-                "token": state.fencing_token,
-                "status": next_state.status.value,
-                **_progress(next_state),
-                "finished_at": end.finished_at,
-                "retry_seconds": retry_seconds,
-                "let_go": release or next_state.status.is_terminal,
-                "outcome": end.status.value,
-                "result": _json(end.result),
-                "error": end.error,
-                "step": start.step,
-                "direction": start.direction.value,
-                "finished_attempt": start.attempt,
+                **saved,
+                **fencing_params(state),
+                **finished_params(start, end),
                 "has_next": next_start is not None,
-                **_next(next_start),
+                **_started(next_start, state.id),
             }
         )
         if not matched:
-            raise _lease_lost(state)
+            raise lease_lost(state)
 
     async def _finish_one(self, finish: dict[str, Any]) -> bool:
-        matched: int = await self._fetch(self._finish, {**finish, "lease": self._lease})
+        matched: int = await self._fetch(self._finish, finish)
         return matched == 1
 
     async def _finish_together(self, finishes: Sequence[dict[str, Any]]) -> list[bool]:
@@ -190,22 +198,24 @@ class PostgresWriter:
         ids = [finish["saga_id"] for finish in finishes]
         if len(set(ids)) < len(ids):
             raise ValueError("one saga twice in a batch: each goes alone")
-        arrays = {name: [finish[name] for finish in finishes] for name, _ in FINISH_COLUMNS}
-        params = {**arrays, "lease": self._lease}
-        rows = await self._fetch(self._finish_many, params, every_row=True)
+        arrays = {
+            name: [
+                json_text(finish[name]) if name in JSON_COLUMNS else finish[name]
+                for finish in finishes
+            ]
+            for name, _ in FINISH_BATCH_COLUMNS
+        }
+        rows = await self._fetch(self._finish_many, arrays, every_row=True)
         matched = {row[0] for row in rows}
         return [saga_id in matched for saga_id in ids]
 
-    def _count_statement(self, *_event: Any) -> None:
-        self.statements += 1
-
     async def _fetch(
-        self, statement: Positional, params: dict[str, Any], *, every_row: bool = False
+        self, statement: Compiled, params: dict[str, Any], *, every_row: bool = False
     ) -> Any:
         """The statement's one value (or ``every_row``), run on a pooled connection's
         asyncpg driver."""
-        self.statements += 1
-        pooled, self._kept = self._kept, None
+        self._instrumentation.statement_sent()
+        pooled, self._kept.connection = self._kept.connection, None
         if pooled is None:
             pooled = await self._engine.raw_connection()
         healthy = True
@@ -223,49 +233,39 @@ class PostgresWriter:
             await greenlet_spawn(pooled.invalidate)
             raise
         finally:
-            if healthy and self._kept is None:
-                self._kept = pooled
+            if healthy and self._kept.connection is None:
+                self._kept.connection = pooled
             else:
                 await greenlet_spawn(pooled.close)  # closing an overflow connection awaits
 
 
-def _lease_lost(state: SagaState) -> LeaseLost:
-    return LeaseLost(
-        f"saga {state.id} was claimed by another process "
-        f"(fencing token {state.fencing_token} is stale)"
+class _Kept:
+    connection: PoolProxiedConnection | None = None
+
+    def let_go(self) -> None:
+        if self.connection is not None:
+            # Outside a greenlet SQLAlchemy ends an asyncpg connection without awaiting.
+            self.connection.invalidate()
+            self.connection.close()
+            self.connection = None
+
+
+def _started(start: AttemptStart | None, saga_id: str) -> dict[str, Any]:
+    """The next attempt's values, or none (``has_next``/``has_start`` false)."""
+    if start is not None:
+        return started_params(start)
+    return {**_NOTHING_STARTED, "saga_id": saga_id}
+
+
+_NOTHING_STARTED = dict.fromkeys(
+    started_params(
+        AttemptStart(
+            saga_id="",
+            step="",
+            direction=Direction.FORWARD,
+            attempt=0,
+            idempotency_key="",
+            started_at=0,
+        )
     )
-
-
-def _progress(state: SagaState) -> dict[str, Any]:
-    """The columns that record how far a saga has got."""
-    failure, stuck = state.failure, state.compensation_failure
-    return {
-        "results": json.dumps(state.results),
-        "cursor": state.cursor,
-        "attempt": state.attempt,
-        "attempt_base": state.attempt_base,
-        "failure": json.dumps(failure.to_json()) if failure else None,
-        "compensation_failure": json.dumps(stuck.to_json()) if stuck else None,
-    }
-
-
-def _next(start: AttemptStart | None) -> dict[str, Any]:
-    if start is None:
-        return {
-            "next_step": None,
-            "next_direction": None,
-            "next_attempt": None,
-            "next_key": None,
-            "next_started_at": None,
-        }
-    return {
-        "next_step": start.step,
-        "next_direction": start.direction.value,
-        "next_attempt": start.attempt,
-        "next_key": start.idempotency_key,
-        "next_started_at": start.started_at,
-    }
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+)

@@ -1,16 +1,15 @@
-"""The saga store's statements on PostgreSQL, in asyncpg's positional form.
+"""The store's writes on PostgreSQL as one statement each: one round trip.
 
-Beginning an attempt and finishing one each touch two or three rows. Written as one
+Beginning an attempt and finishing one each touch two or three rows. Joined into one
 statement with data-modifying CTEs, outside any explicit transaction, they are atomic
-on their own and cost one round trip instead of five (begin, three statements, commit).
-Every part after the fenced saga update runs only if that update matched (``EXISTS
-(SELECT 1 FROM saga)``), so a stale fencing token changes nothing at all. An ordinary
-step changes no indexed column of the saga (its status and due time stay), so
-PostgreSQL may update the row in place.
+on their own and cost one round trip instead of five (begin, three statements,
+commit). Every part after the fenced saga update runs only if that update matched, so
+a stale fencing token changes nothing at all. The parts are the shared statements and
+values of ``statements``; only the joining is PostgreSQL's.
 
-Finishing attempts of several sagas at once (``write_batches``) is one statement over
-arrays, one element per saga: the same parts, each saga fenced on its own, and the ids
-of the sagas whose fencing matched come back. A lone finish keeps its own statement:
+Finishing attempts of several sagas at once (``write_batches``) is the same statement
+over arrays, one element per saga (``unnest``), each saga fenced on its own; the ids of
+the sagas whose fencing matched come back. A lone finish keeps its own statement:
 unnesting arrays of one element is more work for the server than binding plain
 parameters, for nothing in return.
 
@@ -21,163 +20,135 @@ CTEs before it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Dialect, Table, text
+from sqlalchemy import (
+    CTE,
+    JSON,
+    Boolean,
+    ColumnElement,
+    Dialect,
+    Executable,
+    Table,
+    Text,
+    Update,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import TypeEngine
 
 from sagakit.alongside import Rows
-
-NOW = "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
-
-CREATE_SAGA = f"""
-saga AS (
-    INSERT INTO sagakit_sagas
-        (id, name, version, status, input, results, cursor, attempt, attempt_base, failure,
-         compensation_failure, deadline_at, owner, fencing_token, created_at, updated_at,
-         lease_expires_at, next_attempt_at)
-    VALUES
-        (:id, :name, :version, :status, CAST(:input AS JSONB), CAST(:results AS JSONB),
-         :cursor, :attempt, :attempt_base, CAST(:failure AS JSONB),
-         CAST(:compensation_failure AS JSONB), :deadline_at, :owner, :token, :created_at,
-         :updated_at, {NOW} + :lease, {NOW})
-    RETURNING id
+from sagakit.store.statements import (
+    CLOSE_INTERRUPTED,
+    INSERT_SAGA,
+    RENEW_LEASE,
+    SAVE_STATE,
+    Compiled,
+    Source,
+    bound,
+    compile_for,
+    fenced,
+    finished_attempt,
+    finished_values,
+    started_values,
+    state_values,
 )
-INSERT INTO sagakit_attempts
-    (saga_id, step, direction, attempt, idempotency_key, status, started_at)
-SELECT :id, :next_step, :next_direction, :next_attempt, :next_key, 'started', :next_started_at
-FROM saga WHERE :has_next
-"""
-CREATE = "WITH" + CREATE_SAGA
-
-BEGIN = f"""
-WITH saga AS (
-    UPDATE sagakit_sagas
-    SET attempt = :attempt, updated_at = :started_at, lease_expires_at = {NOW} + :lease
-    WHERE id = :saga_id AND fencing_token = :token
-    RETURNING id
-), closed AS (
-    UPDATE sagakit_attempts SET status = 'interrupted'
-    WHERE saga_id = :saga_id AND status = 'started' AND :close_interrupted
-      AND EXISTS (SELECT 1 FROM saga)
-), started AS (
-    INSERT INTO sagakit_attempts
-        (saga_id, step, direction, attempt, idempotency_key, status, started_at)
-    SELECT :saga_id, :step, :direction, :attempt, :key, 'started', :started_at FROM saga
-)
-SELECT count(*) FROM saga
-"""
-
-FINISH = f"""
-WITH saga AS (
-    UPDATE sagakit_sagas
-    SET status = :status, results = CAST(:results AS JSONB), cursor = :cursor,
-        attempt = :attempt, attempt_base = :attempt_base,
-        failure = CAST(:failure AS JSONB),
-        compensation_failure = CAST(:compensation_failure AS JSONB),
-        updated_at = :finished_at,
-        next_attempt_at = CASE WHEN CAST(:retry_seconds AS double precision) > 0
-                               THEN {NOW} + :retry_seconds ELSE next_attempt_at END,
-        owner = CASE WHEN :let_go THEN NULL ELSE owner END,
-        lease_expires_at = CASE WHEN :let_go THEN NULL ELSE {NOW} + :lease END
-    WHERE id = :saga_id AND fencing_token = :token
-    RETURNING id
-), finished AS (
-    UPDATE sagakit_attempts
-    SET status = :outcome, finished_at = :finished_at, result = CAST(:result AS JSONB),
-        error = :error
-    WHERE saga_id = :saga_id AND step = :step AND direction = :direction
-      AND attempt = :finished_attempt AND EXISTS (SELECT 1 FROM saga)
-), started AS (
-    INSERT INTO sagakit_attempts
-        (saga_id, step, direction, attempt, idempotency_key, status, started_at)
-    SELECT :saga_id, :next_step, :next_direction, :next_attempt, :next_key, 'started',
-           :next_started_at
-    FROM saga WHERE :has_next
-)
-SELECT count(*) FROM saga
-"""
-
-FINISH_COLUMNS = (
-    ("saga_id", "TEXT"),
-    ("token", "BIGINT"),
-    ("status", "TEXT"),
-    ("results", "TEXT"),
-    ("cursor", "INTEGER"),
-    ("attempt", "INTEGER"),
-    ("attempt_base", "INTEGER"),
-    ("failure", "TEXT"),
-    ("compensation_failure", "TEXT"),
-    ("finished_at", "DOUBLE PRECISION"),
-    ("retry_seconds", "DOUBLE PRECISION"),
-    ("let_go", "BOOLEAN"),
-    ("outcome", "TEXT"),
-    ("result", "TEXT"),
-    ("error", "TEXT"),
-    ("step", "TEXT"),
-    ("direction", "TEXT"),
-    ("finished_attempt", "INTEGER"),
-    ("has_next", "BOOLEAN"),
-    ("next_step", "TEXT"),
-    ("next_direction", "TEXT"),
-    ("next_attempt", "INTEGER"),
-    ("next_key", "TEXT"),
-    ("next_started_at", "DOUBLE PRECISION"),
-)
-"""FINISH's parameters that differ from saga to saga, each passed as an array."""
-
-FINISH_MANY = f"""
-WITH batch AS (
-    SELECT * FROM unnest({", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in FINISH_COLUMNS)})
-    AS b({", ".join(name for name, _ in FINISH_COLUMNS)})
-), saga AS (
-    UPDATE sagakit_sagas AS s
-    SET status = b.status, results = CAST(b.results AS JSONB), cursor = b.cursor,
-        attempt = b.attempt, attempt_base = b.attempt_base,
-        failure = CAST(b.failure AS JSONB),
-        compensation_failure = CAST(b.compensation_failure AS JSONB),
-        updated_at = b.finished_at,
-        next_attempt_at = CASE WHEN b.retry_seconds > 0
-                               THEN {NOW} + b.retry_seconds ELSE s.next_attempt_at END,
-        owner = CASE WHEN b.let_go THEN NULL ELSE s.owner END,
-        lease_expires_at = CASE WHEN b.let_go THEN NULL ELSE {NOW} + :lease END
-    FROM batch AS b
-    WHERE s.id = b.saga_id AND s.fencing_token = b.token
-    RETURNING s.id
-), finished AS (
-    UPDATE sagakit_attempts AS a
-    SET status = b.outcome, finished_at = b.finished_at, result = CAST(b.result AS JSONB),
-        error = b.error
-    FROM batch AS b JOIN saga ON saga.id = b.saga_id
-    WHERE a.saga_id = b.saga_id AND a.step = b.step AND a.direction = b.direction
-      AND a.attempt = b.finished_attempt
-), started AS (
-    INSERT INTO sagakit_attempts
-        (saga_id, step, direction, attempt, idempotency_key, status, started_at)
-    SELECT b.saga_id, b.next_step, b.next_direction, b.next_attempt, b.next_key, 'started',
-           b.next_started_at
-    FROM batch AS b JOIN saga ON saga.id = b.saga_id
-    WHERE b.has_next
-)
-SELECT id FROM saga
-"""
+from sagakit.store.tables import attempts, sagas
 
 
-@dataclass(frozen=True)
-class Positional:
-    """A statement written with ``:name`` parameters, compiled to asyncpg's ``$n`` form."""
+def _matched(saga: CTE, p: Source) -> ColumnElement[bool]:
+    """This saga's fenced update matched (one saga's, in a batch of several)."""
+    return exists(select(1).select_from(saga).where(saga.c.id == p("saga_id", sagas.c.id.type)))
 
-    sql: str
-    names: tuple[str, ...]
 
-    @classmethod
-    def of(cls, named: str, dialect: Dialect) -> Positional:
-        compiled = text(named).compile(dialect=dialect)
-        return cls(compiled.string, tuple(compiled.positiontup or ()))
+def _started(saga: CTE, p: Source, condition: ColumnElement[bool]) -> CTE:
+    values = started_values(p)
+    chosen = select(*values.values()).where(_matched(saga, p), condition)
+    return insert(attempts).from_select(list(values), chosen).cte("started")
 
-    def arguments(self, params: dict[str, Any]) -> list[Any]:
-        return [params[name] for name in self.names]
+
+def _has_next(p: Source) -> ColumnElement[bool]:
+    return p("has_next", Boolean())
+
+
+def _begin() -> Executable:
+    saga = RENEW_LEASE.returning(sagas.c.id).cte("saga")
+    closed = CLOSE_INTERRUPTED.where(
+        bound("close_interrupted", Boolean()), _matched(saga, bound)
+    ).cte("closed")
+    started = _started(saga, bound, true())
+    return select(func.count()).select_from(saga).add_cte(closed, started)
+
+
+def _finish(p: Source, *, fenced_update: Update) -> tuple[CTE, CTE, CTE]:
+    saga = fenced_update.returning(sagas.c.id).cte("saga")
+    finished = (
+        update(attempts)
+        .where(finished_attempt(p), _matched(saga, p))
+        .values(finished_values(p))
+        .cte("finished")
+    )
+    return saga, finished, _started(saga, p, _has_next(p))
+
+
+def _finish_one() -> Executable:
+    saga, finished, started = _finish(bound, fenced_update=SAVE_STATE)
+    return select(func.count()).select_from(saga).add_cte(finished, started)
+
+
+BEGIN = _begin()
+"""Renew the lease, close interrupted attempts (``close_interrupted``), start one."""
+FINISH = _finish_one()
+"""Save the saga's state, finish its attempt, start the next one (``has_next``)."""
+
+
+def _batch_columns() -> tuple[tuple[str, TypeEngine[Any]], ...]:
+    """FINISH's parameters, each of which a batch passes as an array, one per saga."""
+    found: dict[str, TypeEngine[Any]] = {}
+
+    def record(name: str, kind: TypeEngine[Any]) -> ColumnElement[Any]:
+        found.setdefault(name, kind)
+        return bindparam(name, type_=kind)
+
+    _finish(record, fenced_update=update(sagas).where(fenced(record)).values(state_values(record)))
+    return tuple(found.items())
+
+
+FINISH_BATCH_COLUMNS = _batch_columns()
+JSON_COLUMNS = frozenset(name for name, kind in FINISH_BATCH_COLUMNS if isinstance(kind, JSON))
+"""Sent as arrays of JSON text: PostgreSQL has no array of parameters' JSON type."""
+
+
+def _finish_many() -> Executable:
+    arrays = [
+        bindparam(name, type_=ARRAY(Text() if name in JSON_COLUMNS else kind))
+        for name, kind in FINISH_BATCH_COLUMNS
+    ]
+    unnested = (
+        func.unnest(*arrays)
+        .table_valued(*(name for name, _ in FINISH_BATCH_COLUMNS))
+        .render_derived(name="b")
+    )
+    batch = select(*unnested.c).cte("batch")
+
+    def element(name: str, kind: TypeEngine[Any]) -> ColumnElement[Any]:
+        column = batch.c[name]
+        return cast(column, kind) if name in JSON_COLUMNS else column
+
+    saved = update(sagas).where(fenced(element)).values(state_values(element))
+    saga, finished, started = _finish(element, fenced_update=saved)
+    return select(saga.c.id).add_cte(finished, started)
+
+
+FINISH_MANY = _finish_many()
 
 
 Shape = tuple[tuple[Table, tuple[str, ...], int], ...]
@@ -188,44 +159,42 @@ def shape_of(alongside: Sequence[Rows]) -> Shape:
     return tuple((rows.table, tuple(rows.columns), len(rows.values)) for rows in alongside)
 
 
-@dataclass(frozen=True)
-class CreateWithRows:
-    """The creating statement with an application's rows inserted by more CTEs before it."""
+def create(*, rows: Shape = ()) -> Executable:
+    """Insert the saga and its first attempt (``has_start``), after the ``rows``."""
+    saga = INSERT_SAGA.returning(sagas.c.id).cte("saga")
+    started = _started(saga, bound, bound("has_start", Boolean()))
+    rows_inserted = [
+        insert(table)
+        .values(
+            [
+                {name: bindparam(_row_param(batch, number, name)) for name in names}
+                for number in range(count)
+            ]
+        )
+        .cte(f"rows_{batch}")
+        for batch, (table, names, count) in enumerate(rows)
+    ]
+    return select(func.count()).select_from(saga).add_cte(*rows_inserted, started)
 
-    positional: Positional
-    processors: tuple[tuple[Callable[[Any], Any] | None, ...], ...]
-    """Per batch, per column: how SQLAlchemy would convert the value for asyncpg."""
 
-    def parameters(self, alongside: Sequence[Rows]) -> dict[str, Any]:
-        params = {}
-        for batch, (rows, processors) in enumerate(zip(alongside, self.processors, strict=True)):
-            columns = tuple(zip(rows.columns, processors, strict=True))
-            for number, row in enumerate(rows.values):
-                for column, (name, process) in enumerate(columns):
-                    value = row[name]
-                    params[f"r{batch}_{number}_{column}"] = process(value) if process else value
-        return params
+CREATE = create()
 
 
 @functools.lru_cache(maxsize=256)
-def create_with_rows(shape: Shape, dialect: Dialect) -> CreateWithRows:
-    """Compiled once per shape: the columns' types come from the tables, as one
-    statement's ``INSERT … VALUES`` lets PostgreSQL infer its parameters' types."""
-    quote = dialect.identifier_preparer
-    inserts, processors = [], []
-    for batch, (table, names, count) in enumerate(shape):
-        columns = [table.c[name] for name in names]
-        placeholders = ", ".join(
-            "(" + ", ".join(f":r{batch}_{number}_{column}" for column in range(len(columns))) + ")"
-            for number in range(count)
-        )
-        inserts.append(
-            f"rows_{batch} AS (INSERT INTO {quote.format_table(table)} "
-            f"({', '.join(quote.format_column(column) for column in columns)}) "
-            f"VALUES {placeholders}),"
-        )
-        processors.append(
-            tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
-        )
-    statement = "WITH " + "\n".join(inserts) + CREATE_SAGA
-    return CreateWithRows(Positional.of(statement, dialect), tuple(processors))
+def create_with_rows(shape: Shape, dialect: Dialect) -> Compiled:
+    """Compiled once per shape of rows; each row's values are converted by its column's
+    type, as SQLAlchemy would."""
+    return compile_for(create(rows=shape), dialect)
+
+
+def rows_params(alongside: Sequence[Rows]) -> dict[str, Any]:
+    return {
+        _row_param(batch, number, name): value
+        for batch, rows in enumerate(alongside)
+        for number, row in enumerate(rows.values)
+        for name, value in row.items()
+    }
+
+
+def _row_param(batch: int, number: int, name: str) -> str:
+    return f"r{batch}_{number}_{name}"

@@ -1,29 +1,31 @@
 """The saga store on SQLAlchemy: SQLite for one process, PostgreSQL for many.
 
-Each method is one short transaction. A claim is a single ``UPDATE … RETURNING`` that
-bumps the fencing token; on PostgreSQL its candidate rows are chosen with
-``FOR UPDATE SKIP LOCKED`` so competing workers never wait for, or take, the same
-saga. SQLite has one writer at a time, so the same statement is already exclusive.
+Each method is one short transaction, made of the statements in ``statements``. How a
+transaction reaches the database is the transport's business: a SQLite file's commits
+many sagas' writes together on the event loop (``sqlite``), PostgreSQL sends each hot
+write as one statement and batches concurrent finishes (``postgres``), and anything
+else goes through SQLAlchemy's engine (``portable``).
+
+A claim is a single ``UPDATE … RETURNING`` that bumps the fencing token; on PostgreSQL
+its candidate rows are chosen with ``FOR UPDATE SKIP LOCKED`` so competing workers
+never wait for, or take, the same saga.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
-    Label,
+    Executable,
     Row,
     Select,
-    and_,
     event,
     func,
-    or_,
     select,
 )
-from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sagakit.alongside import Alongside
@@ -39,45 +41,86 @@ from sagakit.state import (
     SagaState,
     SagaStatus,
 )
-from sagakit.store.portable import PortableWriter, database_now
-from sagakit.store.postgres import PostgresWriter
-from sagakit.store.sqlite import SqliteWriter
-from sagakit.store.tables import ACTIVE_STATUSES, attempts, events, sagas
+from sagakit.store.instrumentation import StoreInstrumentation
+from sagakit.store.portable import EngineTransport
+from sagakit.store.statements import (
+    CLAIM,
+    CLAIM_ANYWAY,
+    CLAIM_DUE,
+    CLOSE_INTERRUPTED,
+    COUNT_BY_STATUS,
+    COUNT_WAITING,
+    FINISH_ATTEMPT,
+    INSERT_EVENT,
+    INSERT_SAGA,
+    LOAD_ATTEMPTS,
+    LOAD_EVENTS,
+    LOAD_SAGA,
+    RENEW_LEASE,
+    SAVE_PROGRESS,
+    SAVE_STATE,
+    START_ATTEMPT,
+    WAITING,
+    Write,
+    event_params,
+    fencing_params,
+    finished_params,
+    progress_params,
+    saga_params,
+    started_params,
+    state_params,
+)
+from sagakit.store.tables import ACTIVE_STATUSES, sagas
+
+if TYPE_CHECKING:
+    from sagakit.store.postgres import PostgresWriter
+    from sagakit.store.sqlite import SqliteTransport
+
+
+class Transport(Protocol):
+    async def write(
+        self, writes: Sequence[Write], *, alongside: Alongside | None = None
+    ) -> None: ...
 
 
 class SqlSagaStore:
-    def __init__(self, engine: AsyncEngine, *, lease_duration: timedelta = timedelta(seconds=30)):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        lease_duration: timedelta = timedelta(seconds=30),
+        instrumentation: StoreInstrumentation | None = None,
+    ):
+        """``instrumentation`` hears of every statement sent (whatever else runs on
+        ``engine`` included), every commit and every wait for SQLite's write lock."""
         if lease_duration <= timedelta(0):
             raise ValueError("lease_duration must be positive")
         self._engine = engine
+        self._instrumentation = instrumentation
+        if instrumentation is not None:
+            event.listen(engine.sync_engine, "before_cursor_execute", self._statement_sent)
         self._lease = lease_duration.total_seconds()
-        self._is_postgres = engine.dialect.name == "postgresql"
         database = engine.url.database
-        self._sqlite: SqliteWriter | None = None
+        self._sqlite: SqliteTransport | None = None
         self._postgres: PostgresWriter | None = None
-        self._portable = PortableWriter(engine, lease_seconds=self._lease)
+        self._portable = EngineTransport(engine)
+        # The drivers' modules are imported only for a store on their database.
         if engine.dialect.name == "sqlite" and database and database != ":memory:":
-            self._sqlite = SqliteWriter(database, lease_seconds=self._lease)
-        elif self._is_postgres:
-            self._postgres = PostgresWriter(engine, lease_seconds=self._lease)
-        self._statements = 0
-        event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
+            from sagakit.store.sqlite import SqliteTransport
 
-    @property
-    def statements(self) -> int:
-        """SQL statements sent so far: the writes, and whatever else runs on ``engine``
-        (an application's own reads on the same engine included).
+            self._sqlite = SqliteTransport(database, engine.dialect, instrumentation)
+        elif engine.dialect.name == "postgresql":
+            from sagakit.store.postgres import PostgresWriter
 
-        The SQLite writer counts what its driver runs, ``BEGIN`` and ``COMMIT`` too; on
-        PostgreSQL a transaction's ``BEGIN`` and ``COMMIT`` are the driver's, not counted.
-        """
-        writer = self._sqlite or self._postgres
-        return self._statements + (writer.statements if writer is not None else 0)
+            self._postgres = PostgresWriter(
+                engine, lease_seconds=self._lease, instrumentation=instrumentation
+            )
 
     def close(self) -> None:
-        """Stop the writer's threads (the engine is the caller's to dispose)."""
-        self._statements = self.statements
-        event.remove(self._engine.sync_engine, "before_cursor_execute", self._count_statement)
+        """Stop the transport's threads (the engine is the caller's to dispose)."""
+        if self._instrumentation is not None:
+            event.remove(self._engine.sync_engine, "before_cursor_execute", self._statement_sent)
+            self._instrumentation = None
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
@@ -94,12 +137,8 @@ class SqlSagaStore:
         return self._engine
 
     @property
-    def _writer(self) -> SqliteWriter | PostgresWriter | PortableWriter:
-        return self._sqlite or self._postgres or self._portable
-
-    def now(self) -> ColumnElement[float]:
-        """The database's clock, in seconds since the epoch."""
-        return database_now(self._engine)
+    def _transport(self) -> Transport:
+        return self._sqlite or self._portable
 
     async def create(
         self,
@@ -116,15 +155,30 @@ class SqlSagaStore:
         atomically: both or neither.
         """
         created = state.evolve(fencing_token=1)
-        await self._writer.create(
-            created, owner=owner, alongside=alongside, first_attempt=first_attempt
-        )
+        if self._postgres is not None:
+            await self._postgres.create(
+                created, owner=owner, alongside=alongside, first_attempt=first_attempt
+            )
+            return created
+        writes = [Write(INSERT_SAGA, saga_params(created, owner=owner, lease=self._lease))]
+        if first_attempt is not None:
+            writes.append(Write(START_ATTEMPT, started_params(first_attempt)))
+        await self._transport.write(writes, alongside=alongside)
         return created
 
     async def begin_attempt(
         self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
     ) -> None:
-        await self._writer.begin_attempt(state, start, close_interrupted=close_interrupted)
+        if self._postgres is not None:
+            await self._postgres.begin_attempt(state, start, close_interrupted=close_interrupted)
+            return
+        started = started_params(start)
+        renewal = {**fencing_params(state), **started, "lease": self._lease}
+        writes = [Write(RENEW_LEASE, renewal, fenced=state)]
+        if close_interrupted:
+            writes.append(Write(CLOSE_INTERRUPTED, {"saga_id": state.id}))
+        writes.append(Write(START_ATTEMPT, started))
+        await self._transport.write(writes)
 
     async def finish_attempt(
         self,
@@ -139,27 +193,46 @@ class SqlSagaStore:
     ) -> None:
         if next_start is not None:
             next_state = next_state.evolve(attempt=next_start.attempt)
-        await self._writer.finish_attempt(
-            state,
-            start,
-            end,
-            next_state,
-            next_start=next_start,
-            retry_seconds=(retry_after or timedelta()).total_seconds(),
-            release=release,
-        )
+        retry_seconds = (retry_after or timedelta()).total_seconds()
+        if self._postgres is not None:
+            await self._postgres.finish_attempt(
+                state,
+                start,
+                end,
+                next_state,
+                next_start=next_start,
+                retry_seconds=retry_seconds,
+                release=release,
+            )
+            return
+        next_state = next_state.evolve(updated_at=end.finished_at)
+        # A step runs on an active saga, so the same status is never a terminal one.
+        if next_state.status is state.status and retry_seconds == 0 and not release:
+            saved = {**progress_params(next_state), "lease": self._lease}
+            save = Write(SAVE_PROGRESS, {**saved, **fencing_params(state)}, fenced=state)
+        else:
+            saved = state_params(
+                next_state, retry_seconds=retry_seconds, release=release, lease=self._lease
+            )
+            save = Write(SAVE_STATE, {**saved, **fencing_params(state)}, fenced=state)
+        writes = [save, Write(FINISH_ATTEMPT, finished_params(start, end))]
+        if next_start is not None:
+            writes.append(Write(START_ATTEMPT, started_params(next_start)))
+        await self._transport.write(writes)
 
     async def transition(
         self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
     ) -> None:
-        # PostgreSQL's writer has no transition: operators' writes are rare.
-        writer = self._sqlite or self._portable
-        await writer.transition(state, next_state, event)
+        # Operators' writes are rare: PostgreSQL sends them through the engine.
+        saved = state_params(next_state, retry_seconds=0.0, release=False, lease=self._lease)
+        writes = [Write(SAVE_STATE, {**saved, **fencing_params(state)}, fenced=state)]
+        if event is not None:
+            writes.append(Write(INSERT_EVENT, event_params(event)))
+        await self._transport.write(writes)
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
-        query = select(events).where(events.c.saga_id == saga_id).order_by(events.c.id)
         async with reading(self._engine) as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(LOAD_EVENTS, {"saga_id": saga_id})).all()
         return [
             SagaEvent(saga_id=r.saga_id, kind=r.kind, actor=r.actor, at=r.at, detail=r.detail)
             for r in rows
@@ -192,9 +265,9 @@ class SqlSagaStore:
         if ids is not None:
             conditions.append(sagas.c.id.in_(ids.scalar_subquery()))
         if waiting:
-            conditions += [sagas.c.status.in_(ACTIVE_STATUSES), self._waiting()]
+            conditions += [sagas.c.status.in_(ACTIVE_STATUSES), WAITING]
         page = (
-            select(sagas, self._waiting())
+            select(sagas, WAITING)
             .where(*conditions)
             .order_by(sagas.c.created_at.desc(), sagas.c.id)
             .limit(limit)
@@ -207,82 +280,44 @@ class SqlSagaStore:
         return [_to_state(row) for row in rows], int(total)
 
     async def count_by_status(self) -> dict[str, int]:
-        query = select(sagas.c.status, func.count()).group_by(sagas.c.status)
         async with reading(self._engine) as conn:
-            return {status: int(n) for status, n in (await conn.execute(query)).all()}
+            return {status: int(n) for status, n in (await conn.execute(COUNT_BY_STATUS)).all()}
 
     async def claim_due(self, *, owner: str, limit: int) -> Sequence[SagaState]:
         if limit < 1:
             return []
-        candidates = (
-            select(sagas.c.id)
-            .where(
-                sagas.c.status.in_(ACTIVE_STATUSES),
-                self._unheld(),
-                sagas.c.next_attempt_at <= self.now(),
-            )
-            .order_by(sagas.c.next_attempt_at)
-            .limit(limit)
-        )
-        if self._is_postgres:
-            candidates = candidates.with_for_update(skip_locked=True)
-        return await self._claim_where(sagas.c.id.in_(candidates.scalar_subquery()), owner)
+        return await self._claim(CLAIM_DUE, {"owner": owner, "limit": limit})
 
     async def claim(self, saga_id: str, *, owner: str, force: bool = False) -> SagaState | None:
-        condition = sagas.c.id == saga_id
-        if not force:
-            condition = and_(condition, self._unheld())
-        claimed = await self._claim_where(condition, owner)
+        claimed = await self._claim(
+            CLAIM_ANYWAY if force else CLAIM, {"owner": owner, "saga_id": saga_id}
+        )
         return claimed[0] if claimed else None
 
     async def load(self, saga_id: str) -> SagaState | None:
-        query = select(sagas, self._waiting()).where(sagas.c.id == saga_id)
         async with reading(self._engine) as conn:
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(LOAD_SAGA, {"saga_id": saga_id})).first()
         return _to_state(row) if row else None
 
     async def count_waiting(self) -> list[tuple[str, int, str, int, int]]:
         """Active sagas waiting for a retry: (name, version, status, cursor, how many)."""
-        key = (sagas.c.name, sagas.c.version, sagas.c.status, sagas.c.cursor)
-        query = (
-            select(*key, func.count())
-            .where(sagas.c.status.in_(ACTIVE_STATUSES), sagas.c.next_attempt_at > self.now())
-            .group_by(*key)
-        )
         async with reading(self._engine) as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(COUNT_WAITING)).all()
         return [(row[0], row[1], row[2], row[3], int(row[4])) for row in rows]
 
     async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
-        query = select(attempts).where(attempts.c.saga_id == saga_id).order_by(attempts.c.id)
         async with reading(self._engine) as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(LOAD_ATTEMPTS, {"saga_id": saga_id})).all()
         return [_to_attempt(row) for row in rows]
 
-    async def _claim_where(self, condition: ColumnElement[bool], owner: str) -> list[SagaState]:
-        statement = (
-            sql_update(sagas)
-            .where(condition)
-            .values(
-                owner=owner,
-                fencing_token=sagas.c.fencing_token + 1,
-                lease_expires_at=self._portable.renewed_lease(),
-            )
-            .returning(*sagas.c)
-        )
+    def _statement_sent(self, *_event: Any) -> None:
+        if self._instrumentation is not None:
+            self._instrumentation.statement_sent()
+
+    async def _claim(self, statement: Executable, params: dict[str, Any]) -> list[SagaState]:
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(statement)).all()
+            rows = (await conn.execute(statement, {**params, "lease": self._lease})).all()
         return [_to_state(row) for row in rows]
-
-    def _count_statement(self, *_event: Any) -> None:
-        self._statements += 1
-
-    def _waiting(self) -> Label[bool]:
-        """Whether the saga's next attempt is ahead (by the database's clock)."""
-        return (sagas.c.next_attempt_at > self.now()).label("waiting")
-
-    def _unheld(self) -> ColumnElement[bool]:
-        return or_(sagas.c.lease_expires_at.is_(None), sagas.c.lease_expires_at < self.now())
 
 
 def _to_state(row: Row[Any]) -> SagaState:

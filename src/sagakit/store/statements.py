@@ -1,0 +1,410 @@
+"""Every statement the SQL store writes with, defined once in SQLAlchemy Core.
+
+Each database runs these same statements: SQLAlchemy compiles one to a dialect's SQL
+once (:func:`compiled`), and a transport sends the text with positional values. The
+PostgreSQL store joins them into one-round-trip statements (``postgres``) from the
+same values (:func:`state_values`, :func:`started_values`, …), so a new column is
+written in one place here whatever the database.
+
+Parameters are named after what they hold, uniquely across statements (a finished
+attempt's ``finished_step``, the next one's ``start_step``), so that statements joined
+into one keep every name meaning one value. Times are the database's clock
+(:class:`database_now`), never a process's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Dialect,
+    Double,
+    Executable,
+    Integer,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeEngine
+
+from sagakit.errors import LeaseLost
+from sagakit.state import AttemptEnd, AttemptStart, AttemptStatus, SagaEvent, SagaState
+from sagakit.store.tables import ACTIVE_STATUSES, attempts, events, sagas
+
+
+class database_now(FunctionElement[float]):
+    """The database's clock in seconds since the epoch: every process compares leases
+    and due times with one clock, whatever its own says."""
+
+    type = Double()
+    inherit_cache = True
+
+
+@compiles(database_now, "postgresql")
+def _now_on_postgresql(_element: database_now, _compiler: SQLCompiler, **_kw: Any) -> str:
+    # clock_timestamp, not now(): now() is the transaction's start, and a lease renewed
+    # late in a long transaction would expire early.
+    return "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
+
+
+@compiles(database_now, "sqlite")
+def _now_on_sqlite(_element: database_now, _compiler: SQLCompiler, **_kw: Any) -> str:
+    return "((julianday('now') - 2440587.5) * 86400.0)"
+
+
+Source = Callable[[str, TypeEngine[Any]], ColumnElement[Any]]
+"""Where a statement's values come from: by default bound parameters, one statement
+per saga; the PostgreSQL store's batch takes them from the columns of an array."""
+
+
+def bound(name: str, kind: TypeEngine[Any]) -> ColumnElement[Any]:
+    return bindparam(name, type_=kind)
+
+
+def _lease(p: Source) -> ColumnElement[float]:
+    return database_now() + p("lease", Double())
+
+
+def renewed_lease(p: Source = bound) -> ColumnElement[float]:
+    """When a lease taken or renewed now expires (``lease`` seconds from now)."""
+    return _lease(p)
+
+
+def fenced(p: Source = bound) -> ColumnElement[bool]:
+    """The saga, as long as the writer's fencing token is still its current one."""
+    return (sagas.c.id == p("saga_id", sagas.c.id.type)) & (
+        sagas.c.fencing_token == p("token", sagas.c.fencing_token.type)
+    )
+
+
+def progress_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
+    """How far the saga has got: what every step changes."""
+    return {
+        name: p(name, sagas.c[name].type)
+        for name in (
+            "results",
+            "cursor",
+            "attempt",
+            "attempt_base",
+            "failure",
+            "compensation_failure",
+            "updated_at",
+        )
+    }
+
+
+def state_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
+    """Progress, status, schedule and lease: a ``retry_seconds`` above zero moves the
+    due time, ``let_go`` gives up the lease."""
+    let_go = p("let_go", Boolean())
+    retry = p("retry_seconds", Double())
+    return {
+        **progress_values(p),
+        "status": p("status", sagas.c.status.type),
+        "next_attempt_at": case((retry > 0, database_now() + retry), else_=sagas.c.next_attempt_at),
+        "owner": case((let_go, None), else_=sagas.c.owner),
+        "lease_expires_at": case((let_go, None), else_=_lease(p)),
+    }
+
+
+def started_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
+    """An attempt about to run."""
+    return {
+        "saga_id": p("saga_id", attempts.c.saga_id.type),
+        "step": p("start_step", attempts.c.step.type),
+        "direction": p("start_direction", attempts.c.direction.type),
+        "attempt": p("start_attempt", attempts.c.attempt.type),
+        "idempotency_key": p("start_key", attempts.c.idempotency_key.type),
+        "status": literal_column(f"'{AttemptStatus.STARTED.value}'", attempts.c.status.type),
+        "started_at": p("start_started_at", attempts.c.started_at.type),
+    }
+
+
+def finished_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
+    return {
+        "status": p("outcome", attempts.c.status.type),
+        "finished_at": p("finished_at", attempts.c.finished_at.type),
+        "result": p("result", attempts.c.result.type),
+        "error": p("error", attempts.c.error.type),
+    }
+
+
+def finished_attempt(p: Source = bound) -> ColumnElement[bool]:
+    return (
+        (attempts.c.saga_id == p("saga_id", attempts.c.saga_id.type))
+        & (attempts.c.step == p("finished_step", attempts.c.step.type))
+        & (attempts.c.direction == p("finished_direction", attempts.c.direction.type))
+        & (attempts.c.attempt == p("finished_attempt", attempts.c.attempt.type))
+    )
+
+
+INSERT_SAGA = (
+    insert(sagas)
+    .inline()
+    .values(
+        {
+            **{
+                name: bound(name, sagas.c[name].type)
+                for name in ("name", "version", "status", "input", "deadline_at", "owner")
+            },
+            "id": bound("saga_id", sagas.c.id.type),
+            **progress_values(),
+            "fencing_token": bound("token", sagas.c.fencing_token.type),
+            "created_at": bound("created_at", sagas.c.created_at.type),
+            "lease_expires_at": renewed_lease(),
+            "next_attempt_at": database_now(),
+        }
+    )
+)
+RENEW_LEASE = (
+    update(sagas)
+    .where(fenced())
+    .values(
+        attempt=bound("start_attempt", sagas.c.attempt.type),
+        updated_at=bound("start_started_at", sagas.c.updated_at.type),
+        lease_expires_at=renewed_lease(),
+    )
+)
+"""Beginning an attempt: the saga's attempt number, and the lease renewed."""
+SAVE_PROGRESS = (
+    update(sagas).where(fenced()).values({**progress_values(), "lease_expires_at": renewed_lease()})
+)
+"""An ordinary step: the same status, no retry, the lease kept. SQLite rewrites the
+index entries of every column a statement sets, changed or not, so leaving out the
+status and the due time spares two indexes."""
+SAVE_STATE = update(sagas).where(fenced()).values(state_values())
+CLOSE_INTERRUPTED = (
+    update(attempts)
+    .where(
+        attempts.c.saga_id == bound("saga_id", attempts.c.saga_id.type),
+        attempts.c.status == AttemptStatus.STARTED.value,
+    )
+    .values(status=AttemptStatus.INTERRUPTED.value)
+)
+START_ATTEMPT = insert(attempts).inline().values(started_values())
+FINISH_ATTEMPT = update(attempts).where(finished_attempt()).values(finished_values())
+INSERT_EVENT = (
+    insert(events)
+    .inline()
+    .values(
+        {
+            name: bound(name, events.c[name].type)
+            for name in ("saga_id", "kind", "actor", "detail", "at")
+        }
+    )
+)
+
+
+def _unheld() -> ColumnElement[bool]:
+    return or_(sagas.c.lease_expires_at.is_(None), sagas.c.lease_expires_at < database_now())
+
+
+def _claiming(condition: ColumnElement[bool]) -> Executable:
+    return (
+        update(sagas)
+        .where(condition)
+        .values(
+            owner=bound("owner", sagas.c.owner.type),
+            fencing_token=sagas.c.fencing_token + 1,
+            lease_expires_at=renewed_lease(),
+        )
+        .returning(*sagas.c)
+    )
+
+
+CLAIM_DUE = _claiming(
+    sagas.c.id.in_(
+        select(sagas.c.id)
+        .where(
+            sagas.c.status.in_(ACTIVE_STATUSES),
+            _unheld(),
+            sagas.c.next_attempt_at <= database_now(),
+        )
+        .order_by(sagas.c.next_attempt_at)
+        .limit(bindparam("limit", type_=Integer()))
+        # Competing workers on PostgreSQL neither wait for nor take each other's
+        # candidates. SQLite renders no FOR UPDATE: it has one writer at a time, so the
+        # statement is exclusive already.
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+)
+CLAIM = _claiming((sagas.c.id == bound("saga_id", sagas.c.id.type)) & _unheld())
+CLAIM_ANYWAY = _claiming(sagas.c.id == bound("saga_id", sagas.c.id.type))
+
+WAITING = (sagas.c.next_attempt_at > database_now()).label("waiting")
+"""Whether the saga's next attempt is ahead, by the database's clock."""
+LOAD_SAGA = select(sagas, WAITING).where(sagas.c.id == bound("saga_id", sagas.c.id.type))
+LOAD_ATTEMPTS = (
+    select(attempts)
+    .where(attempts.c.saga_id == bound("saga_id", attempts.c.saga_id.type))
+    .order_by(attempts.c.id)
+)
+LOAD_EVENTS = (
+    select(events)
+    .where(events.c.saga_id == bound("saga_id", events.c.saga_id.type))
+    .order_by(events.c.id)
+)
+COUNT_BY_STATUS = select(sagas.c.status, func.count()).group_by(sagas.c.status)
+_WAITING_KEY = (sagas.c.name, sagas.c.version, sagas.c.status, sagas.c.cursor)
+COUNT_WAITING = (
+    select(*_WAITING_KEY, func.count())
+    .where(sagas.c.status.in_(ACTIVE_STATUSES), WAITING)
+    .group_by(*_WAITING_KEY)
+)
+
+
+def saga_params(state: SagaState, *, owner: str, lease: float) -> dict[str, Any]:
+    return {
+        **progress_params(state),
+        "saga_id": state.id,
+        "name": state.name,
+        "version": state.version,
+        "status": state.status.value,
+        "input": state.input,
+        "deadline_at": state.deadline_at,
+        "owner": owner,
+        "token": state.fencing_token,
+        "created_at": state.created_at,
+        "lease": lease,
+    }
+
+
+def progress_params(state: SagaState) -> dict[str, Any]:
+    failure, stuck = state.failure, state.compensation_failure
+    return {
+        "results": state.results,
+        "cursor": state.cursor,
+        "attempt": state.attempt,
+        "attempt_base": state.attempt_base,
+        "failure": failure.to_json() if failure else None,
+        "compensation_failure": stuck.to_json() if stuck else None,
+        "updated_at": state.updated_at,
+    }
+
+
+def state_params(
+    state: SagaState, *, retry_seconds: float, release: bool, lease: float
+) -> dict[str, Any]:
+    return {
+        **progress_params(state),
+        "status": state.status.value,
+        "retry_seconds": retry_seconds,
+        "let_go": release or state.status.is_terminal,
+        "lease": lease,
+    }
+
+
+def fencing_params(state: SagaState) -> dict[str, Any]:
+    return {"saga_id": state.id, "token": state.fencing_token}
+
+
+def started_params(start: AttemptStart) -> dict[str, Any]:
+    return {
+        "saga_id": start.saga_id,
+        "start_step": start.step,
+        "start_direction": start.direction.value,
+        "start_attempt": start.attempt,
+        "start_key": start.idempotency_key,
+        "start_started_at": start.started_at,
+    }
+
+
+def finished_params(start: AttemptStart, end: AttemptEnd) -> dict[str, Any]:
+    return {
+        "saga_id": start.saga_id,
+        "finished_step": start.step,
+        "finished_direction": start.direction.value,
+        "finished_attempt": start.attempt,
+        "outcome": end.status.value,
+        "finished_at": end.finished_at,
+        "result": end.result,
+        "error": end.error,
+    }
+
+
+def event_params(event: SagaEvent) -> dict[str, Any]:
+    return {
+        "saga_id": event.saga_id,
+        "kind": event.kind,
+        "actor": event.actor,
+        "detail": event.detail,
+        "at": event.at,
+    }
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement as one dialect's SQL with positional parameters, and how to turn
+    named values into them (JSON serialised, as SQLAlchemy would)."""
+
+    sql: str
+    binds: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
+    """Each position's parameter name, its bind processor, and its value when the
+    statement fixes one (a literal, an offset)."""
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        return [
+            (process(params[name]) if process else params[name]) if name in params else fixed
+            for name, process, fixed in self.binds
+        ]
+
+
+_compiled: dict[tuple[Executable, Dialect], Compiled] = {}
+
+
+def compiled(statement: Executable, dialect: Dialect) -> Compiled:
+    """``statement`` for ``dialect``, compiled on first use and kept: compiling costs
+    far more than running a short statement."""
+    key = (statement, dialect)
+    found = _compiled.get(key)
+    if found is None:
+        found = _compiled[key] = compile_for(statement, dialect)
+    return found
+
+
+def compile_for(statement: Executable, dialect: Dialect) -> Compiled:
+    """``statement`` for ``dialect``, compiled anew (:func:`compiled` keeps it)."""
+    result = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    binds = []
+    for name in result.positiontup or ():
+        bind = result.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append((name, process, bind.effective_value))
+    return Compiled(result.string, tuple(binds))
+
+
+def json_text(value: Any) -> str | None:
+    """A JSON column's value as the text a cast to JSON reads."""
+    return None if value is None else json.dumps(value)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One statement of a write transaction, with its values. A ``fenced`` write must
+    change exactly one row, the saga at the writer's fencing token; otherwise another
+    process holds the saga and the transaction changes nothing."""
+
+    statement: Executable
+    params: Mapping[str, Any]
+    fenced: SagaState | None = None
+
+
+def lease_lost(state: SagaState) -> LeaseLost:
+    return LeaseLost(
+        f"saga {state.id} was claimed by another process "
+        f"(fencing token {state.fencing_token} is stale)"
+    )
