@@ -9,7 +9,7 @@ whose process dies is finished by another, with the same idempotency keys.
 from typing import TYPE_CHECKING
 
 from sagakit.alongside import Alongside, Rows
-from sagakit.database import create_engine
+from sagakit.database import open_database
 from sagakit.definition import (
     JSON,
     Action,
@@ -71,8 +71,8 @@ __all__ = [
     "StepRejected",
     "TransientError",
     "UnknownSagaError",
-    "create_engine",
     "idempotency_key",
+    "open_database",
 ]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checkout.chaos.databases import DEFAULT_POSTGRES_URL, admin_statements
-from sagakit import JSON, Saga, SagaEngine, SqlSagaStore, Step, StepContext, create_engine
+from sagakit import JSON, Saga, SagaEngine, SqlSagaStore, Step, StepContext, open_database
 from sagakit.migrate import upgrade
 from sagakit.store import StoreCounters
 
@@ -57,7 +57,7 @@ def measure_overhead(
 
 
 async def _measure(backend: str, url: str, sagas: int) -> Overhead:
-    engine = create_engine(url)
+    engine = open_database(url)
     await upgrade(engine)
     counters = StoreCounters()
     store = SqlSagaStore(engine, instrumentation=counters)

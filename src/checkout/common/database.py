@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sagakit.database import create_engine, create_sync_engine, reading
+from sagakit.database import create_sync_engine, open_database, reading
 from sagakit.store.sqlite_transactions import SqliteTransactions
 
 P = ParamSpec("P")
@@ -49,7 +49,7 @@ class Database:
     def engine(self) -> AsyncEngine:
         """The async engine, created on first use."""
         if self._engine is None:
-            self._engine = create_engine(self.url, **self._options)
+            self._engine = open_database(self.url, **self._options)
         return self._engine
 
     async def run(

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from sagakit import SqlSagaStore, create_engine
+from sagakit import SqlSagaStore, open_database
 from sagakit.migrate import upgrade
 from sagakit.store import StoreCounters
 
@@ -20,7 +20,7 @@ def store_counters() -> StoreCounters:
 async def sql_store(
     database_url: str, store_counters: StoreCounters
 ) -> AsyncIterator[SqlSagaStore]:
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     await upgrade(engine)
     store = SqlSagaStore(
         engine, lease_duration=timedelta(seconds=5), instrumentation=store_counters

@@ -25,7 +25,7 @@ from sagakit import (
     SagaState,
     SagaStatus,
     SqlSagaStore,
-    create_engine,
+    open_database,
 )
 from sagakit.migrate import SCRIPTS, upgrade
 from sagakit.state import AttemptEnd, AttemptStart
@@ -124,7 +124,7 @@ async def test_claims_skip_sagas_whose_lease_is_live(sql_store: SqlSagaStore):
 
 
 async def test_claims_take_sagas_whose_lease_expired(database_url: str):
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     await upgrade(engine)
     store = SqlSagaStore(engine, lease_duration=timedelta(milliseconds=100))
     saga = saga_over(FakeParticipant())
@@ -139,7 +139,7 @@ async def test_claims_take_sagas_whose_lease_expired(database_url: str):
 
 
 async def test_concurrent_claimers_never_take_the_same_saga(database_url: str):
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     await upgrade(engine)
     short_lease = SqlSagaStore(engine, lease_duration=timedelta(milliseconds=60))
     saga = saga_over(FakeParticipant(), timeout=timedelta(milliseconds=20))
@@ -212,7 +212,7 @@ async def test_an_ordinary_step_leaves_the_due_time_and_a_retry_moves_it(
 
 
 async def test_migrations_apply_once_and_can_run_again(database_url: str):
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     await upgrade(engine)
     await upgrade(engine)
     async with engine.connect() as conn:
@@ -380,7 +380,7 @@ async def test_the_store_reports_every_statement_it_sends(
 
 
 async def test_a_closed_store_reports_no_more_statements(database_url: str):
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     await upgrade(engine)
     counters = StoreCounters()
     store = SqlSagaStore(engine, instrumentation=counters)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
-from sagakit import SagaEngine, SagaStatus, SqlSagaStore, create_engine
+from sagakit import SagaEngine, SagaStatus, SqlSagaStore, open_database
 from sagakit.migrate import upgrade
 from sagakit.store import StoreCounters
 from tests.support.app_tables import app_metadata, order_rows
@@ -31,7 +31,7 @@ def counters() -> StoreCounters:
 
 @pytest.fixture
 async def store(tmp_path: Path, counters: StoreCounters) -> AsyncIterator[SqlSagaStore]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'sagas.db'}")
+    engine = open_database(f"sqlite+aiosqlite:///{tmp_path / 'sagas.db'}")
     await upgrade(engine)
     async with engine.begin() as connection:
         await connection.run_sync(app_metadata.create_all)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sagakit import InMemorySagaStore, SagaStore, SqlSagaStore, create_engine
+from sagakit import InMemorySagaStore, SagaStore, SqlSagaStore, open_database
 from sagakit.migrate import upgrade
 from tests.conftest import (
     _create_postgres_database,
@@ -61,7 +61,7 @@ async def _stores(backend: str, tmp_path: Path) -> AsyncIterator[StoreFactory]:
         async def make(lease: timedelta) -> SagaStore:
             if url is None:
                 return InMemorySagaStore(lease_duration=lease)
-            engine = create_engine(url)
+            engine = open_database(url)
             exits.push_async_callback(engine.dispose)
             await upgrade(engine)
             store = SqlSagaStore(engine, lease_duration=lease)
