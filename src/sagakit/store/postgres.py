@@ -195,7 +195,7 @@ class PostgresWriter:
 
     async def _finish_together(self, finishes: Sequence[dict[str, Any]]) -> list[bool]:
         """Which of the finishes matched their saga's fencing token, in one statement."""
-        ids = [finish["saga_id"] for finish in finishes]
+        ids = [finish["saga"] for finish in finishes]
         if len(set(ids)) < len(ids):
             raise ValueError("one saga twice in a batch: each goes alone")
         arrays = {
@@ -254,7 +254,7 @@ def _started(start: AttemptStart | None, saga_id: str) -> dict[str, Any]:
     """The next attempt's values, or none (``has_next``/``has_start`` false)."""
     if start is not None:
         return started_params(start)
-    return {**_NOTHING_STARTED, "saga_id": saga_id}
+    return {**_NOTHING_STARTED, "saga": saga_id}
 
 
 _NOTHING_STARTED = dict.fromkeys(

@@ -66,7 +66,7 @@ from sagakit.store.tables import attempts, sagas
 
 def _matched(saga: CTE, p: Source) -> ColumnElement[bool]:
     """This saga's fenced update matched (one saga's, in a batch of several)."""
-    return exists(select(1).select_from(saga).where(saga.c.id == p("saga_id", sagas.c.id.type)))
+    return exists(select(1).select_from(saga).where(saga.c.id == p("saga", sagas.c.id.type)))
 
 
 def _started(saga: CTE, p: Source, condition: ColumnElement[bool]) -> CTE:

@@ -176,7 +176,7 @@ class SqlSagaStore:
         renewal = {**fencing_params(state), **started, "lease": self._lease}
         writes = [Write(RENEW_LEASE, renewal, fenced=state)]
         if close_interrupted:
-            writes.append(Write(CLOSE_INTERRUPTED, {"saga_id": state.id}))
+            writes.append(Write(CLOSE_INTERRUPTED, {"saga": state.id}))
         writes.append(Write(START_ATTEMPT, started))
         await self._transport.write(writes)
 
@@ -232,7 +232,7 @@ class SqlSagaStore:
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
         async with reading(self._engine) as conn:
-            rows = (await conn.execute(LOAD_EVENTS, {"saga_id": saga_id})).all()
+            rows = (await conn.execute(LOAD_EVENTS, {"saga": saga_id})).all()
         return [
             SagaEvent(saga_id=r.saga_id, kind=r.kind, actor=r.actor, at=r.at, detail=r.detail)
             for r in rows
@@ -290,13 +290,13 @@ class SqlSagaStore:
 
     async def claim(self, saga_id: str, *, owner: str, force: bool = False) -> SagaState | None:
         claimed = await self._claim(
-            CLAIM_ANYWAY if force else CLAIM, {"owner": owner, "saga_id": saga_id}
+            CLAIM_ANYWAY if force else CLAIM, {"owner": owner, "saga": saga_id}
         )
         return claimed[0] if claimed else None
 
     async def load(self, saga_id: str) -> SagaState | None:
         async with reading(self._engine) as conn:
-            row = (await conn.execute(LOAD_SAGA, {"saga_id": saga_id})).first()
+            row = (await conn.execute(LOAD_SAGA, {"saga": saga_id})).first()
         return _to_state(row) if row else None
 
     async def count_waiting(self) -> list[tuple[str, int, str, int, int]]:
@@ -307,7 +307,7 @@ class SqlSagaStore:
 
     async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
         async with reading(self._engine) as conn:
-            rows = (await conn.execute(LOAD_ATTEMPTS, {"saga_id": saga_id})).all()
+            rows = (await conn.execute(LOAD_ATTEMPTS, {"saga": saga_id})).all()
         return [_to_attempt(row) for row in rows]
 
     def _statement_sent(self, *_event: Any) -> None:

@@ -8,7 +8,9 @@ written in one place here whatever the database.
 
 Parameters are named after what they hold, uniquely across statements (a finished
 attempt's ``finished_step``, the next one's ``start_step``), so that statements joined
-into one keep every name meaning one value. Times are the database's clock
+into one keep every name meaning one value. None is named like a column it is compared
+with (the saga's id is ``saga``): run through SQLAlchemy, an UPDATE reserves those names
+for the values it sets. Times are the database's clock
 (:class:`database_now`), never a process's.
 """
 
@@ -85,7 +87,7 @@ def renewed_lease(p: Source = bound) -> ColumnElement[float]:
 
 def fenced(p: Source = bound) -> ColumnElement[bool]:
     """The saga, as long as the writer's fencing token is still its current one."""
-    return (sagas.c.id == p("saga_id", sagas.c.id.type)) & (
+    return (sagas.c.id == p("saga", sagas.c.id.type)) & (
         sagas.c.fencing_token == p("token", sagas.c.fencing_token.type)
     )
 
@@ -123,7 +125,7 @@ def state_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
 def started_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
     """An attempt about to run."""
     return {
-        "saga_id": p("saga_id", attempts.c.saga_id.type),
+        "saga_id": p("saga", attempts.c.saga_id.type),
         "step": p("start_step", attempts.c.step.type),
         "direction": p("start_direction", attempts.c.direction.type),
         "attempt": p("start_attempt", attempts.c.attempt.type),
@@ -144,7 +146,7 @@ def finished_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
 
 def finished_attempt(p: Source = bound) -> ColumnElement[bool]:
     return (
-        (attempts.c.saga_id == p("saga_id", attempts.c.saga_id.type))
+        (attempts.c.saga_id == p("saga", attempts.c.saga_id.type))
         & (attempts.c.step == p("finished_step", attempts.c.step.type))
         & (attempts.c.direction == p("finished_direction", attempts.c.direction.type))
         & (attempts.c.attempt == p("finished_attempt", attempts.c.attempt.type))
@@ -160,7 +162,7 @@ INSERT_SAGA = (
                 name: bound(name, sagas.c[name].type)
                 for name in ("name", "version", "status", "input", "deadline_at", "owner")
             },
-            "id": bound("saga_id", sagas.c.id.type),
+            "id": bound("saga", sagas.c.id.type),
             **progress_values(),
             "fencing_token": bound("token", sagas.c.fencing_token.type),
             "created_at": bound("created_at", sagas.c.created_at.type),
@@ -189,7 +191,7 @@ SAVE_STATE = update(sagas).where(fenced()).values(state_values())
 CLOSE_INTERRUPTED = (
     update(attempts)
     .where(
-        attempts.c.saga_id == bound("saga_id", attempts.c.saga_id.type),
+        attempts.c.saga_id == bound("saga", attempts.c.saga_id.type),
         attempts.c.status == AttemptStatus.STARTED.value,
     )
     .values(status=AttemptStatus.INTERRUPTED.value)
@@ -242,20 +244,20 @@ CLAIM_DUE = _claiming(
         .scalar_subquery()
     )
 )
-CLAIM = _claiming((sagas.c.id == bound("saga_id", sagas.c.id.type)) & _unheld())
-CLAIM_ANYWAY = _claiming(sagas.c.id == bound("saga_id", sagas.c.id.type))
+CLAIM = _claiming((sagas.c.id == bound("saga", sagas.c.id.type)) & _unheld())
+CLAIM_ANYWAY = _claiming(sagas.c.id == bound("saga", sagas.c.id.type))
 
 WAITING = (sagas.c.next_attempt_at > database_now()).label("waiting")
 """Whether the saga's next attempt is ahead, by the database's clock."""
-LOAD_SAGA = select(sagas, WAITING).where(sagas.c.id == bound("saga_id", sagas.c.id.type))
+LOAD_SAGA = select(sagas, WAITING).where(sagas.c.id == bound("saga", sagas.c.id.type))
 LOAD_ATTEMPTS = (
     select(attempts)
-    .where(attempts.c.saga_id == bound("saga_id", attempts.c.saga_id.type))
+    .where(attempts.c.saga_id == bound("saga", attempts.c.saga_id.type))
     .order_by(attempts.c.id)
 )
 LOAD_EVENTS = (
     select(events)
-    .where(events.c.saga_id == bound("saga_id", events.c.saga_id.type))
+    .where(events.c.saga_id == bound("saga", events.c.saga_id.type))
     .order_by(events.c.id)
 )
 COUNT_BY_STATUS = select(sagas.c.status, func.count()).group_by(sagas.c.status)
@@ -270,7 +272,7 @@ COUNT_WAITING = (
 def saga_params(state: SagaState, *, owner: str, lease: float) -> dict[str, Any]:
     return {
         **progress_params(state),
-        "saga_id": state.id,
+        "saga": state.id,
         "name": state.name,
         "version": state.version,
         "status": state.status.value,
@@ -309,12 +311,12 @@ def state_params(
 
 
 def fencing_params(state: SagaState) -> dict[str, Any]:
-    return {"saga_id": state.id, "token": state.fencing_token}
+    return {"saga": state.id, "token": state.fencing_token}
 
 
 def started_params(start: AttemptStart) -> dict[str, Any]:
     return {
-        "saga_id": start.saga_id,
+        "saga": start.saga_id,
         "start_step": start.step,
         "start_direction": start.direction.value,
         "start_attempt": start.attempt,
@@ -325,7 +327,7 @@ def started_params(start: AttemptStart) -> dict[str, Any]:
 
 def finished_params(start: AttemptStart, end: AttemptEnd) -> dict[str, Any]:
     return {
-        "saga_id": start.saga_id,
+        "saga": start.saga_id,
         "finished_step": start.step,
         "finished_direction": start.direction.value,
         "finished_attempt": start.attempt,

@@ -23,7 +23,10 @@ from tests.conftest import (
     test_database_backend,
 )
 
-SQL_BACKENDS = ["sqlite"] + (["postgresql"] if test_database_backend() == "postgresql" else [])
+SQL_BACKENDS = ["sqlite", "sqlite-in-memory"] + (
+    ["postgresql"] if test_database_backend() == "postgresql" else []
+)
+"""``sqlite-in-memory`` writes through SQLAlchemy's engine, not SQLite's own transport."""
 ALL_BACKENDS = ["memory", *SQL_BACKENDS]
 
 LONG_LEASE = timedelta(minutes=10)
@@ -76,6 +79,8 @@ async def _database(backend: str, tmp_path: Path, exits: AsyncExitStack) -> str 
         return None
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'sagas.db'}"
+    if backend == "sqlite-in-memory":
+        return "sqlite+aiosqlite:///:memory:"
     name = f"t_contract_{uuid.uuid4().hex[:12]}"
     url = await _create_postgres_database(name)
     exits.push_async_callback(_drop_postgres_database, name)
