@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sagakit.alongside import Alongside, as_function
-from sagakit.store.statements import Write, lease_lost
+from sagakit.store.compiled import Write, lease_lost
 
 
 class EngineTransport:

@@ -26,7 +26,15 @@ from sagakit.alongside import Alongside
 from sagakit.database import create_sync_engine
 from sagakit.definition import Direction
 from sagakit.state import AttemptEnd, AttemptStart, SagaState
+from sagakit.store.compiled import Compiled, compiled, json_text, lease_lost
 from sagakit.store.instrumentation import NOT_INSTRUMENTED, StoreInstrumentation
+from sagakit.store.parameters import (
+    fencing_params,
+    finished_params,
+    saga_params,
+    started_params,
+    state_params,
+)
 from sagakit.store.postgres_statements import (
     BEGIN,
     CREATE,
@@ -38,19 +46,7 @@ from sagakit.store.postgres_statements import (
     rows_params,
     shape_of,
 )
-from sagakit.store.statements import (
-    INSERT_SAGA,
-    START_ATTEMPT,
-    Compiled,
-    compiled,
-    fencing_params,
-    finished_params,
-    json_text,
-    lease_lost,
-    saga_params,
-    started_params,
-    state_params,
-)
+from sagakit.store.statements import INSERT_SAGA, START_ATTEMPT
 from sagakit.store.write_batches import WriteBatches
 
 BLOCKING_THREADS = 8

@@ -46,15 +46,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeEngine
 
 from sagakit.alongside import Rows
+from sagakit.store.compiled import Compiled, compile_for
 from sagakit.store.statements import (
     CLOSE_INTERRUPTED,
     INSERT_SAGA,
     RENEW_LEASE,
     SAVE_STATE,
-    Compiled,
     Source,
     bound,
-    compile_for,
     fenced,
     finished_attempt,
     finished_values,

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import (
     ColumnElement,
     Executable,
-    Row,
     Select,
     event,
     func,
@@ -30,19 +29,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sagakit.alongside import Alongside
 from sagakit.database import reading
-from sagakit.definition import Direction
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
     AttemptStart,
-    AttemptStatus,
-    Failure,
     SagaEvent,
     SagaState,
-    SagaStatus,
 )
+from sagakit.store.compiled import Write
 from sagakit.store.instrumentation import StoreInstrumentation
+from sagakit.store.parameters import (
+    event_params,
+    fencing_params,
+    finished_params,
+    progress_params,
+    saga_params,
+    started_params,
+    state_params,
+)
 from sagakit.store.portable import EngineTransport
+from sagakit.store.rows import to_attempt, to_state
 from sagakit.store.statements import (
     CLAIM,
     CLAIM_ANYWAY,
@@ -61,14 +67,6 @@ from sagakit.store.statements import (
     SAVE_STATE,
     START_ATTEMPT,
     WAITING,
-    Write,
-    event_params,
-    fencing_params,
-    finished_params,
-    progress_params,
-    saga_params,
-    started_params,
-    state_params,
 )
 from sagakit.store.tables import ACTIVE_STATUSES, sagas
 
@@ -277,7 +275,7 @@ class SqlSagaStore:
         async with reading(self._engine) as conn:
             rows = (await conn.execute(page)).all()
             total = (await conn.execute(count)).scalar_one()
-        return [_to_state(row) for row in rows], int(total)
+        return [to_state(row) for row in rows], int(total)
 
     async def count_by_status(self) -> dict[str, int]:
         async with reading(self._engine) as conn:
@@ -297,7 +295,7 @@ class SqlSagaStore:
     async def load(self, saga_id: str) -> SagaState | None:
         async with reading(self._engine) as conn:
             row = (await conn.execute(LOAD_SAGA, {"saga": saga_id})).first()
-        return _to_state(row) if row else None
+        return to_state(row) if row else None
 
     async def count_waiting(self) -> list[tuple[str, int, str, int, int]]:
         """Active sagas waiting for a retry: (name, version, status, cursor, how many)."""
@@ -308,7 +306,7 @@ class SqlSagaStore:
     async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
         async with reading(self._engine) as conn:
             rows = (await conn.execute(LOAD_ATTEMPTS, {"saga": saga_id})).all()
-        return [_to_attempt(row) for row in rows]
+        return [to_attempt(row) for row in rows]
 
     def _statement_sent(self, *_event: Any) -> None:
         if self._instrumentation is not None:
@@ -317,40 +315,4 @@ class SqlSagaStore:
     async def _claim(self, statement: Executable, params: dict[str, Any]) -> list[SagaState]:
         async with self._engine.begin() as conn:
             rows = (await conn.execute(statement, {**params, "lease": self._lease})).all()
-        return [_to_state(row) for row in rows]
-
-
-def _to_state(row: Row[Any]) -> SagaState:
-    return SagaState(
-        id=row.id,
-        name=row.name,
-        version=row.version,
-        status=SagaStatus(row.status),
-        input=row.input,
-        results=row.results,
-        cursor=row.cursor,
-        attempt=row.attempt,
-        attempt_base=row.attempt_base,
-        failure=Failure.from_json(row.failure),
-        compensation_failure=Failure.from_json(row.compensation_failure),
-        deadline_at=row.deadline_at,
-        fencing_token=row.fencing_token,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        retry_at=row.next_attempt_at if getattr(row, "waiting", False) else None,
-    )
-
-
-def _to_attempt(row: Row[Any]) -> AttemptRecord:
-    return AttemptRecord(
-        saga_id=row.saga_id,
-        step=row.step,
-        direction=Direction(row.direction),
-        attempt=row.attempt,
-        idempotency_key=row.idempotency_key,
-        status=AttemptStatus(row.status),
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        result=row.result,
-        error=row.error,
-    )
+        return [to_state(row) for row in rows]

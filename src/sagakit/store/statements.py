@@ -1,7 +1,7 @@
 """Every statement the SQL store writes with, defined once in SQLAlchemy Core.
 
 Each database runs these same statements: SQLAlchemy compiles one to a dialect's SQL
-once (:func:`compiled`), and a transport sends the text with positional values. The
+once (``compiled``), and a transport sends the text with positional values. The
 PostgreSQL store joins them into one-round-trip statements (``postgres``) from the
 same values (:func:`state_values`, :func:`started_values`, …), so a new column is
 written in one place here whatever the database.
@@ -16,15 +16,12 @@ for the values it sets. Times are the database's clock
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
-    Dialect,
     Double,
     Executable,
     Integer,
@@ -42,8 +39,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
-from sagakit.errors import LeaseLost
-from sagakit.state import AttemptEnd, AttemptStart, AttemptStatus, SagaEvent, SagaState
+from sagakit.state import AttemptStatus
 from sagakit.store.tables import ACTIVE_STATUSES, attempts, events, sagas
 
 
@@ -267,146 +263,3 @@ COUNT_WAITING = (
     .where(sagas.c.status.in_(ACTIVE_STATUSES), WAITING)
     .group_by(*_WAITING_KEY)
 )
-
-
-def saga_params(state: SagaState, *, owner: str, lease: float) -> dict[str, Any]:
-    return {
-        **progress_params(state),
-        "saga": state.id,
-        "name": state.name,
-        "version": state.version,
-        "status": state.status.value,
-        "input": state.input,
-        "deadline_at": state.deadline_at,
-        "owner": owner,
-        "token": state.fencing_token,
-        "created_at": state.created_at,
-        "lease": lease,
-    }
-
-
-def progress_params(state: SagaState) -> dict[str, Any]:
-    failure, stuck = state.failure, state.compensation_failure
-    return {
-        "results": state.results,
-        "cursor": state.cursor,
-        "attempt": state.attempt,
-        "attempt_base": state.attempt_base,
-        "failure": failure.to_json() if failure else None,
-        "compensation_failure": stuck.to_json() if stuck else None,
-        "updated_at": state.updated_at,
-    }
-
-
-def state_params(
-    state: SagaState, *, retry_seconds: float, release: bool, lease: float
-) -> dict[str, Any]:
-    return {
-        **progress_params(state),
-        "status": state.status.value,
-        "retry_seconds": retry_seconds,
-        "let_go": release or state.status.is_terminal,
-        "lease": lease,
-    }
-
-
-def fencing_params(state: SagaState) -> dict[str, Any]:
-    return {"saga": state.id, "token": state.fencing_token}
-
-
-def started_params(start: AttemptStart) -> dict[str, Any]:
-    return {
-        "saga": start.saga_id,
-        "start_step": start.step,
-        "start_direction": start.direction.value,
-        "start_attempt": start.attempt,
-        "start_key": start.idempotency_key,
-        "start_started_at": start.started_at,
-    }
-
-
-def finished_params(start: AttemptStart, end: AttemptEnd) -> dict[str, Any]:
-    return {
-        "saga": start.saga_id,
-        "finished_step": start.step,
-        "finished_direction": start.direction.value,
-        "finished_attempt": start.attempt,
-        "outcome": end.status.value,
-        "finished_at": end.finished_at,
-        "result": end.result,
-        "error": end.error,
-    }
-
-
-def event_params(event: SagaEvent) -> dict[str, Any]:
-    return {
-        "saga_id": event.saga_id,
-        "kind": event.kind,
-        "actor": event.actor,
-        "detail": event.detail,
-        "at": event.at,
-    }
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """A statement as one dialect's SQL with positional parameters, and how to turn
-    named values into them (JSON serialised, as SQLAlchemy would)."""
-
-    sql: str
-    binds: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
-    """Each position's parameter name, its bind processor, and its value when the
-    statement fixes one (a literal, an offset)."""
-
-    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        return [
-            (process(params[name]) if process else params[name]) if name in params else fixed
-            for name, process, fixed in self.binds
-        ]
-
-
-_compiled: dict[tuple[Executable, Dialect], Compiled] = {}
-
-
-def compiled(statement: Executable, dialect: Dialect) -> Compiled:
-    """``statement`` for ``dialect``, compiled on first use and kept: compiling costs
-    far more than running a short statement."""
-    key = (statement, dialect)
-    found = _compiled.get(key)
-    if found is None:
-        found = _compiled[key] = compile_for(statement, dialect)
-    return found
-
-
-def compile_for(statement: Executable, dialect: Dialect) -> Compiled:
-    """``statement`` for ``dialect``, compiled anew (:func:`compiled` keeps it)."""
-    result = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-    binds = []
-    for name in result.positiontup or ():
-        bind = result.binds[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append((name, process, bind.effective_value))
-    return Compiled(result.string, tuple(binds))
-
-
-def json_text(value: Any) -> str | None:
-    """A JSON column's value as the text a cast to JSON reads."""
-    return None if value is None else json.dumps(value)
-
-
-@dataclass(frozen=True)
-class Write:
-    """One statement of a write transaction, with its values. A ``fenced`` write must
-    change exactly one row, the saga at the writer's fencing token; otherwise another
-    process holds the saga and the transaction changes nothing."""
-
-    statement: Executable
-    params: Mapping[str, Any]
-    fenced: SagaState | None = None
-
-
-def lease_lost(state: SagaState) -> LeaseLost:
-    return LeaseLost(
-        f"saga {state.id} was claimed by another process "
-        f"(fencing token {state.fencing_token} is stale)"
-    )

@@ -1,0 +1,77 @@
+"""Statements compiled once per dialect, and the writes a transport runs with them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Dialect, Executable
+
+from sagakit.errors import LeaseLost
+from sagakit.state import SagaState
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement as one dialect's SQL with positional parameters, and how to turn
+    named values into them (JSON serialised, as SQLAlchemy would)."""
+
+    sql: str
+    binds: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
+    """Each position's parameter name, its bind processor, and its value when the
+    statement fixes one (a literal, an offset)."""
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        return [
+            (process(params[name]) if process else params[name]) if name in params else fixed
+            for name, process, fixed in self.binds
+        ]
+
+
+_compiled: dict[tuple[Executable, Dialect], Compiled] = {}
+
+
+def compiled(statement: Executable, dialect: Dialect) -> Compiled:
+    """``statement`` for ``dialect``, compiled on first use and kept: compiling costs
+    far more than running a short statement."""
+    key = (statement, dialect)
+    found = _compiled.get(key)
+    if found is None:
+        found = _compiled[key] = compile_for(statement, dialect)
+    return found
+
+
+def compile_for(statement: Executable, dialect: Dialect) -> Compiled:
+    """``statement`` for ``dialect``, compiled anew (:func:`compiled` keeps it)."""
+    result = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    binds = []
+    for name in result.positiontup or ():
+        bind = result.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append((name, process, bind.effective_value))
+    return Compiled(result.string, tuple(binds))
+
+
+def json_text(value: Any) -> str | None:
+    """A JSON column's value as the text a cast to JSON reads."""
+    return None if value is None else json.dumps(value)
+
+
+@dataclass(frozen=True)
+class Write:
+    """One statement of a write transaction, with its values. A ``fenced`` write must
+    change exactly one row, the saga at the writer's fencing token; otherwise another
+    process holds the saga and the transaction changes nothing."""
+
+    statement: Executable
+    params: Mapping[str, Any]
+    fenced: SagaState | None = None
+
+
+def lease_lost(state: SagaState) -> LeaseLost:
+    return LeaseLost(
+        f"saga {state.id} was claimed by another process "
+        f"(fencing token {state.fencing_token} is stale)"
+    )
