@@ -19,15 +19,20 @@ class Compiled:
     named values into them (JSON serialised, as SQLAlchemy would)."""
 
     sql: str
-    binds: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
-    """Each position's parameter name, its bind processor, and its value when the
-    statement fixes one (a literal, an offset)."""
+    names: tuple[str, ...]
+    """The parameter at each position."""
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """The positions whose values the column's type converts, and how."""
+    fixed: Mapping[str, Any]
+    """Values the statement fixes itself (a literal, an offset): none in the hot ones."""
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        return [
-            (process(params[name]) if process else params[name]) if name in params else fixed
-            for name, process, fixed in self.binds
-        ]
+        if self.fixed:
+            params = {**self.fixed, **params}
+        values = [params[name] for name in self.names]
+        for position, process in self.processors:
+            values[position] = process(values[position])
+        return values
 
 
 _compiled: dict[tuple[Executable, Dialect], Compiled] = {}
@@ -46,12 +51,22 @@ def compiled(statement: Executable, dialect: Dialect) -> Compiled:
 def compile_for(statement: Executable, dialect: Dialect) -> Compiled:
     """``statement`` for ``dialect``, compiled anew (:func:`compiled` keeps it)."""
     result = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-    binds = []
-    for name in result.positiontup or ():
-        bind = result.binds[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append((name, process, bind.effective_value))
-    return Compiled(result.string, tuple(binds))
+    names = tuple(result.positiontup or ())
+    binds = [result.binds[name] for name in names]
+    processors = [
+        (position, bind.type.dialect_impl(dialect).bind_processor(dialect))
+        for position, bind in enumerate(binds)
+    ]
+    return Compiled(
+        result.string,
+        names,
+        tuple((position, process) for position, process in processors if process is not None),
+        {
+            name: bind.effective_value
+            for name, bind in zip(names, binds, strict=True)
+            if not bind.required
+        },
+    )
 
 
 def json_text(value: Any) -> str | None:

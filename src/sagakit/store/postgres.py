@@ -168,14 +168,12 @@ class PostgresWriter:
         release: bool,
     ) -> None:
         saved = state_params(
-            next_state.evolve(updated_at=end.finished_at),
-            retry_seconds=retry_seconds,
-            release=release,
-            lease=self._lease,
+            next_state, retry_seconds=retry_seconds, release=release, lease=self._lease
         )
         matched = await self._finishes.write(
             {
                 **saved,
+                "updated_at": end.finished_at,
                 **fencing_params(state),
                 **finished_params(start, end),
                 "has_next": next_start is not None,

@@ -203,16 +203,17 @@ class SqlSagaStore:
                 release=release,
             )
             return
-        next_state = next_state.evolve(updated_at=end.finished_at)
         # A step runs on an active saga, so the same status is never a terminal one.
         if next_state.status is state.status and retry_seconds == 0 and not release:
             saved = {**progress_params(next_state), "lease": self._lease}
-            save = Write(SAVE_PROGRESS, {**saved, **fencing_params(state)}, fenced=state)
+            statement = SAVE_PROGRESS
         else:
             saved = state_params(
                 next_state, retry_seconds=retry_seconds, release=release, lease=self._lease
             )
-            save = Write(SAVE_STATE, {**saved, **fencing_params(state)}, fenced=state)
+            statement = SAVE_STATE
+        saved.update(fencing_params(state), updated_at=end.finished_at)
+        save = Write(statement, saved, fenced=state)
         writes = [save, Write(FINISH_ATTEMPT, finished_params(start, end))]
         if next_start is not None:
             writes.append(Write(START_ATTEMPT, started_params(next_start)))

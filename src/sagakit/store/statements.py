@@ -112,7 +112,10 @@ def state_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
     return {
         **progress_values(p),
         "status": p("status", sagas.c.status.type),
-        "next_attempt_at": case((retry > 0, database_now() + retry), else_=sagas.c.next_attempt_at),
+        "next_attempt_at": case(
+            (retry > literal_column("0", Double()), database_now() + retry),
+            else_=sagas.c.next_attempt_at,
+        ),
         "owner": case((let_go, None), else_=sagas.c.owner),
         "lease_expires_at": case((let_go, None), else_=_lease(p)),
     }
