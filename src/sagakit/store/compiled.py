@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Dialect, Executable
 
@@ -74,8 +74,7 @@ def json_text(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(NamedTuple):
     """One statement of a write transaction, with its values. A ``fenced`` write must
     change exactly one row, the saga at the writer's fencing token; otherwise another
     process holds the saga and the transaction changes nothing."""

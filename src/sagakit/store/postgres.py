@@ -170,6 +170,8 @@ class PostgresWriter:
         saved = state_params(
             next_state, retry_seconds=retry_seconds, release=release, lease=self._lease
         )
+        if next_start is not None:
+            saved["attempt"] = next_start.attempt
         matched = await self._finishes.write(
             {
                 **saved,

@@ -189,9 +189,7 @@ class SqlSagaStore:
         retry_after: timedelta | None = None,
         release: bool = False,
     ) -> None:
-        if next_start is not None:
-            next_state = next_state.evolve(attempt=next_start.attempt)
-        retry_seconds = (retry_after or timedelta()).total_seconds()
+        retry_seconds = retry_after.total_seconds() if retry_after else 0.0
         if self._postgres is not None:
             await self._postgres.finish_attempt(
                 state,
@@ -213,9 +211,12 @@ class SqlSagaStore:
             )
             statement = SAVE_STATE
         saved.update(fencing_params(state), updated_at=end.finished_at)
-        save = Write(statement, saved, fenced=state)
-        writes = [save, Write(FINISH_ATTEMPT, finished_params(start, end))]
+        writes = [
+            Write(statement, saved, state),
+            Write(FINISH_ATTEMPT, finished_params(start, end)),
+        ]
         if next_start is not None:
+            saved["attempt"] = next_start.attempt
             writes.append(Write(START_ATTEMPT, started_params(next_start)))
         await self._transport.write(writes)
 
