@@ -10,8 +10,8 @@ Parameters are named after what they hold, uniquely across statements (a finishe
 attempt's ``finished_step``, the next one's ``start_step``), so that statements joined
 into one keep every name meaning one value. None is named like a column it is compared
 with (the saga's id is ``saga``): run through SQLAlchemy, an UPDATE reserves those names
-for the values it sets. Times are the database's clock
-(:class:`database_now`), never a process's.
+for the values it sets. Times are the database's clock (:class:`database_now`), never a
+process's.
 """
 
 from __future__ import annotations
@@ -72,13 +72,9 @@ def bound(name: str, kind: TypeEngine[Any]) -> ColumnElement[Any]:
     return bindparam(name, type_=kind)
 
 
-def _lease(p: Source) -> ColumnElement[float]:
-    return database_now() + p("lease", Double())
-
-
 def renewed_lease(p: Source = bound) -> ColumnElement[float]:
     """When a lease taken or renewed now expires (``lease`` seconds from now)."""
-    return _lease(p)
+    return database_now() + p("lease", Double())
 
 
 def fenced(p: Source = bound) -> ColumnElement[bool]:
@@ -117,7 +113,7 @@ def state_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
             else_=sagas.c.next_attempt_at,
         ),
         "owner": case((let_go, None), else_=sagas.c.owner),
-        "lease_expires_at": case((let_go, None), else_=_lease(p)),
+        "lease_expires_at": case((let_go, None), else_=renewed_lease(p)),
     }
 
 
@@ -129,9 +125,14 @@ def started_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
         "direction": p("start_direction", attempts.c.direction.type),
         "attempt": p("start_attempt", attempts.c.attempt.type),
         "idempotency_key": p("start_key", attempts.c.idempotency_key.type),
-        "status": literal_column(f"'{AttemptStatus.STARTED.value}'", attempts.c.status.type),
+        "status": _status(AttemptStatus.STARTED),
         "started_at": p("start_started_at", attempts.c.started_at.type),
     }
+
+
+def _status(status: AttemptStatus) -> ColumnElement[str]:
+    """A status written into the SQL: the compiled statement takes no value for it."""
+    return literal_column(f"'{status.value}'", attempts.c.status.type)
 
 
 def finished_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
@@ -191,9 +192,9 @@ CLOSE_INTERRUPTED = (
     update(attempts)
     .where(
         attempts.c.saga_id == bound("saga", attempts.c.saga_id.type),
-        attempts.c.status == AttemptStatus.STARTED.value,
+        attempts.c.status == _status(AttemptStatus.STARTED),
     )
-    .values(status=AttemptStatus.INTERRUPTED.value)
+    .values(status=_status(AttemptStatus.INTERRUPTED))
 )
 START_ATTEMPT = insert(attempts).inline().values(started_values())
 FINISH_ATTEMPT = update(attempts).where(finished_attempt()).values(finished_values())
