@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Mapping
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -26,13 +28,26 @@ class Compiled:
     fixed: Mapping[str, Any]
     """Values the statement fixes itself (a literal, an offset): none in the hot ones."""
 
-    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+    def arguments(self, params: Mapping[str, Any]) -> Sequence[Any]:
         if self.fixed:
             params = {**self.fixed, **params}
-        values = [params[name] for name in self.names]
+        if not self.processors:
+            return self._values(params)
+        values = list(self._values(params))
         for position, process in self.processors:
             values[position] = process(values[position])
         return values
+
+    @functools.cached_property
+    def _values(self) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+        """The values in positional order, gathered in one call: a write's arguments
+        are built on the event loop, for every statement of every step."""
+        if not self.names:
+            return lambda _params: ()
+        if len(self.names) == 1:
+            name = self.names[0]
+            return lambda params: (params[name],)
+        return operator.itemgetter(*self.names)
 
 
 _compiled: dict[tuple[Executable, Dialect], Compiled] = {}

@@ -203,14 +203,15 @@ class SqlSagaStore:
             return
         # A step runs on an active saga, so the same status is never a terminal one.
         if next_state.status is state.status and retry_seconds == 0 and not release:
-            saved = {**progress_params(next_state), "lease": self._lease}
-            statement = SAVE_PROGRESS
+            saved, statement = progress_params(next_state), SAVE_PROGRESS
+            saved["lease"] = self._lease
         else:
             saved = state_params(
                 next_state, retry_seconds=retry_seconds, release=release, lease=self._lease
             )
             statement = SAVE_STATE
-        saved.update(fencing_params(state), updated_at=end.finished_at)
+        saved["saga"], saved["token"] = state.id, state.fencing_token
+        saved["updated_at"] = end.finished_at
         writes = [
             Write(statement, saved, state),
             Write(FINISH_ATTEMPT, finished_params(start, end)),
