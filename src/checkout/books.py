@@ -27,7 +27,7 @@ from checkout.inventory.tables import products, reservation_lines, reservations
 from checkout.orders.tables import order_items, orders
 from checkout.payment.tables import payments, refunds
 from checkout.shipping.tables import shipments
-from sagakit.tables import sagas
+from sagakit.store import sagas
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ whose process dies is finished by another, with the same idempotency keys.
 from typing import TYPE_CHECKING
 
 from sagakit.alongside import Alongside, Rows
-from sagakit.database import create_engine
+from sagakit.database import open_database
 from sagakit.definition import (
     JSON,
     Action,
@@ -32,9 +32,7 @@ from sagakit.errors import (
     UnknownSagaError,
 )
 from sagakit.handle import SagaHandle
-from sagakit.memory_store import InMemorySagaStore
 from sagakit.observer import SagaObserver
-from sagakit.sql_store import SqlSagaStore
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
@@ -45,7 +43,7 @@ from sagakit.state import (
     SagaState,
     SagaStatus,
 )
-from sagakit.store import SagaStore
+from sagakit.store import InMemorySagaStore, SagaStore, SqlSagaStore
 
 __all__ = [
     "JSON",
@@ -79,8 +77,8 @@ __all__ = [
     "StepRejected",
     "TransientError",
     "UnknownSagaError",
-    "create_engine",
     "idempotency_key",
+    "open_database",
 ]
 
 

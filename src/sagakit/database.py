@@ -33,7 +33,7 @@ READ_ONLY = "sagakit_read_only"
 POSTGRES_POOL_SIZE = 5
 
 
-def create_engine(
+def open_database(
     url: str, *, connect_timeout: float = CONNECT_TIMEOUT_SECONDS, **options: Any
 ) -> AsyncEngine:
     """An async engine for ``url``, configured for the saga store's access pattern.

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from checkout.chaos.databases import drop_databases, scratch_databases
 from checkout.chaos.run import ChaosConfig, run_chaos
 from checkout.migrations import DATABASES
-from sagakit.database import create_engine
+from sagakit.database import open_database
 from tests.conftest import POSTGRES_ADMIN_URL, test_database_backend
 from tests.e2e.test_cli_sigterm import _alive, _children
 
@@ -35,7 +35,7 @@ postgresql_only = pytest.mark.skipif(
 
 def existing(names: list[str]) -> list[str]:
     async def query() -> list[str]:
-        engine = create_engine(POSTGRES_ADMIN_URL)
+        engine = open_database(POSTGRES_ADMIN_URL)
         try:
             async with engine.connect() as connection:
                 found = await connection.execute(

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checkout.chaos.databases import DEFAULT_POSTGRES_URL, admin_statements
-from sagakit import JSON, Saga, SagaEngine, SqlSagaStore, Step, StepContext, create_engine
+from sagakit import JSON, Saga, SagaEngine, SqlSagaStore, Step, StepContext, open_database
 from sagakit.migrate import upgrade
+from sagakit.store import StoreCounters
 
 STEPS = 3
 
@@ -56,20 +57,21 @@ def measure_overhead(
 
 
 async def _measure(backend: str, url: str, sagas: int) -> Overhead:
-    engine = create_engine(url)
+    engine = open_database(url)
     await upgrade(engine)
-    store = SqlSagaStore(engine)
+    counters = StoreCounters()
+    store = SqlSagaStore(engine, instrumentation=counters)
     sagakit = SagaEngine(store=store, sagas=[SAGA], max_concurrency=64)
     try:
         for _ in range(20):
             await sagakit.run(SAGA, input={})
-        statements_before = store.statements
+        statements_before = counters.statements
         per_step: list[float] = []
         for _ in range(sagas):
             started = time.perf_counter()
             await sagakit.run(SAGA, input={})
             per_step.append((time.perf_counter() - started) / STEPS)
-        per_saga = (store.statements - statements_before) / sagas
+        per_saga = (counters.statements - statements_before) / sagas
         started = time.perf_counter()
         await asyncio.gather(*(sagakit.run(SAGA, input={}) for _ in range(sagas)))
         concurrent = sagas / (time.perf_counter() - started)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from sagakit.database import create_engine, create_sync_engine
+from sagakit.database import create_sync_engine, open_database
 
 SYNCHRONOUS_LEVELS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
@@ -87,7 +87,7 @@ def _version(name: str) -> str:
 
 
 async def _postgres(url: str) -> dict[str, str]:
-    engine = create_engine(url)
+    engine = open_database(url)
     try:
         async with engine.connect() as connection:
             settings = {}

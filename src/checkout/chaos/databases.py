@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from checkout.chaos.retry import DEFAULT_BACKOFF, Backoff, DatabaseUnreachable, retrying
 from checkout.migrations import DATABASES, upgrade_all
-from sagakit.database import create_engine
+from sagakit.database import open_database
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
@@ -77,7 +77,7 @@ def scratch_databases(
 async def _create(url: str, names: list[str], created: list[str]) -> None:
     """Create ``names``, each added to ``created`` just before its CREATE is sent: one
     interrupted in flight may exist, and dropping one that does not is harmless."""
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    engine = open_database(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
             for name in names:
@@ -139,7 +139,7 @@ def _cannot_reach(url: str, error: OSError) -> SystemExit:
 
 
 async def execute_statements(url: str, statements: list[str]) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    engine = open_database(url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
             for statement in statements:

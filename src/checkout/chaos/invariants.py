@@ -16,12 +16,12 @@ from checkout.books import (
     read_payments,
     read_shipments,
 )
-from sagakit.database import create_engine
-from sagakit.tables import sagas
+from sagakit.database import open_database
+from sagakit.store import sagas
 
 
 async def pending_sagas(orders_url: str) -> int:
-    engine = create_engine(orders_url)
+    engine = open_database(orders_url)
     try:
         async with engine.connect() as conn:
             query = select(func.count()).where(sagas.c.status.in_(("running", "compensating")))
@@ -33,7 +33,7 @@ async def pending_sagas(orders_url: str) -> int:
 async def check_books(
     urls: Mapping[str, str], *, stock_received: Mapping[str, int], order_ids: set[str]
 ) -> Books:
-    engines = {name: create_engine(url) for name, url in urls.items()}
+    engines = {name: open_database(url) for name, url in urls.items()}
     try:
         async with (
             engines["orders"].connect() as orders,

@@ -5,7 +5,7 @@ participants work: their rules are short synchronous functions, and through
 SQLAlchemy's async SQLite driver every statement would cost several hops between the
 event loop and the driver's thread, where one function costs one hop at most. On
 SQLite the function runs on the event loop itself unless another connection holds the
-write lock (:mod:`sagakit.sqlite_transactions`: a hop to a thread costs about as much
+write lock (:mod:`sagakit.store.sqlite_transactions`: a hop to a thread costs about as much
 as a short transaction); on PostgreSQL, where every statement waits for the server, on
 a worker thread per pooled connection.
 
@@ -26,8 +26,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sagakit.database import create_engine, create_sync_engine, reading
-from sagakit.sqlite_transactions import SqliteTransactions
+from sagakit.database import create_sync_engine, open_database, reading
+from sagakit.store.sqlite_transactions import SqliteTransactions
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -49,7 +49,7 @@ class Database:
     def engine(self) -> AsyncEngine:
         """The async engine, created on first use."""
         if self._engine is None:
-            self._engine = create_engine(self.url, **self._options)
+            self._engine = open_database(self.url, **self._options)
         return self._engine
 
     async def run(

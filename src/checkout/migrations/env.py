@@ -16,7 +16,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from checkout.migrations import database_urls
-from sagakit.database import create_engine
+from sagakit.database import open_database
 
 config = context.config
 if config.config_file_name is not None:
@@ -49,7 +49,7 @@ def _migrate(connection: Connection, name: str) -> None:
 
 async def _migrate_database(name: str, url: str) -> None:
     logger.info("Migrating database %s", name)
-    engine = create_engine(url)
+    engine = open_database(url)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_migrate, name)

@@ -135,8 +135,8 @@ class SagaMetrics:
 
 
 class StatementsSent(Collector):
-    """``checkout_store_statements_total``, read from the saga store at scrape time: the
-    store keeps the count (``SqlSagaStore.statements``), this only reports it."""
+    """``checkout_store_statements_total``, read at scrape time from the counters the
+    saga store reports to (``sagakit.store.StoreCounters``); this only reports them."""
 
     def __init__(self, registry: CollectorRegistry, read: Callable[[], int]) -> None:
         self._read = read

@@ -36,6 +36,7 @@ from sagakit import AttemptLimit, SagaEngine, SagaObserver, SqlSagaStore
 from sagakit.http import ParticipantCaller
 from sagakit.http.aiohttp_client import AiohttpParticipantClient
 from sagakit.http.transport_client import TransportParticipantClient
+from sagakit.store import StoreCounters, StoreInstrumentation
 
 
 def create_app(
@@ -48,11 +49,15 @@ def create_app(
     settings = settings if settings is not None else OrdersSettings()
     registry = CollectorRegistry()
     saga_metrics = SagaMetrics(registry)
+    store_counters = StoreCounters()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with running_orders(
-            settings, observer=saga_metrics, participant_transport=participant_transport
+            settings,
+            observer=saga_metrics,
+            instrumentation=store_counters,
+            participant_transport=participant_transport,
         ) as (service, engine):
             app.state.orders = service
             app.state.engine = engine
@@ -67,11 +72,7 @@ def create_app(
             )
             yield
 
-    def statements_sent() -> int:
-        store: SqlSagaStore | None = getattr(app.state, "store", None)
-        return store.statements if store is not None else 0
-
-    StatementsSent(registry, statements_sent)
+    StatementsSent(registry, lambda: store_counters.statements)
 
     async def refresh_status_counts() -> None:
         counts = await app.state.admin.counts()
@@ -138,6 +139,7 @@ async def running_orders(
     settings: OrdersSettings,
     *,
     observer: SagaObserver | None = None,
+    instrumentation: StoreInstrumentation | None = None,
     participant_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[tuple[OrderService, SagaEngine]]:
     """The order service's moving parts, and a recovery loop that finishes any saga
@@ -163,7 +165,11 @@ async def running_orders(
         shipping=pooled(settings.shipping_url),
     )
     participants = Participants(clients=clients, token=settings.service_token.get_secret_value())
-    store = SqlSagaStore(database.engine, lease_duration=timedelta(seconds=settings.lease_seconds))
+    store = SqlSagaStore(
+        database.engine,
+        lease_duration=timedelta(seconds=settings.lease_seconds),
+        instrumentation=instrumentation,
+    )
     engine = SagaEngine(
         store=store,
         sagas=[CHECKOUT],

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.orders.tables import order_items, orders
 from sagakit import Rows
-from sagakit.tables import sagas
+from sagakit.store import sagas
 
 SAGA_STATUSES_BY_ORDER_STATUS = {
     "pending": ("running", "compensating"),

@@ -36,7 +36,7 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     )
     """Connections the order service keeps open to PostgreSQL, all of them reused; a
     write that finds them busy waits for one (no extra connections are opened: see
-    ``sagakit.create_engine``). 5, 8 and 15 ran equally fast at 32 clients. SQLite
+    ``sagakit.open_database``). 5, 8 and 15 ran equally fast at 32 clients. SQLite
     ignores it."""
     lease_seconds: float = Field(
         default=30.0, gt=STEP_TIMEOUT.total_seconds(), validation_alias="ORDERS_LEASE_SECONDS"
@@ -68,7 +68,7 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     owner: str | None = Field(default=None, validation_alias="ORDERS_OWNER")
 
     def database_options(self) -> dict[str, Any]:
-        """The store's pool on PostgreSQL (``sagakit.create_engine`` keeps it fixed)."""
+        """The store's pool on PostgreSQL (``sagakit.open_database`` keeps it fixed)."""
         if make_url(self.database_url).get_backend_name() == "sqlite":
             return {}
         return {**self.pool_options(self.database_url), "pool_size": self.database_connections}

@@ -20,7 +20,6 @@ from typing import Any
 from sagakit.alongside import Alongside
 from sagakit.definition import Saga
 from sagakit.engine import SagaEngine
-from sagakit.memory_store import InMemorySagaStore
 from sagakit.simulation.network import sender
 from sagakit.simulation.trace import Trace, short
 from sagakit.state import (
@@ -30,6 +29,7 @@ from sagakit.state import (
     SagaEvent,
     SagaState,
 )
+from sagakit.store.memory import InMemorySagaStore
 
 POLL_SECONDS = 1.0
 

@@ -26,12 +26,12 @@ from typing import Any, Protocol
 
 from sagakit.definition import JSON, Saga
 from sagakit.errors import SagaError
-from sagakit.memory_store import InMemorySagaStore
 from sagakit.simulation.loop import VirtualTimeLoop
 from sagakit.simulation.network import CALM, Faults, Network, Participant
 from sagakit.simulation.processes import Orchestrators
 from sagakit.simulation.trace import Trace, short
 from sagakit.state import SagaState, SagaStatus
+from sagakit.store.memory import InMemorySagaStore
 
 
 @dataclass(frozen=True, kw_only=True)

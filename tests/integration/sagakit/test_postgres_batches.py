@@ -7,10 +7,12 @@ import asyncio
 import asyncpg
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
 from sagakit import AttemptStatus, Direction, LeaseLost, SagaEngine, SagaState, SqlSagaStore
 from sagakit.state import AttemptEnd, AttemptStart
-from sagakit.tables import attempts
+from sagakit.store import StoreCounters
+from sagakit.store.tables import attempts
 from tests.conftest import test_database_backend
 from tests.support.participants import FakeParticipant, saga_over
 
@@ -69,15 +71,15 @@ async def moved_on(store: SqlSagaStore, state: SagaState) -> bool:
 
 
 async def test_finishes_asked_for_together_share_one_statement_and_each_lands(
-    sql_store: SqlSagaStore,
+    sql_store: SqlSagaStore, store_counters: StoreCounters
 ):
     sagas = await sagas_paying(sql_store, 10)
-    before = sql_store.statements
+    before = store_counters.statements
 
     await asyncio.gather(*(finish_payment(sql_store, state) for state in sagas))
 
     # The first went alone; the nine asked for while it was in flight went together.
-    assert sql_store.statements - before == 2
+    assert store_counters.statements - before == 2
     assert all([await moved_on(sql_store, state) for state in sagas])
 
 
@@ -99,7 +101,9 @@ async def test_a_stale_token_in_a_batch_fails_that_saga_alone(sql_store: SqlSaga
     assert untouched is not None and untouched.cursor == 0 and untouched.results == {}
 
 
-async def test_a_batch_the_database_refuses_is_sent_again_saga_by_saga(sql_store: SqlSagaStore):
+async def test_a_batch_the_database_refuses_is_sent_again_saga_by_saga(
+    sql_store: SqlSagaStore, store_counters: StoreCounters
+):
     sagas = await sagas_paying(sql_store, 6)
     clashing = sagas[2]
     async with sql_store.engine.begin() as connection:  # its next attempt is already there
@@ -114,16 +118,17 @@ async def test_a_batch_the_database_refuses_is_sent_again_saga_by_saga(sql_store
                 started_at=1.0,
             )
         )
-    before = sql_store.statements
+    before = store_counters.statements
 
     outcomes = await asyncio.gather(
         *(finish_payment(sql_store, state) for state in sagas), return_exceptions=True
     )
 
-    assert isinstance(outcomes[2], asyncpg.UniqueViolationError)
+    assert isinstance(outcomes[2], IntegrityError)
+    assert isinstance(outcomes[2].orig, asyncpg.UniqueViolationError)
     assert [outcome for i, outcome in enumerate(outcomes) if i != 2] == [None] * 5
     # The first alone, the batch of five refused as a whole, then each of the five alone.
-    assert sql_store.statements - before == 7
+    assert store_counters.statements - before == 7
     assert [await moved_on(sql_store, state) for state in sagas] == [True] * 2 + [False] + [
         True
     ] * 3

@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from sagakit import SagaEngine, SqlSagaStore, create_engine
+from sagakit import SagaEngine, SqlSagaStore, open_database
 from tests.conftest import test_database_backend
 from tests.support.participants import FakeParticipant, saga_over
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(
 
 async def drop_connections(database_url: str) -> int:
     """What an administrator or a failover does: end every session on the database."""
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    admin = open_database(database_url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as connection:
             ended = await connection.execute(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sagakit import Direction, SagaEngine, SagaStatus, SqlSagaStore, create_engine
+from sagakit import Direction, SagaEngine, SagaStatus, SqlSagaStore, open_database
 from sagakit.migrate import upgrade
 from tests.support.participants import Behaviour, FakeParticipant, saga_over
 
@@ -59,7 +59,7 @@ SCENARIOS = {
 
 
 async def count_writes(url: str, script: dict[Any, list[Behaviour]]) -> tuple[int, SagaStatus]:
-    engine = create_engine(url)
+    engine = open_database(url)
     store = CrashingStore(SqlSagaStore(engine, lease_duration=LEASE), crash_at=0, before=False)
     saga = saga_over(FakeParticipant(script=dict(script)), timeout=STEP_TIMEOUT)
     state = await SagaEngine(store=store, sagas=[saga]).run(saga, input={})  # type: ignore[arg-type]
@@ -74,7 +74,7 @@ async def test_a_fresh_engine_finishes_a_saga_interrupted_at_any_write(
 ):
     script = SCENARIOS[scenario]
     reference_url = await make_database_url(f"reference_{scenario}")
-    reference = create_engine(reference_url)
+    reference = open_database(reference_url)
     await upgrade(reference)
     await reference.dispose()
     total, expected = await count_writes(reference_url, script)
@@ -86,7 +86,7 @@ async def test_a_fresh_engine_finishes_a_saga_interrupted_at_any_write(
         participant = FakeParticipant(script=dict(script))
         saga = saga_over(participant, timeout=STEP_TIMEOUT)
 
-        first = create_engine(url)
+        first = open_database(url)
         await upgrade(first)
         store = CrashingStore(
             SqlSagaStore(first, lease_duration=LEASE), crash_at=crash_at, before=before
@@ -97,7 +97,7 @@ async def test_a_fresh_engine_finishes_a_saga_interrupted_at_any_write(
         await first.dispose()
 
         await asyncio.sleep(LEASE.total_seconds() * 1.2)
-        second = create_engine(url)
+        second = open_database(url)
         fresh_store = SqlSagaStore(second, lease_duration=LEASE)
         recovered = await SagaEngine(store=fresh_store, sagas=[saga]).recover()
         final = await fresh_store.load(f"saga-{crash_at}")

@@ -25,10 +25,11 @@ from sagakit import (
     SagaState,
     SagaStatus,
     SqlSagaStore,
-    create_engine,
+    open_database,
 )
 from sagakit.migrate import SCRIPTS, upgrade
 from sagakit.state import AttemptEnd, AttemptStart
+from sagakit.store import StoreCounters
 from tests.support.app_tables import app_lines, app_metadata, app_orders, order_rows
 from tests.support.participants import Behaviour, FakeParticipant, saga_over
 
@@ -124,7 +125,7 @@ async def test_claims_skip_sagas_whose_lease_is_live(sql_store: SqlSagaStore):
 
 
 async def test_claims_take_sagas_whose_lease_expired(database_url: str):
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     await upgrade(engine)
     store = SqlSagaStore(engine, lease_duration=timedelta(milliseconds=100))
     saga = saga_over(FakeParticipant())
@@ -139,7 +140,7 @@ async def test_claims_take_sagas_whose_lease_expired(database_url: str):
 
 
 async def test_concurrent_claimers_never_take_the_same_saga(database_url: str):
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     await upgrade(engine)
     short_lease = SqlSagaStore(engine, lease_duration=timedelta(milliseconds=60))
     saga = saga_over(FakeParticipant(), timeout=timedelta(milliseconds=20))
@@ -211,7 +212,7 @@ async def test_an_ordinary_step_leaves_the_due_time_and_a_retry_moves_it(
 
 
 async def test_migrations_apply_once_and_can_run_again(database_url: str):
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     await upgrade(engine)
     await upgrade(engine)
     async with engine.connect() as conn:
@@ -344,12 +345,14 @@ async def test_rows_alongside_a_saga_are_stored_with_it_or_not_at_all(sql_store:
     assert await sql_store.load("o-3") is None
 
 
-async def test_rows_alongside_go_in_the_sagas_statement_on_postgresql(sql_store: SqlSagaStore):
+async def test_rows_alongside_go_in_the_sagas_statement_on_postgresql(
+    sql_store: SqlSagaStore, store_counters: StoreCounters
+):
     saga = saga_over(FakeParticipant())
     engine = SagaEngine(store=sql_store, sagas=[saga])
     async with sql_store.engine.begin() as connection:
         await connection.run_sync(app_metadata.create_all)
-    before = sql_store.statements
+    before = store_counters.statements
 
     started = await engine.start(
         saga, input={}, alongside=order_rows("o-1", key="k", prices=["1", "2"])
@@ -357,16 +360,18 @@ async def test_rows_alongside_go_in_the_sagas_statement_on_postgresql(sql_store:
 
     # SQLite counts BEGIN, the order, each line, the saga, its first attempt and COMMIT.
     backend = sql_store.engine.dialect.name
-    assert sql_store.statements - before == {"sqlite": 7, "postgresql": 1}[backend]
+    assert store_counters.statements - before == {"sqlite": 7, "postgresql": 1}[backend]
     await started.result()
 
 
-async def test_the_store_counts_every_statement_it_sends(sql_store: SqlSagaStore):
+async def test_the_store_reports_every_statement_it_sends(
+    sql_store: SqlSagaStore, store_counters: StoreCounters
+):
     saga = saga_over(FakeParticipant())
-    before = sql_store.statements
+    before = store_counters.statements
 
     state = await SagaEngine(store=sql_store, sagas=[saga]).run(saga, input={})
-    written = sql_store.statements - before
+    written = store_counters.statements - before
     await sql_store.load(state.id)
 
     # Four writes: the create (with the first attempt) and one per step. On SQLite the
@@ -374,19 +379,22 @@ async def test_the_store_counts_every_statement_it_sends(sql_store: SqlSagaStore
     backend = sql_store.engine.dialect.name
     assert written == {"sqlite": 18, "postgresql": 4}[backend]
     read = {"sqlite": 2, "postgresql": 1}[backend]  # the load's SELECT (SQLite: and BEGIN)
-    assert sql_store.statements == before + written + read
+    assert store_counters.statements == before + written + read
 
 
-async def test_the_count_survives_closing_the_store(database_url: str):
-    engine = create_engine(database_url)
+async def test_a_closed_store_reports_no_more_statements(database_url: str):
+    engine = open_database(database_url)
     await upgrade(engine)
-    store = SqlSagaStore(engine)
+    counters = StoreCounters()
+    store = SqlSagaStore(engine, instrumentation=counters)
     saga = saga_over(FakeParticipant())
     await SagaEngine(store=store, sagas=[saga]).run(saga, input={})
-    counted = store.statements
+    counted = counters.statements
 
     store.close()
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
     await engine.dispose()
 
     assert counted > 0
-    assert store.statements == counted
+    assert counters.statements == counted

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sagakit import SqlSagaStore, create_engine
+from sagakit import SqlSagaStore, open_database
 from sagakit.migrate import upgrade
 
 SAGA_ROW = (
@@ -21,7 +21,7 @@ SAGA_ROW = (
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqlSagaStore]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'sagas.db'}")
+    engine = open_database(f"sqlite+aiosqlite:///{tmp_path / 'sagas.db'}")
     await upgrade(engine)
     store = SqlSagaStore(engine)
     yield store

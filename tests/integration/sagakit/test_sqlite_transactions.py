@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from sagakit.sqlite_transactions import SqliteTransactions, driver
+from sagakit.store import StoreCounters
+from sagakit.store.sqlite_transactions import SqliteTransactions, driver
 
 
 @pytest.fixture
@@ -26,8 +27,13 @@ def path(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def transactions(path: str) -> Iterator[SqliteTransactions]:
-    transactions = SqliteTransactions(path, thread_name="test-sqlite")
+def counters() -> StoreCounters:
+    return StoreCounters()
+
+
+@pytest.fixture
+def transactions(path: str, counters: StoreCounters) -> Iterator[SqliteTransactions]:
+    transactions = SqliteTransactions(path, thread_name="test-sqlite", instrumentation=counters)
     yield transactions
     transactions.close()
 
@@ -64,7 +70,7 @@ def stored(path: str) -> list[str]:
 
 
 async def test_transactions_asked_in_one_turn_share_one_commit(
-    transactions: SqliteTransactions, path: str
+    transactions: SqliteTransactions, path: str, counters: StoreCounters
 ) -> None:
     answers = await asyncio.gather(
         transactions.run(add("a"), managed=False),
@@ -73,22 +79,22 @@ async def test_transactions_asked_in_one_turn_share_one_commit(
     )
 
     assert answers == [threading.current_thread().name, "b", threading.current_thread().name]
-    assert transactions.commits == 1
+    assert counters.commits == 1
     assert stored(path) == ["a", "b", "c"]
 
 
 async def test_one_alone_commits_without_savepoints(
-    transactions: SqliteTransactions, path: str
+    transactions: SqliteTransactions, path: str, counters: StoreCounters
 ) -> None:
     await transactions.run(add("a"), managed=False)
 
-    assert transactions.commits == 1
-    assert transactions.statements == 3  # BEGIN IMMEDIATE, the insert, COMMIT
+    assert counters.commits == 1
+    assert counters.statements == 3  # BEGIN IMMEDIATE, the insert, COMMIT
     assert stored(path) == ["a"]
 
 
 async def test_one_that_raises_is_rolled_back_alone_and_its_caller_gets_the_error(
-    transactions: SqliteTransactions, path: str
+    transactions: SqliteTransactions, path: str, counters: StoreCounters
 ) -> None:
     answers = await asyncio.gather(
         transactions.run(add("a"), managed=False),
@@ -98,7 +104,7 @@ async def test_one_that_raises_is_rolled_back_alone_and_its_caller_gets_the_erro
         return_exceptions=True,
     )
 
-    assert transactions.commits == 1
+    assert counters.commits == 1
     assert isinstance(answers[1], ValueError) and str(answers[1]) == "refused lost"
     assert isinstance(answers[2], IntegrityError)
     assert stored(path) == ["a", "c"]
@@ -117,7 +123,7 @@ async def test_alone_one_that_raises_leaves_nothing(
 
 
 async def test_a_batch_that_finds_the_lock_taken_commits_together_on_the_thread(
-    transactions: SqliteTransactions, path: str
+    transactions: SqliteTransactions, path: str, counters: StoreCounters
 ) -> None:
     other = sqlite3.connect(path, isolation_level=None)
     try:
@@ -134,7 +140,7 @@ async def test_a_batch_that_finds_the_lock_taken_commits_together_on_the_thread(
         threads = await batch
         assert all(name.startswith("test-sqlite") for name in threads)
         assert (await behind).startswith("test-sqlite")  # queued behind, in order
-        assert transactions.lock_waits == 1
+        assert counters.lock_waits == 1
         assert await transactions.run(add("d"), managed=False) == threading.current_thread().name
     finally:
         other.close()

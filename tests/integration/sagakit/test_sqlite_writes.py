@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
-from sagakit import SagaEngine, SagaStatus, SqlSagaStore, create_engine
+from sagakit import SagaEngine, SagaStatus, SqlSagaStore, open_database
 from sagakit.migrate import upgrade
+from sagakit.store import StoreCounters
 from tests.support.app_tables import app_metadata, order_rows
 from tests.support.participants import FakeParticipant, saga_over
 
@@ -24,12 +25,17 @@ def writer_threads() -> int:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqlSagaStore]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'sagas.db'}")
+def counters() -> StoreCounters:
+    return StoreCounters()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, counters: StoreCounters) -> AsyncIterator[SqlSagaStore]:
+    engine = open_database(f"sqlite+aiosqlite:///{tmp_path / 'sagas.db'}")
     await upgrade(engine)
     async with engine.begin() as connection:
         await connection.run_sync(app_metadata.create_all)
-    store = SqlSagaStore(engine)
+    store = SqlSagaStore(engine, instrumentation=counters)
     yield store
     store.close()
     await engine.dispose()
@@ -45,12 +51,9 @@ def lock(tmp_path: Path, store: SqlSagaStore) -> Iterator[sqlite3.Connection]:
     other.close()
 
 
-def lock_waits(store: SqlSagaStore) -> int:
-    assert store._sqlite is not None
-    return store._sqlite.lock_waits
-
-
-async def test_uncontended_writes_run_on_the_event_loop_without_a_thread(store: SqlSagaStore):
+async def test_uncontended_writes_run_on_the_event_loop_without_a_thread(
+    store: SqlSagaStore, counters: StoreCounters
+):
     saga = saga_over(FakeParticipant())
     engine = SagaEngine(store=store, sagas=[saga])
     threads_before = writer_threads()
@@ -62,11 +65,11 @@ async def test_uncontended_writes_run_on_the_event_loop_without_a_thread(store: 
 
     assert done.status is SagaStatus.COMPLETED
     assert writer_threads() == threads_before
-    assert lock_waits(store) == 0
+    assert counters.lock_waits == 0
 
 
 async def test_a_write_that_finds_the_lock_taken_waits_off_the_loop_and_later_writes_queue_behind(
-    store: SqlSagaStore, lock: sqlite3.Connection
+    store: SqlSagaStore, lock: sqlite3.Connection, counters: StoreCounters
 ):
     saga = saga_over(FakeParticipant())
     engine = SagaEngine(store=store, sagas=[saga])
@@ -82,7 +85,7 @@ async def test_a_write_that_finds_the_lock_taken_waits_off_the_loop_and_later_wr
     # Both wait for the lock, and the loop goes on: it reads beside the other writer.
     assert not first.done() and not second.done()
     assert await asyncio.wait_for(store.count_by_status(), timeout=5) == {}
-    assert lock_waits(store) == 1  # the second never tried the loop: it queued
+    assert counters.lock_waits == 1  # the second never tried the loop: it queued
     lock.execute("COMMIT")
     created = await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
 
@@ -92,7 +95,7 @@ async def test_a_write_that_finds_the_lock_taken_waits_off_the_loop_and_later_wr
     fourth = await engine.start(saga, input={}, alongside=order_rows("o-2", key="k2", prices=["2"]))
     await third.result()
     await fourth.result()
-    assert lock_waits(store) == 1
+    assert counters.lock_waits == 1
 
 
 async def test_an_application_function_alongside_runs_on_the_writer_thread(store: SqlSagaStore):

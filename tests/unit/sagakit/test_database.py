@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from sqlalchemy.pool import QueuePool
 
-from sagakit import create_engine
+from sagakit import open_database
 
 
 def _pool(url: str, **options: int) -> QueuePool:
-    pool = create_engine(url, **options).pool
+    pool = open_database(url, **options).pool
     assert isinstance(pool, QueuePool)
     return pool
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from sagakit.write_batches import WriteBatches
+from sagakit.store.write_batches import WriteBatches
 
 
 class Database:
@@ -18,6 +18,10 @@ class Database:
         self.gate = asyncio.Event()
         self.gate.set()
         self.batch_fails = False
+        self.batches = 0
+
+    def batched(self) -> None:
+        self.batches += 1
 
     async def one(self, write: str) -> str:
         self.sent.append(write)
@@ -44,18 +48,18 @@ async def holding_the_first(database: Database, batches: WriteBatches[str, str])
 
 async def test_a_write_with_nothing_in_flight_goes_alone_at_once():
     database = Database()
-    batches = WriteBatches(database.one, database.many)
+    batches = WriteBatches(database.one, database.many, on_batch=database.batched)
 
     assert await batches.write("a") == "A"
     assert await batches.write("b") == "B"
 
     assert database.sent == ["a", "b"]
-    assert batches.batches == 0
+    assert database.batches == 0
 
 
 async def test_writes_asked_for_while_one_is_in_flight_go_together_after_it():
     database = Database()
-    batches = WriteBatches(database.one, database.many)
+    batches = WriteBatches(database.one, database.many, on_batch=database.batched)
     first = await holding_the_first(database, batches)
 
     later = [asyncio.create_task(batches.write(w)) for w in ("b", "c", "d")]
@@ -66,12 +70,12 @@ async def test_writes_asked_for_while_one_is_in_flight_go_together_after_it():
     assert await first == "A"
     assert await asyncio.gather(*later) == ["B", "C", "D"]
     assert database.sent == ["a", ["b", "c", "d"]]
-    assert batches.batches == 1
+    assert database.batches == 1
 
 
 async def test_after_a_batch_the_next_write_goes_alone_again():
     database = Database()
-    batches = WriteBatches(database.one, database.many)
+    batches = WriteBatches(database.one, database.many, on_batch=database.batched)
     first = await holding_the_first(database, batches)
     later = [asyncio.create_task(batches.write(w)) for w in ("b", "c")]
     database.gate.set()
@@ -83,7 +87,7 @@ async def test_after_a_batch_the_next_write_goes_alone_again():
 
 async def test_one_write_waiting_alone_is_sent_alone():
     database = Database()
-    batches = WriteBatches(database.one, database.many)
+    batches = WriteBatches(database.one, database.many, on_batch=database.batched)
     first = await holding_the_first(database, batches)
     second = asyncio.create_task(batches.write("b"))
     database.gate.set()
@@ -94,7 +98,7 @@ async def test_one_write_waiting_alone_is_sent_alone():
 
 async def test_a_batch_that_fails_is_sent_again_write_by_write_each_with_its_outcome():
     database = Database()
-    batches = WriteBatches(database.one, database.many)
+    batches = WriteBatches(database.one, database.many, on_batch=database.batched)
     first = await holding_the_first(database, batches)
     later = [asyncio.create_task(batches.write(w)) for w in ("b", "bad-c", "d")]
     database.gate.set()
@@ -104,12 +108,12 @@ async def test_a_batch_that_fails_is_sent_again_write_by_write_each_with_its_out
     assert outcomes[:2] == ["A", "B"] and outcomes[3] == "D"
     assert isinstance(outcomes[2], ValueError) and str(outcomes[2]) == "refused bad-c"
     assert database.sent == ["a", ["b", "bad-c", "d"], "b", "bad-c", "d"]
-    assert batches.batches == 0
+    assert database.batches == 0
 
 
 async def test_a_write_whose_caller_gave_up_before_it_was_sent_is_not_sent():
     database = Database()
-    batches = WriteBatches(database.one, database.many)
+    batches = WriteBatches(database.one, database.many, on_batch=database.batched)
     first = await holding_the_first(database, batches)
     abandoned = asyncio.create_task(batches.write("b"))
     kept = asyncio.create_task(batches.write("c"))
@@ -125,7 +129,7 @@ async def test_a_write_whose_caller_gave_up_before_it_was_sent_is_not_sent():
 
 async def test_a_failing_first_write_fails_alone_and_the_waiting_ones_still_go():
     database = Database()
-    batches = WriteBatches(database.one, database.many)
+    batches = WriteBatches(database.one, database.many, on_batch=database.batched)
     database.gate.clear()
     first = asyncio.create_task(batches.write("bad-a"))
     await asyncio.sleep(0)
@@ -148,7 +152,7 @@ async def test_writes_asked_for_during_a_batch_go_in_the_next_one():
             await asyncio.sleep(0)
         return await database.many(writes)
 
-    batches = WriteBatches(database.one, many_then_more)
+    batches = WriteBatches(database.one, many_then_more, on_batch=database.batched)
     first = await holding_the_first(database, batches)
     later = [asyncio.create_task(batches.write(w)) for w in ("b", "c")]
     database.gate.set()
@@ -156,4 +160,4 @@ async def test_writes_asked_for_during_a_batch_go_in_the_next_one():
     await asyncio.gather(first, *later)
     assert await asyncio.gather(*second_wave) == ["X", "Y"]
     assert database.sent == ["a", ["b", "c"], ["x", "y"]]
-    assert batches.batches == 2
+    assert database.batches == 2

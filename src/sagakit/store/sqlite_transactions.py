@@ -21,6 +21,7 @@ they keep their order.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from sagakit.database import create_sync_engine
+from sagakit.store.instrumentation import NOT_INSTRUMENTED, StoreInstrumentation
 
 T = TypeVar("T")
 
@@ -52,7 +54,13 @@ class _Outcome:
 class SqliteTransactions:
     """Transactions on one SQLite file: on the event loop, committed a turn at a time."""
 
-    def __init__(self, path: str, *, thread_name: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        thread_name: str,
+        instrumentation: StoreInstrumentation | None = None,
+    ) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
         self._waiting_engine = create_sync_engine(f"sqlite:///{path}", poolclass=StaticPool)
         self._loop_engine = create_sync_engine(
@@ -61,18 +69,15 @@ class SqliteTransactions:
             connect_args={"check_same_thread": False, "timeout": 0},
         )
         event.listen(self._loop_engine, "connect", _never_wait)
-        for engine in (self._waiting_engine, self._loop_engine):
-            event.listen(engine, "connect", self._count_statements)
+        self._instrumentation = instrumentation or NOT_INSTRUMENTED
+        if instrumentation is not None:
+            sent = instrumentation.statement_sent
+            for engine in (self._waiting_engine, self._loop_engine):
+                event.listen(engine, "connect", functools.partial(_trace_statements, sent))
         self._waiting: Connection | None = None
         self._on_loop: Connection | None = None
         self._asked: list[_Request[Any]] = []
         self._queued = 0
-        self.statements = 0
-        """Statements executed so far, BEGIN, COMMIT and savepoints included."""
-        self.lock_waits = 0
-        """Commits that found another connection writing and waited on the thread."""
-        self.commits = 0
-        """Transactions ended so far; fewer than were asked for when several shared one."""
 
     async def run(
         self, work: Callable[[Connection], T], *, managed: bool = True, on_loop: bool = True
@@ -125,7 +130,7 @@ class SqliteTransactions:
             outcomes = self._commit(self._on_loop, batch)
         except Exception as error:
             if _lock_taken(error):
-                self.lock_waits += 1
+                self._instrumentation.lock_waited()
                 self._to_thread(batch)
             else:
                 _answer(batch, _all_failed(batch, error))
@@ -155,7 +160,7 @@ class SqliteTransactions:
             alone = batch[0]
             run_alone = _managed if alone.managed else _unmanaged
             outcome = run_alone(connection, alone.work)
-            self.commits += 1
+            self._instrumentation.transaction_committed()
             return [outcome]
         outcomes = []
         with connection.begin():  # BEGIN IMMEDIATE (sagakit.database)
@@ -168,14 +173,13 @@ class SqliteTransactions:
                     db.execute("ROLLBACK TO request")
                     outcomes.append(_Outcome(error=_as_sqlalchemy(error)))
                 db.execute("RELEASE request")
-        self.commits += 1
+        self._instrumentation.transaction_committed()
         return outcomes
 
-    def _count_statements(self, dbapi_connection: Any, _record: Any) -> None:
-        def count(_statement: str) -> None:
-            self.statements += 1
 
-        dbapi_connection.set_trace_callback(count)
+def _trace_statements(sent: Callable[[], None], dbapi_connection: Any, _record: Any) -> None:
+    """Every statement the driver runs, BEGIN, COMMIT and savepoints included."""
+    dbapi_connection.set_trace_callback(lambda _statement: sent())
 
 
 def driver(connection: Connection) -> sqlite3.Connection:

@@ -27,14 +27,16 @@ class WriteBatches(Generic[W, R]):
         self,
         one: Callable[[W], Awaitable[R]],
         many: Callable[[Sequence[W]], Awaitable[Sequence[R]]],
+        *,
+        on_batch: Callable[[], None] = lambda: None,
     ) -> None:
+        """``on_batch`` hears of each batch sent together (for metrics)."""
         self._one, self._many = one, many
+        self._on_batch = on_batch
         self._in_flight = False
         self._queued: list[tuple[W, asyncio.Future[R]]] = []
         # Held only so the event loop's weak reference is not the task's last one.
         self._sending: asyncio.Task[None] | None = None
-        self.batches = 0
-        """Writes sent together with others, counted once per batch."""
 
     async def write(self, write: W) -> R:
         if self._in_flight:
@@ -66,7 +68,7 @@ class WriteBatches(Generic[W, R]):
                 for write, answer in batch:
                     await _answer(answer, self._one(write))
                 return
-            self.batches += 1
+            self._on_batch()
             for (_, answer), result in zip(batch, results, strict=True):
                 if not answer.done():
                     answer.set_result(result)
