@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from sagakit.unavailable import is_disconnect
 
+__all__ = ["create_sync_engine", "is_sqlite", "open_database", "reading"]
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_SECONDS = 5.0
 """How long opening a PostgreSQL connection may take: a server that does not answer

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sagakit.database import create_sync_engine, open_database, reading
-from sagakit.store.sqlite_transactions import SqliteTransactions
+from sagakit.store import SqliteTransactions
 
 P = ParamSpec("P")
 T = TypeVar("T")

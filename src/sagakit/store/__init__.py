@@ -10,12 +10,14 @@ from sagakit.store.instrumentation import StoreCounters, StoreInstrumentation
 from sagakit.store.memory import InMemorySagaStore
 from sagakit.store.protocol import SagaStore
 from sagakit.store.sql import SqlSagaStore
+from sagakit.store.sqlite_transactions import SqliteTransactions
 from sagakit.store.tables import attempts, events, metadata, sagas
 
 __all__ = [
     "InMemorySagaStore",
     "SagaStore",
     "SqlSagaStore",
+    "SqliteTransactions",
     "StoreCounters",
     "StoreInstrumentation",
     "attempts",
