@@ -25,14 +25,14 @@ def saga_params(state: SagaState, *, owner: str, lease: float) -> dict[str, Any]
 
 
 def progress_params(state: SagaState) -> dict[str, Any]:
-    failure, stuck = state.failure, state.compensation_failure
+    failure, gave_up = state.failure, state.compensation_failure
     return {
         "results": state.results,
         "cursor": state.cursor,
         "attempt": state.attempt,
         "attempt_base": state.attempt_base,
         "failure": failure.to_json() if failure else None,
-        "compensation_failure": stuck.to_json() if stuck else None,
+        "compensation_failure": gave_up.to_json() if gave_up else None,
         "updated_at": state.updated_at,
     }
 
@@ -44,7 +44,7 @@ def state_params(
         **progress_params(state),
         "status": state.status.value,
         "retry_seconds": retry_seconds,
-        "let_go": release or state.status.is_terminal,
+        "release_lease": release or state.status.is_terminal,
         "lease": lease,
     }
 

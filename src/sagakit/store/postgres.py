@@ -84,12 +84,12 @@ class PostgresWriter:
         pool and giving it back costs greenlet hops and a reset on every statement."""
         # A store dropped without close() lets go of it too, rather than leave it to the
         # garbage collector's warning about a connection never checked in.
-        self._let_go = weakref.finalize(self, self._kept.let_go)
+        self._release_kept = weakref.finalize(self, self._kept.release)
         self._blocking: Engine | None = None
         self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="sagakit-pg")
 
     def close(self) -> None:
-        self._let_go()
+        self._release_kept()
         self._threads.shutdown(wait=True)
         if self._blocking is not None:
             self._blocking.dispose()
@@ -238,7 +238,7 @@ class PostgresWriter:
 class _Kept:
     connection: PoolProxiedConnection | None = None
 
-    def let_go(self) -> None:
+    def release(self) -> None:
         if self.connection is not None:
             # Outside a greenlet SQLAlchemy ends an asyncpg connection without awaiting.
             self.connection.invalidate()

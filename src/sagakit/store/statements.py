@@ -102,8 +102,8 @@ def progress_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
 
 def state_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
     """Progress, status, schedule and lease: a ``retry_seconds`` above zero moves the
-    due time, ``let_go`` gives up the lease."""
-    let_go = p("let_go", Boolean())
+    due time, ``release_lease`` gives up the lease."""
+    release_lease = p("release_lease", Boolean())
     retry = p("retry_seconds", Double())
     return {
         **progress_values(p),
@@ -112,8 +112,8 @@ def state_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
             (retry > literal_column("0", Double()), database_now() + retry),
             else_=sagas.c.next_attempt_at,
         ),
-        "owner": case((let_go, None), else_=sagas.c.owner),
-        "lease_expires_at": case((let_go, None), else_=renewed_lease(p)),
+        "owner": case((release_lease, None), else_=sagas.c.owner),
+        "lease_expires_at": case((release_lease, None), else_=renewed_lease(p)),
     }
 
 

@@ -28,6 +28,9 @@ SQL_BACKENDS = ["sqlite", "sqlite-in-memory"] + (
 )
 """``sqlite-in-memory`` writes through SQLAlchemy's engine, not SQLite's own transport."""
 ALL_BACKENDS = ["memory", *SQL_BACKENDS]
+CONCURRENT_BACKENDS = [backend for backend in ALL_BACKENDS if backend != "sqlite-in-memory"]
+"""Stores that take transactions side by side (an in-memory SQLite database is one
+connection: one transaction at a time)."""
 
 LONG_LEASE = timedelta(minutes=10)
 """Long enough that no test, however slow the machine, sees it expire."""
@@ -45,6 +48,14 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 @pytest.fixture
 async def store(make_store: StoreFactory) -> SagaStore:
     return await make_store(LONG_LEASE)
+
+
+@pytest.fixture(params=CONCURRENT_BACKENDS)
+async def concurrent_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SagaStore]:
+    async with _stores(str(request.param), tmp_path) as make:
+        yield await make(LONG_LEASE)
 
 
 @pytest.fixture(params=SQL_BACKENDS)

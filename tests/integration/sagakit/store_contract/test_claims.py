@@ -96,11 +96,8 @@ async def test_finished_sagas_are_never_due(store: SagaStore):
     assert await store.claim_due(owner="other", limit=10) == []
 
 
-async def test_concurrent_due_claims_never_take_the_same_saga(
-    store: SagaStore, request: pytest.FixtureRequest
-):
-    if request.node.callspec.params["make_store"] == "sqlite-in-memory":
-        pytest.skip("an in-memory SQLite database is one connection: one transaction at a time")
+async def test_concurrent_due_claims_never_take_the_same_saga(concurrent_store: SagaStore):
+    store = concurrent_store
     ids = await released(store, 12)
 
     batches = await asyncio.gather(*(store.claim_due(owner=f"w{i}", limit=5) for i in range(4)))
