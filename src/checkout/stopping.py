@@ -6,8 +6,8 @@ Three pieces, for three ways a stop could leave a service running or print noise
   ``finally`` that stops the services runs (Python's default ends the process at once).
 - :func:`stop_signals_deferred`: a stop that lands while a service is being spawned
   waits until the new process is on record, so the ``finally`` knows to stop it.
-- :func:`run_until_stopped`: inside an event loop SIGTERM cancels the main task, as
-  ``asyncio.run`` does for Ctrl-C, instead of raising inside whatever task runs.
+- :func:`run_until_stopped`: inside an event loop Ctrl-C and SIGTERM cancel the main
+  task (again, until it ends), instead of raising inside whatever task runs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -74,16 +74,24 @@ def stop_signals_deferred() -> Iterator[None]:
 
 
 def run_until_stopped(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(main)``, where SIGTERM cancels ``main`` as Ctrl-C does, then the
-    process exits with 143.
+    """``asyncio.run(main)``, where Ctrl-C and SIGTERM cancel ``main`` until it ends,
+    then the process exits as it would have: ``KeyboardInterrupt``, or 143.
 
     Left to :func:`stop_services_on_sigterm`'s handler, SIGTERM raises ``SystemExit``
     inside whichever task happens to run; that task keeps it as an exception nobody
     retrieves, and asyncio prints "Task exception was never retrieved" with a traceback
     on the way out. Cancelled instead, ``main``'s own ``finally`` blocks and ``async
     with`` exits run in order, and the stop is as quiet as Ctrl-C's.
+
+    The cancellation is repeated until ``main`` ends, because one can be lost: in
+    Python 3.11 a cancellation that lands as a timeout expires comes out of
+    ``asyncio.timeout`` (and of the HTTP clients built on it) as a timeout, which a
+    caller that retries on timeouts swallows, and the run would go on.
     """
     return asyncio.run(_cancelled_by_sigterm(main))
+
+
+RECANCEL_SECONDS = 1.0
 
 
 async def _cancelled_by_sigterm(main: Coroutine[Any, Any, T]) -> T:
@@ -92,25 +100,35 @@ async def _cancelled_by_sigterm(main: Coroutine[Any, Any, T]) -> T:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    terminated = False
+    stopped_by: list[int] = []
 
-    def cancel() -> None:
-        nonlocal terminated
-        terminated = True
-        task.cancel()
+    def cancel(signum: int) -> None:
+        if not stopped_by:
+            stopped_by.append(signum)
+        if not task.done():
+            task.cancel()
+            loop.call_later(RECANCEL_SECONDS, cancel, signum)
 
-    previous = signal.getsignal(signal.SIGTERM)
-    loop.add_signal_handler(signal.SIGTERM, cancel)
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, cancel, sig)
     try:
         result = await main
     except asyncio.CancelledError:
-        if terminated:
-            raise SystemExit(SIGTERM_EXIT_CODE) from None
+        if stopped_by:
+            _exit_as(stopped_by[0])
         raise
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-    if terminated:  # arrived as ``main`` returned, too late to cancel it
-        raise SystemExit(SIGTERM_EXIT_CODE)
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            if handler is not None:
+                signal.signal(sig, handler)
+    if stopped_by:  # arrived as ``main`` returned, too late to cancel it
+        _exit_as(stopped_by[0])
     return result
+
+
+def _exit_as(signum: int) -> NoReturn:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(SIGTERM_EXIT_CODE)

@@ -85,3 +85,34 @@ def test_a_coroutine_run_until_stopped_returns_its_result_and_restores_sigterm()
 
     assert run_until_stopped(main()) == 7
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.usefixtures("restored_handlers")
+@pytest.mark.parametrize(
+    ("stop", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SystemExit)]
+)
+def test_a_stop_whose_cancellation_is_swallowed_is_repeated_until_main_ends(
+    stop: signal.Signals, raised: type[BaseException]
+) -> None:
+    stop_services_on_sigterm()
+    swallowed = 0
+
+    async def main() -> None:
+        # What a retry loop does when a cancellation comes out of a timeout as one.
+        nonlocal swallowed
+        os.kill(os.getpid(), stop)
+        async with asyncio.timeout(10):  # a stop that is not repeated fails, not hangs
+            while True:
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    swallowed += 1
+                    if swallowed == 1:
+                        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                        continue
+                    raise
+
+    with pytest.raises(raised):
+        run_until_stopped(main())
+
+    assert swallowed == 2
