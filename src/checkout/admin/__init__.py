@@ -1,2 +1,2 @@
-"""The operator's side of the order service: the admin API over the saga history, and
-the ``checkout sagas`` commands that call it."""
+"""The operator's command line: ``checkout sagas`` calls the order service's admin API
+(:mod:`checkout.orders.operators`), with the tokens kept in ``data/tokens.env``."""

@@ -98,7 +98,7 @@ def list_sagas(
     token: TokenOption = None,
 ) -> None:
     """The newest sagas, with their status and why any stopped."""
-    params = {"limit": limit, "status": status, "customer_id": customer}
+    params = {"limit": limit, "status": status, "subject": customer}
     page = call("GET", url, token, "/admin/sagas", params={k: v for k, v in params.items() if v})
     table = Table(title=f"{len(page['items'])} of {page['total']} sagas")
     # An id is for pasting into `show`: never ellipsised, only folded, and only when
@@ -112,7 +112,7 @@ def list_sagas(
         table.add_row(
             saga["id"],
             _status(saga["status"]),
-            saga["customer_id"] or "",
+            saga["subject"] or "",
             saga["step"] or "",
             f"{failure['step']}: {failure['code']}" if failure else "",
             saga["created_at"][:19],
@@ -185,7 +185,7 @@ def resolve(url: str, token: str | None, saga_id: str) -> str:
 
 def _print_detail(saga: dict[str, Any]) -> None:
     console.print(f"[bold]{saga['name']} v{saga['version']}[/bold] {saga['id']}")
-    console.print(f"status {_status(saga['status'])}, customer {saga['customer_id']}")
+    console.print(f"status {_status(saga['status'])}, customer {saga['subject']}")
     for label, key in (("stopped", "failure"), ("gave up", "compensation_failure")):
         if failure := saga[key]:
             console.print(f"{label} at {failure['step']}: {failure['code']} — {failure['error']}")

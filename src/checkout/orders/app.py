@@ -11,8 +11,6 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from checkout.admin import routes as admin_routes
-from checkout.admin.service import AdminService
 from checkout.common.database import Database
 from checkout.common.errors import install_error_handlers
 from checkout.common.limits import BodySizeLimitMiddleware
@@ -22,12 +20,12 @@ from checkout.common.outages import (
     install_outage_handlers,
     readiness_router,
 )
-from checkout.dashboard import install_dashboard
 from checkout.observability import SagaMetrics, install_observability
 from checkout.observability.metrics import StatementsSent
 from checkout.orders import routes
 from checkout.orders.access import Gate
 from checkout.orders.customer_tokens import customer_tokens
+from checkout.orders.operators import install_operators, order_admin
 from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import CHECKOUT
 from checkout.orders.service import OrderService
@@ -65,9 +63,9 @@ def create_app(
             store = engine.store
             assert isinstance(store, SqlSagaStore), "running_orders builds a SQL store"
             app.state.store = store
-            app.state.admin = AdminService(
-                history=store,
-                engine=engine,
+            app.state.saga_admin = order_admin(
+                store,
+                engine,
                 on_action=lambda action: saga_metrics.admin_actions.labels(action).inc(),
             )
             yield
@@ -75,7 +73,7 @@ def create_app(
     StatementsSent(registry, lambda: store_counters.statements)
 
     async def refresh_status_counts() -> None:
-        counts = await app.state.admin.counts()
+        counts = await app.state.saga_admin.counts()
         saga_metrics.refresh_statuses(counts.counts, counts.waiting)
 
     app = FastAPI(title="Order service", lifespan=lifespan, redirect_slashes=False)
@@ -114,8 +112,7 @@ def create_app(
     )
 
     app.include_router(routes.router)
-    app.include_router(admin_routes.router)
-    install_dashboard(app)
+    install_operators(app)
     return app
 
 

@@ -16,6 +16,7 @@ CHECKOUT = Path(__file__).resolve().parents[3] / "src" / "checkout"
 
 PUBLIC_MODULES = {
     "sagakit",
+    "sagakit.admin",
     "sagakit.database",
     "sagakit.http",
     "sagakit.http.aiohttp_client",

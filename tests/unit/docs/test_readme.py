@@ -7,33 +7,16 @@ fresh folder, as a reader would run it.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.docs import python_blocks, run, shown_output
 
 ROOT = Path(__file__).resolve().parents[3]
 README = ROOT / "README.md"
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 """Every page of the docs; those with Python in them are run below."""
-
-
-def python_blocks(page: Path) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.DOTALL)
-
-
-def run(code: str, folder: Path) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=folder,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
 
 
 README_BLOCKS = python_blocks(README)
@@ -81,6 +64,6 @@ def test_every_docs_page_runs_as_one_program_and_prints_what_it_shows(
     blocks = python_blocks(page)
     printed = run("\n".join(blocks), tmp_path)
 
-    shown = re.search(r"It prints:\n\n```\n(.*?)```", page.read_text(), flags=re.DOTALL)
+    shown = shown_output(page)
     if shown is not None:
-        assert printed == shown.group(1)
+        assert printed == shown

@@ -41,7 +41,7 @@ async def test_a_completed_saga_shows_every_forward_attempt(orders: Orders) -> N
     payment = detail["attempts"][0]
     assert payment["idempotency_key"] == f"{saga_id}:payment:forward"
     assert payment["finished_at"] >= payment["started_at"]
-    assert detail["customer_id"] == "cust-1"
+    assert detail["subject"] == "cust-1"
 
 
 async def test_a_refused_step_shows_the_compensations_in_reverse_order(orders: Orders) -> None:
@@ -70,8 +70,8 @@ async def test_the_list_filters_by_status_customer_and_age(orders: Orders) -> No
 
     assert await ids("") == [cancelled, completed]
     assert await ids("status=compensated") == [cancelled]
-    assert await ids("customer_id=cust-1&definition=checkout") == [cancelled, completed]
-    assert await ids("customer_id=somebody-else") == []
+    assert await ids("subject=cust-1&definition=checkout") == [cancelled, completed]
+    assert await ids("subject=somebody-else") == []
     assert await ids("older_than_seconds=3600") == []
     assert await ids("limit=1&offset=1") == [completed]
     page = (await orders.client.get("/admin/sagas?limit=1", headers=ADMIN)).json()

@@ -17,7 +17,7 @@ SAGA = {
     "name": "checkout",
     "version": 1,
     "status": "failed",
-    "customer_id": "cust-1",
+    "subject": "cust-1",
     "step": "payment",
     "attempt": 2,
     "failure": {"step": "shipping", "direction": "forward", "code": "undeliverable", "error": "no"},
@@ -64,7 +64,7 @@ def test_list_sends_the_filters_and_the_token_from_tokens_env(tmp_path: Path) ->
     request = route.calls.last.request
     assert request.headers["authorization"] == "Bearer from-file"
     assert request.url.params["status"] == "failed"
-    assert request.url.params["customer_id"] == "cust-1"
+    assert request.url.params["subject"] == "cust-1"
     assert "s-1" in output and "payment: failed" in output
 
 

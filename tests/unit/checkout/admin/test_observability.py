@@ -6,8 +6,6 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 
-from checkout.admin.schemas import AttemptOut, EventOut, SagaDetail
-from checkout.dashboard.timeline import LABEL_WIDTH, layout_timeline
 from checkout.observability.logs import JsonFormatter
 from checkout.observability.tracing import (
     child_traceparent,
@@ -15,6 +13,8 @@ from checkout.observability.tracing import (
     parse,
     trace_id_of,
 )
+from sagakit.admin.schemas import AttemptOut, EventOut, SagaDetail
+from sagakit.admin.timeline import LABEL_WIDTH, layout_timeline
 
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -71,7 +71,7 @@ def detail(attempts: list[AttemptOut], events: list[EventOut]) -> SagaDetail:
         name="checkout",
         version=1,
         status="compensated",
-        customer_id="c",
+        subject="c",
         step=None,
         attempt=0,
         failure=None,

@@ -1,16 +1,22 @@
-"""Reading saga history and steering sagas: the admin use cases, free of HTTP."""
+"""Reading saga history and steering sagas: the admin use cases, free of HTTP.
+
+An application can name whom each saga is for (its ``Subject``: the checkout's
+customer), so operators see it in lists and filter by it; the engine itself never
+knows.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, Select, select
 
-from checkout.admin.schemas import (
+from sagakit.admin.schemas import (
     AttemptOut,
     EventOut,
     FailureOut,
@@ -20,17 +26,25 @@ from checkout.admin.schemas import (
     SagaSummary,
     StatusCounts,
 )
-from checkout.orders.tables import orders
-from sagakit import (
-    AttemptRecord,
-    Failure,
-    Saga,
-    SagaEvent,
-    SagaHandle,
-    SagaNotFound,
-    SagaState,
-    UnknownSagaError,
-)
+from sagakit.definition import Saga
+from sagakit.errors import SagaNotFound, UnknownSagaError
+from sagakit.handle import SagaHandle
+from sagakit.state import AttemptRecord, Failure, SagaEvent, SagaState
+from sagakit.store.tables import sagas
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subject:
+    """Whom a saga is for, as the application names it.
+
+    ``label`` titles it on the dashboard ("Customer"); ``of`` reads it from a saga
+    (usually from its input); ``sagas_of`` selects the ids of one subject's sagas from
+    the application's own tables, in the saga store's database.
+    """
+
+    label: str
+    of: Callable[[SagaState], str | None]
+    sagas_of: Callable[[str], Select[tuple[str]]]
 
 
 class SagaHistory(Protocol):
@@ -71,24 +85,34 @@ class SagaSteering(Protocol):
     async def abort(self, saga_id: str, *, actor: str = ..., reason: str = ...) -> SagaHandle: ...
 
 
-class AdminService:
+class SubjectUnknown(ValueError):
+    """A filter by subject, where the application names none."""
+
+
+class SagaAdmin:
+    """What an operator reads and does: lists, counts, one saga's history, retry, abort.
+
+    ``history`` is the saga store, ``engine`` the engine whose definitions name the
+    steps and which carries out retries and aborts. ``on_action`` hears each action
+    taken (for a metric, say).
+    """
+
     def __init__(
         self,
         *,
         history: SagaHistory,
         engine: SagaSteering,
+        subject: Subject | None = None,
         clock: Callable[[], float] = time.time,
         on_action: Callable[[str], None] = lambda _action: None,
     ) -> None:
         self._history, self._engine, self._clock = history, engine, clock
+        self.subject = subject
         self._on_action = on_action
 
     async def list_sagas(self, filters: SagaFilters) -> SagaPage:
-        ids = None
-        if filters.customer_id is not None or filters.id_prefix is not None:
-            # Every saga here is an order's, under the same id: the orders table can
-            # narrow the list by customer or id without the engine knowing either.
-            ids = select(orders.c.id).where(*_order_conditions(filters))
+        conditions = self._id_conditions(filters)
+        ids = select(sagas.c.id).where(*conditions) if conditions else None
         created_before = None
         if filters.older_than_seconds is not None:
             created_before = self._clock() - filters.older_than_seconds
@@ -141,15 +165,27 @@ class AdminService:
         self._on_action("abort")
         return await self.show(saga_id)
 
+    def _id_conditions(self, filters: SagaFilters) -> list[ColumnElement[bool]]:
+        conditions = []
+        if filters.id_prefix is not None:
+            # Ids are stored as given and prefixes lower-cased, as uuid4 ids are written;
+            # autoescape in case the prefix's validation ever admits LIKE's wildcards.
+            conditions.append(sagas.c.id.startswith(filters.id_prefix, autoescape=True))
+        if filters.subject is not None:
+            if self.subject is None:
+                raise SubjectUnknown("this application names no subject for its sagas")
+            subject_ids = self.subject.sagas_of(filters.subject).scalar_subquery()
+            conditions.append(sagas.c.id.in_(subject_ids))
+        return conditions
+
     def _summary(self, state: SagaState) -> SagaSummary:
-        customer = state.input.get("customer_id")
         steps = self._step_names(state)
         return SagaSummary(
             id=state.id,
             name=state.name,
             version=state.version,
             status=state.status,
-            customer_id=customer if isinstance(customer, str) else None,
+            subject=self.subject.of(state) if self.subject else None,
             step=steps[state.cursor] if state.cursor < len(steps) else None,
             attempt=state.attempt,
             failure=_failure(state.failure),
@@ -170,17 +206,6 @@ class AdminService:
             return [step.name for step in self._engine.definition(state).steps]
         except UnknownSagaError:  # an old definition: list the saga all the same
             return []
-
-
-def _order_conditions(filters: SagaFilters) -> list[ColumnElement[bool]]:
-    conditions = []
-    if filters.customer_id is not None:
-        conditions.append(orders.c.customer_id == filters.customer_id)
-    if filters.id_prefix is not None:
-        # Ids are stored lower-case, as the prefix is; autoescape in case the
-        # validation of the prefix ever admits LIKE's wildcards.
-        conditions.append(orders.c.id.startswith(filters.id_prefix, autoescape=True))
-    return conditions
 
 
 def _attempt(record: AttemptRecord) -> AttemptOut:

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from checkout.common.schemas import ShortText
-from sagakit import SagaStatus
+from sagakit.state import SagaStatus
 
 
 class FailureOut(BaseModel):
@@ -23,7 +22,10 @@ class SagaSummary(BaseModel):
     name: str
     version: int
     status: SagaStatus
-    customer_id: str | None = Field(description="From the checkout's saga input")
+    subject: str | None = Field(
+        description="Whom the saga is for, as the application names it (the checkout: "
+        "its customer); None when the application names none"
+    )
     step: str | None = Field(description="The step under the cursor (None once completed)")
     attempt: int
     failure: FailureOut | None
@@ -79,6 +81,10 @@ class StatusCounts(BaseModel):
     )
 
 
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+"""A filter's text: control characters (NUL above all, which PostgreSQL cannot compare)
+are refused as invalid rather than failing in the database driver."""
+
 MIN_ID_PREFIX = 4
 """As git's shortest abbreviation: fewer characters would match most sagas of a day."""
 
@@ -89,7 +95,7 @@ IdPrefix = Annotated[
         max_length=36,
         pattern=r"^[0-9a-fA-F-]+$",
         description="The first characters of a saga's id (hexadecimal digits and hyphens, "
-        f"at least {MIN_ID_PREFIX}), as `checkout sagas show` takes a short id",
+        f"at least {MIN_ID_PREFIX}), as git takes a short commit id",
     ),
     AfterValidator(str.lower),
 ]
@@ -100,8 +106,10 @@ class SagaFilters(BaseModel):
 
     id_prefix: IdPrefix | None = None
     status: SagaStatus | None = None
-    definition: ShortText | None = None
-    customer_id: ShortText | None = None
+    definition: Text | None = None
+    subject: Text | None = Field(
+        default=None, description="Only the sagas of this subject (the checkout: a customer id)"
+    )
     older_than_seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86400)
     waiting: bool = Field(default=False, description="Only sagas waiting to retry a step")
     limit: int = Field(default=50, ge=1, le=500)

@@ -2,12 +2,14 @@
 // admin token the operator typed in; the token stays in this tab's sessionStorage.
 "use strict";
 
-const TOKEN_KEY = "checkout-admin-token";
+const TOKEN_KEY = "sagakit-admin-token";
 const POLL_MS = 2000;
 const PAGE_SIZE = 50;
 const TERMINAL = new Set(["completed", "compensated", "failed"]);
 
 const $ = (selector) => document.querySelector(selector);
+// What the application calls whom a saga is for; empty when it names nobody.
+const SUBJECT = document.body.dataset.subjectLabel;
 
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
@@ -87,7 +89,7 @@ async function refreshList() {
     row.insertCell().append(link);
     const waiting = saga.waiting_until ? " · waiting" : "";
     cell(row, saga.status + waiting, `status status-${saga.status}`);
-    cell(row, saga.customer_id);
+    if (SUBJECT) cell(row, saga.subject);
     cell(row, saga.waiting_until ? `${saga.step} (retry ${when(saga.waiting_until)})` : saga.step);
     const failure = saga.compensation_failure || saga.failure;
     cell(row, failure ? `${failure.step}: ${failure.code}` : "", "error");
@@ -138,7 +140,7 @@ async function refreshSaga(sagaId) {
   const facts = $("#facts");
   facts.replaceChildren();
   fact(facts, "Definition", `${saga.name} v${saga.version}`);
-  fact(facts, "Customer", saga.customer_id);
+  if (SUBJECT) fact(facts, SUBJECT, saga.subject);
   fact(facts, "Created", new Date(saga.created_at).toLocaleString());
   fact(facts, "Why it stopped", describeFailure(saga.failure));
   fact(facts, "Compensation that gave up", describeFailure(saga.compensation_failure));

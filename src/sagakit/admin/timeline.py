@@ -3,15 +3,23 @@
 Rows run top to bottom in the order things happen: each step's forward attempts,
 then the compensations, last step first, as the engine undoes them. Retries are the
 extra bars on a row; operators' retries and aborts are dashed vertical markers.
-Only geometry is computed here; ``templates/timeline.svg`` draws it.
+Geometry is computed here; ``templates/timeline.svg.html`` draws it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from checkout.admin.schemas import AttemptOut, SagaDetail
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from sagakit.admin.schemas import AttemptOut, SagaDetail
+
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
 
 WIDTH = 960
 LABEL_WIDTH = 190
@@ -136,3 +144,8 @@ def _describe(attempt: AttemptOut) -> str:
 
 def _seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def render_timeline(timeline: Timeline, *, saga_id: str) -> str:
+    """The timeline as an SVG document."""
+    return _templates.get_template("timeline.svg.html").render(t=timeline, saga_id=saga_id)
