@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sagakit.alongside import Alongside
 from sagakit.definition import AttemptLimit, Direction, Saga
 from sagakit.errors import (
     InvalidTransition,
@@ -30,6 +29,7 @@ from sagakit.observer import NoObserver, SagaObserver
 from sagakit.progress import Uniform, current_step, retry_compensation, stop_forward
 from sagakit.state import AttemptStart, DriveResult, Failure, SagaEvent, SagaState, SagaStatus
 from sagakit.store import SagaStore
+from sagakit.store.alongside import Alongside
 from sagakit.unavailable import OutageLog, is_unavailable
 
 log = logging.getLogger("sagakit")

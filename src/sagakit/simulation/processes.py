@@ -17,7 +17,6 @@ from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sagakit.alongside import Alongside
 from sagakit.definition import Saga
 from sagakit.engine import SagaEngine
 from sagakit.simulation.network import sender
@@ -29,6 +28,7 @@ from sagakit.state import (
     SagaEvent,
     SagaState,
 )
+from sagakit.store.alongside import Alongside
 from sagakit.store.memory import InMemorySagaStore
 
 POLL_SECONDS = 1.0

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sagakit.alongside import Alongside
 from sagakit.errors import LeaseLost, SagaError
 from sagakit.state import (
     AttemptEnd,
@@ -21,6 +20,7 @@ from sagakit.state import (
     SagaEvent,
     SagaState,
 )
+from sagakit.store.alongside import Alongside
 
 
 @dataclass

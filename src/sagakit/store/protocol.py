@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from sagakit.alongside import Alongside
 from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, SagaEvent, SagaState
+from sagakit.store.alongside import Alongside
 
 
 class SagaStore(Protocol):

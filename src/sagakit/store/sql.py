@@ -27,7 +27,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sagakit.alongside import Alongside
 from sagakit.database import reading
 from sagakit.state import (
     AttemptEnd,
@@ -36,6 +35,7 @@ from sagakit.state import (
     SagaEvent,
     SagaState,
 )
+from sagakit.store.alongside import Alongside
 from sagakit.store.compiled import Write
 from sagakit.store.instrumentation import StoreInstrumentation
 from sagakit.store.parameters import (
