@@ -28,7 +28,6 @@ from sagakit.state import (
     SagaEvent,
     SagaState,
 )
-from sagakit.store.alongside import Alongside
 from sagakit.store.memory import InMemorySagaStore
 
 POLL_SECONDS = 1.0
@@ -78,7 +77,7 @@ class GatedStore:
         state: SagaState,
         *,
         owner: str,
-        alongside: Alongside | None = None,
+        alongside: None = None,
         first_attempt: AttemptStart | None = None,
     ) -> SagaState:
         await self._process.io()

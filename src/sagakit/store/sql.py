@@ -82,6 +82,10 @@ class Transport(Protocol):
 
 
 class SqlSagaStore:
+    """A ``SagaStore[Alongside]``: sagas on SQLite or PostgreSQL, with the application's
+    ``Rows`` (or a function of a blocking connection) written in a saga's creating
+    transaction."""
+
     def __init__(
         self,
         engine: AsyncEngine,
