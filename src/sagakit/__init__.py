@@ -8,7 +8,6 @@ whose process dies is finished by another, with the same idempotency keys.
 
 from typing import TYPE_CHECKING
 
-from sagakit.alongside import Alongside, Rows
 from sagakit.database import open_database
 from sagakit.definition import (
     JSON,
@@ -44,6 +43,7 @@ from sagakit.state import (
     SagaStatus,
 )
 from sagakit.store import InMemorySagaStore, SagaStore, SqlSagaStore
+from sagakit.store.alongside import Alongside, Rows
 
 __all__ = [
     "JSON",

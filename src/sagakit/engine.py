@@ -14,9 +14,8 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Generic
 
-from sagakit.alongside import Alongside
 from sagakit.definition import AttemptLimit, Direction, Saga
 from sagakit.errors import (
     InvalidTransition,
@@ -29,7 +28,7 @@ from sagakit.handle import SagaHandle
 from sagakit.observer import NoObserver, SagaObserver
 from sagakit.progress import Uniform, current_step, retry_compensation, stop_forward
 from sagakit.state import AttemptStart, DriveResult, Failure, SagaEvent, SagaState, SagaStatus
-from sagakit.store import SagaStore
+from sagakit.store.protocol import AlongsideT, SagaStore
 from sagakit.unavailable import OutageLog, is_unavailable
 
 log = logging.getLogger("sagakit")
@@ -40,7 +39,7 @@ WAIT_POLL_SECONDS = 0.2
 """How often a waiter re-reads a saga driven elsewhere."""
 
 
-class SagaEngine:
+class SagaEngine(Generic[AlongsideT]):
     """Runs sagas against a store. One engine drives many sagas in one event loop.
 
     ``sagas`` are the definitions this engine knows: every version that may still have
@@ -53,12 +52,17 @@ class SagaEngine:
     ``start`` stores a saga and drives it in the background, ``run`` drives it to its
     end in the foreground, and the ``SagaHandle`` they give (or ``handle(id)``) waits
     for the outcome.
+
+    The engine takes alongside a new saga what its store does (``AlongsideT``, read
+    from ``store``): ``SagaEngine(store=SqlSagaStore(...))`` is a
+    ``SagaEngine[Alongside]``; with ``InMemorySagaStore`` it takes nothing. A bare
+    ``SagaEngine`` annotation means an engine over any store.
     """
 
     def __init__(
         self,
         *,
-        store: SagaStore,
+        store: SagaStore[AlongsideT],
         sagas: Iterable[Saga],
         deps: Any = None,
         attempt_limit: AttemptLimit | None = None,
@@ -145,16 +149,18 @@ class SagaEngine:
         *,
         input: Any,
         saga_id: str | None = None,
-        alongside: Alongside | None = None,
+        alongside: AlongsideT | None = None,
     ) -> SagaHandle:
         """Store a new saga and drive it in the background; its handle waits for it.
 
         ``input`` is a JSON mapping, or what the definition's ``input_type`` validates.
         Once ``start`` returns, the saga is durable: if this process dies, another
-        finishes it. With a SQL store, ``alongside`` writes the application's own
-        records in the same transaction as the saga's insert, so both are stored or
-        neither: ``Rows`` to insert (on PostgreSQL one statement with the saga's), or a
-        function that gets a blocking SQLAlchemy connection and may write anything.
+        finishes it. ``alongside`` is the application's own writes, made in the same
+        transaction as the saga's insert so both are stored or neither, in whatever form
+        the store takes (``SagaStore.create``). With ``SqlSagaStore`` that is ``Rows`` to
+        insert (on PostgreSQL one statement with the saga's), or a function that gets a
+        blocking SQLAlchemy connection and may write anything; ``InMemorySagaStore``
+        takes none.
         """
         new = self.new_state(saga, input=input, saga_id=saga_id)
         # The first attempt is begun in the same write: one transaction fewer per saga.

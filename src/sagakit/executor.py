@@ -39,7 +39,7 @@ class Executor:
     def __init__(
         self,
         *,
-        store: SagaStore,
+        store: SagaStore[Any],  # whatever it takes alongside: the executor creates no saga
         observer: SagaObserver,
         clock: Callable[[], float],
         sleep: Sleep,

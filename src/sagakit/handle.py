@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sagakit.errors import SagaNotFound
 from sagakit.state import AttemptRecord, DriveResult, SagaState
@@ -29,7 +29,7 @@ class SagaHandle:
         self,
         saga_id: str,
         *,
-        store: SagaStore,
+        store: SagaStore[Any],
         settle: Settle,
         driving: asyncio.Task[DriveResult | None] | None = None,
     ) -> None:

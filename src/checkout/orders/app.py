@@ -30,7 +30,7 @@ from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import CHECKOUT
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
-from sagakit import AttemptLimit, SagaEngine, SagaObserver, SqlSagaStore
+from sagakit import Alongside, AttemptLimit, SagaEngine, SagaObserver, SqlSagaStore
 from sagakit.http import ParticipantCaller
 from sagakit.http.aiohttp_client import AiohttpParticipantClient
 from sagakit.http.transport_client import TransportParticipantClient
@@ -138,7 +138,7 @@ async def running_orders(
     observer: SagaObserver | None = None,
     instrumentation: StoreInstrumentation | None = None,
     participant_transport: httpx.AsyncBaseTransport | None = None,
-) -> AsyncIterator[tuple[OrderService, SagaEngine]]:
+) -> AsyncIterator[tuple[OrderService, SagaEngine[Alongside]]]:
     """The order service's moving parts, and a recovery loop that finishes any saga
     whose process died or whose retry fell due; all stopped cleanly on exit."""
     database = Database(settings.database_url, **settings.database_options())

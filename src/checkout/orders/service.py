@@ -24,7 +24,7 @@ from checkout.orders import repository
 from checkout.orders.repository import Order, OrderItem
 from checkout.orders.schemas import ListFilters, OrderList, OrderOut, OrderRequest
 from checkout.orders.views import order_view
-from sagakit import Saga, SagaEngine, SagaNotFound, SqlSagaStore
+from sagakit import Alongside, Saga, SagaEngine, SagaNotFound, SqlSagaStore
 
 
 class OrderNotFound(Exception):
@@ -51,7 +51,7 @@ class OrderService:
         *,
         database: Database,
         store: SqlSagaStore,
-        engine: SagaEngine,
+        engine: SagaEngine[Alongside],
         saga: Saga,
         clock: Callable[[], datetime],
     ) -> None:

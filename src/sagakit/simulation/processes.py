@@ -17,7 +17,6 @@ from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sagakit.alongside import Alongside
 from sagakit.definition import Saga
 from sagakit.engine import SagaEngine
 from sagakit.simulation.network import sender
@@ -78,7 +77,7 @@ class GatedStore:
         state: SagaState,
         *,
         owner: str,
-        alongside: Alongside | None = None,
+        alongside: None = None,
         first_attempt: AttemptStart | None = None,
     ) -> SagaState:
         await self._process.io()

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sagakit.alongside import Alongside
 from sagakit.errors import LeaseLost, SagaError
 from sagakit.state import (
     AttemptEnd,
@@ -32,6 +31,9 @@ class _Row:
 
 
 class InMemorySagaStore:
+    """A ``SagaStore[Never]``: with no transaction of the application's to join, it takes
+    nothing alongside a saga, and a type checker refuses ``alongside`` for it."""
+
     def __init__(
         self,
         *,
@@ -53,11 +55,14 @@ class InMemorySagaStore:
         state: SagaState,
         *,
         owner: str,
-        alongside: Alongside | None = None,
+        alongside: None = None,
         first_attempt: AttemptStart | None = None,
     ) -> SagaState:
-        if alongside is not None:
-            raise TypeError("the memory store has no transaction to run `alongside` in")
+        if alongside is not None:  # only from code that no type checker read
+            raise TypeError(
+                "InMemorySagaStore has no transaction to write `alongside` in: "
+                "use SqlSagaStore to store the application's records with the saga"
+            )
         if state.id in self._rows:
             raise SagaError(f"a saga with id {state.id!r} exists already")
         now = self._clock()

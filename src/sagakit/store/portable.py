@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sagakit.alongside import Alongside, as_function
+from sagakit.store.alongside import Alongside, as_function
 from sagakit.store.compiled import Write, lease_lost
 
 

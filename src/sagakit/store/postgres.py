@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-from sagakit.alongside import Alongside
 from sagakit.database import create_sync_engine
 from sagakit.definition import Direction
 from sagakit.state import AttemptEnd, AttemptStart, SagaState
+from sagakit.store.alongside import Alongside
 from sagakit.store.compiled import Compiled, compiled, json_text, lease_lost
 from sagakit.store.instrumentation import NOT_INSTRUMENTED, StoreInstrumentation
 from sagakit.store.parameters import (

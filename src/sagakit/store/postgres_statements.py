@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeEngine
 
-from sagakit.alongside import Rows
+from sagakit.store.alongside import Rows
 from sagakit.store.compiled import Compiled, compile_for
 from sagakit.store.statements import (
     CLOSE_INTERRUPTED,

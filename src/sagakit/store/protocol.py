@@ -11,27 +11,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sagakit.alongside import Alongside
+from typing_extensions import TypeVar
+
 from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, SagaEvent, SagaState
 
+AlongsideT = TypeVar("AlongsideT", contravariant=True, default=Any)
+"""What a store writes alongside a new saga, in the transaction that creates it: the
+application's own writes (``SqlSagaStore`` takes ``Rows`` or a function of a SQLAlchemy
+connection; ``InMemorySagaStore`` takes nothing). Contravariant: a store that takes more
+serves wherever one that takes less is asked for. The default (``Any``) lets a bare
+``SagaStore`` or ``SagaEngine`` annotation stand for one over any store."""
 
-class SagaStore(Protocol):
+
+class SagaStore(Protocol[AlongsideT]):
     async def create(
         self,
         state: SagaState,
         *,
         owner: str,
-        alongside: Alongside | None = None,
+        alongside: AlongsideT | None = None,
         first_attempt: AttemptStart | None = None,
     ) -> SagaState:
         """Insert a new saga, leased to ``owner``; returns it with its fencing token.
 
-        ``alongside`` lets a SQL store write the application's own rows (or run its
-        function of a blocking SQLAlchemy connection) in the same transaction, so an
-        application can store its record and the saga atomically. ``first_attempt`` is recorded as
-        begun in that transaction too, as ``begin_attempt`` would (one write saved).
+        ``alongside`` is the application's own writes, made in the same transaction so
+        that its record and the saga are stored together or not at all; what form they
+        take is the store's (``AlongsideT``). ``first_attempt`` is recorded as begun in
+        that transaction too, as ``begin_attempt`` would (one write saved).
         """
 
     async def begin_attempt(

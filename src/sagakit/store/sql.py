@@ -27,7 +27,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sagakit.alongside import Alongside
 from sagakit.database import reading
 from sagakit.state import (
     AttemptEnd,
@@ -36,6 +35,7 @@ from sagakit.state import (
     SagaEvent,
     SagaState,
 )
+from sagakit.store.alongside import Alongside
 from sagakit.store.compiled import Write
 from sagakit.store.instrumentation import StoreInstrumentation
 from sagakit.store.parameters import (
@@ -82,6 +82,10 @@ class Transport(Protocol):
 
 
 class SqlSagaStore:
+    """A ``SagaStore[Alongside]``: sagas on SQLite or PostgreSQL, with the application's
+    ``Rows`` (or a function of a blocking connection) written in a saga's creating
+    transaction."""
+
     def __init__(
         self,
         engine: AsyncEngine,

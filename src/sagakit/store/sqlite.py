@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Dialect
 
-from sagakit.alongside import Alongside, as_function
+from sagakit.store.alongside import Alongside, as_function
 from sagakit.store.compiled import Write, compiled, lease_lost
 from sagakit.store.instrumentation import StoreInstrumentation
 from sagakit.store.sqlite_transactions import SqliteTransactions, driver

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, select
 
 from sagakit import Rows
-from sagakit.alongside import as_function
+from sagakit.store.alongside import as_function
 
 notes = Table(
     "notes",

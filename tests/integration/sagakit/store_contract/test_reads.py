@@ -14,9 +14,11 @@ from tests.support.app_tables import app_lines, app_metadata, app_orders, order_
 
 
 async def test_the_memory_store_refuses_writes_alongside():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="use SqlSagaStore"):
         await InMemorySagaStore().create(
-            new_saga(), owner="me", alongside=order_rows("o", key="k", prices=["1"])
+            new_saga(),
+            owner="me",
+            alongside=order_rows("o", key="k", prices=["1"]),  # type: ignore[arg-type]
         )
 
 

@@ -1,9 +1,11 @@
-"""An application's own writes, stored in the transaction that creates a saga.
+"""What ``SqlSagaStore`` writes alongside a saga: the application's own, in the saga's
+creating transaction.
 
-``SagaEngine.start(alongside=...)`` takes either a function, which gets a blocking
-SQLAlchemy connection inside the saga's creating transaction and may write anything,
-or rows to insert (``Rows``), which a store can write more cheaply: on PostgreSQL the
-rows and the saga go in one statement, one round trip to the server.
+``SagaEngine.start(alongside=...)`` with a SQL store takes either a function, which gets
+a blocking SQLAlchemy connection inside that transaction and may write anything, or
+rows to insert (``Rows``), which the store can write more cheaply: on PostgreSQL the
+rows and the saga go in one statement, one round trip to the server. The store
+protocol names none of this; it is generic in what a store accepts alongside.
 """
 
 from __future__ import annotations
