@@ -13,6 +13,7 @@ from sagakit.definition import (
     JSON,
     Action,
     AttemptLimit,
+    Await,
     Direction,
     RetryPolicy,
     Saga,
@@ -22,6 +23,7 @@ from sagakit.definition import (
 )
 from sagakit.engine import SagaEngine
 from sagakit.errors import (
+    EventRefused,
     InvalidTransition,
     LeaseLost,
     SagaError,
@@ -37,10 +39,13 @@ from sagakit.state import (
     AttemptRecord,
     AttemptStart,
     AttemptStatus,
+    Delivery,
     Failure,
     SagaEvent,
     SagaState,
     SagaStatus,
+    Signal,
+    SignalKind,
 )
 from sagakit.store import InMemorySagaStore, SagaStore, SqlSagaStore
 from sagakit.store.alongside import Alongside, Rows
@@ -54,7 +59,10 @@ __all__ = [
     "AttemptRecord",
     "AttemptStart",
     "AttemptStatus",
+    "Await",
+    "Delivery",
     "Direction",
+    "EventRefused",
     "Failure",
     "InMemorySagaStore",
     "InvalidTransition",
@@ -71,6 +79,8 @@ __all__ = [
     "SagaState",
     "SagaStatus",
     "SagaStore",
+    "Signal",
+    "SignalKind",
     "SqlSagaStore",
     "Step",
     "StepContext",

@@ -186,12 +186,41 @@ DEFAULT_COMPENSATION_RETRY = RetryPolicy(
 )
 
 
+EventHandler = Callable[[StepContext[Any, Any], JSON], JSON]
+"""Turns the event a step waited for into its result, or raises ``StepRejected``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Await:
+    """After the step's action succeeds, wait for an event addressed to the saga.
+
+    The action starts something (a payment challenge, say) and its result is the
+    step's; the saga then waits, holding no task, connection or lease, until
+    ``engine.send(saga_id, event, payload)`` or ``timeout``. ``on_event`` decides what
+    the event means: it returns the step's result (by default the action's stays), or
+    raises ``StepRejected`` to refuse. A refusal, or no event in time, fails the step:
+    since its action acted, it is compensated with the steps before it.
+    """
+
+    event: str
+    timeout: timedelta
+    on_event: EventHandler | None = None
+
+    def __post_init__(self) -> None:
+        if not self.event:
+            raise ValueError("the event a step waits for needs a name")
+        if self.timeout <= timedelta(0):
+            raise ValueError(f"waiting for {self.event!r}: timeout must be positive")
+
+
 @dataclass(frozen=True)
 class Step:
     """One step: a forward action, its compensation, and how patiently to call each.
 
     ``timeout`` bounds a single attempt of either action. A step without a
     compensation (a read, a notification) is skipped when the saga compensates.
+    ``wait`` makes the step wait for an event once its action has succeeded (see
+    ``Await``).
     """
 
     name: str
@@ -200,6 +229,7 @@ class Step:
     retry: RetryPolicy = DEFAULT_RETRY
     compensation_retry: RetryPolicy = DEFAULT_COMPENSATION_RETRY
     timeout: timedelta = timedelta(seconds=10)
+    wait: Await | None = None
 
     def __post_init__(self) -> None:
         if not self.name or ":" in self.name:
@@ -236,6 +266,12 @@ class Saga:
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"saga {self.name!r} repeats step names: {duplicates}")
+        awaited = [step.wait.event for step in self.steps if step.wait]
+        twice = sorted({event for event in awaited if awaited.count(event) > 1})
+        if twice:
+            # An event is kept once per saga (the first recorded is final), so two steps
+            # waiting for one name would both read the first.
+            raise ValueError(f"saga {self.name!r} waits twice for the events {twice}")
         if self.version < 1:
             raise ValueError("version must be at least 1")
         object.__setattr__(self, "step_index", {name: i for i, name in enumerate(names)})

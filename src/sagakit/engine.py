@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import random
 import time
@@ -16,8 +18,9 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic
 
-from sagakit.definition import AttemptLimit, Direction, Saga
+from sagakit.definition import JSON, AttemptLimit, Direction, Saga
 from sagakit.errors import (
+    EventRefused,
     InvalidTransition,
     LeaseLost,
     SagaNotFound,
@@ -27,7 +30,17 @@ from sagakit.executor import Executor, Sleep
 from sagakit.handle import SagaHandle
 from sagakit.observer import NoObserver, SagaObserver
 from sagakit.progress import Uniform, current_step, retry_compensation, stop_forward
-from sagakit.state import AttemptStart, DriveResult, Failure, SagaEvent, SagaState, SagaStatus
+from sagakit.state import (
+    AttemptStart,
+    Delivery,
+    DriveResult,
+    Failure,
+    SagaEvent,
+    SagaState,
+    SagaStatus,
+    Signal,
+    SignalKind,
+)
 from sagakit.store.protocol import AlongsideT, SagaStore
 from sagakit.unavailable import OutageLog, is_unavailable
 
@@ -90,6 +103,7 @@ class SagaEngine(Generic[AlongsideT]):
             sleep=sleep,
             uniform=uniform,
             deps=deps,
+            owner=self.owner,
         )
         self._tasks: dict[asyncio.Task[DriveResult | None], None] = {}
         """Sagas driven in the background, in launch order (so ``close`` is repeatable)."""
@@ -238,6 +252,75 @@ class SagaEngine(Generic[AlongsideT]):
         await self.store.transition(state, aborted, event=event)
         return self._launch(aborted, claimed=True)
 
+    async def send(
+        self,
+        saga_id: str,
+        event: str,
+        payload: JSON = None,
+        *,
+        key: str | None = None,
+        sender: str = "sender",
+    ) -> Delivery:
+        """Send the saga the event ``event``, for a step that waits (or will wait) for it.
+
+        The first event recorded under a name is final: the same event sent again (the
+        same ``key``, by default the payload's digest) is a duplicate, ``recorded`` False;
+        a different one, or one that comes after the wait timed out, raises
+        ``EventRefused``, as does an event the saga never waits for or a saga that no
+        longer runs. A recorded event is durable; the saga, if it waits, is driven on
+        at once here, or by whichever engine holds or claims it.
+        """
+        state = await self.store.load(saga_id)
+        if state is None:
+            raise SagaNotFound(f"no saga has id {saga_id}")
+        saga = self.definition(state)
+        waits = {step.wait.event: i for i, step in enumerate(saga.steps) if step.wait}
+        if event not in waits:
+            raise EventRefused(
+                f"saga {saga_id} ({saga.name} v{saga.version}) never waits for {event!r}; "
+                f"it waits for {sorted(waits) or 'no event'}",
+                code="not_awaited",
+            )
+        if state.status is not SagaStatus.RUNNING or waits[event] < state.cursor:
+            raise EventRefused(
+                f"saga {saga_id} is {state.status} and no longer waits for {event!r}",
+                code="not_running",
+            )
+        signal = Signal(
+            saga_id=saga_id,
+            name=event,
+            kind=SignalKind.EVENT,
+            key=key or _digest(payload),
+            payload=payload,
+            sender=sender,
+            at=self._clock(),
+        )
+        delivery = await self.store.deliver(signal)
+        held = delivery.signal
+        if held.kind is SignalKind.TIMEOUT:
+            raise EventRefused(
+                f"saga {saga_id} stopped waiting for {event!r}: it timed out first",
+                code="timed_out",
+            )
+        if held.key != signal.key:
+            raise EventRefused(
+                f"saga {saga_id} already received another {event!r} event (key {held.key})",
+                code="another_event",
+            )
+        if delivery.recorded:
+            await self._wake(saga_id)
+        return delivery
+
+    async def _wake(self, saga_id: str) -> None:
+        """Drive a saga that has just been sent its event, if it waits for it and nobody
+        holds it; otherwise its holder, or the worker that claims it when due, goes on."""
+        state = await self.store.load(saga_id)
+        if state is None or state.wait_until is None or saga_id in self._driving:
+            return
+        claimed = await self.store.claim(saga_id, owner=self.owner)
+        if claimed is not None:
+            self._launch(claimed, claimed=True)
+
     async def run_worker(self, *, poll_interval: float = 1.0, stop: asyncio.Event) -> None:
         """Until ``stop`` is set, claim due sagas into free slots and drive them.
 
@@ -355,3 +438,9 @@ class SagaEngine(Generic[AlongsideT]):
     def _notify(self, saga_id: str) -> None:
         for woken in self._waiters.get(saga_id, ()):
             woken.set()
+
+
+def _digest(payload: JSON) -> str:
+    """An event's key when its sender gives none: equal payloads, equal keys."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

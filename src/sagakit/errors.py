@@ -72,3 +72,16 @@ class InvalidTransition(SagaError):
 
 class LeaseLost(SagaError):
     """The saga's lease passed to another process; stop driving it and do not write."""
+
+
+class EventRefused(SagaError):
+    """The saga will not take this event: it never waits for it, no longer runs, or
+    holds another outcome under its name (a different event, or its wait's timeout).
+
+    ``code`` says which: ``not_awaited``, ``not_running``, ``another_event`` or
+    ``timed_out``.
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -11,20 +11,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from sagakit.definition import Direction, Saga, idempotency_key
-from sagakit.invoke import ATTEMPT_STATUS, invoke
+from sagakit.invoke import ATTEMPT_STATUS, hear, invoke
 from sagakit.observer import SagaObserver
-from sagakit.progress import Uniform, current_step, decide, stop_forward
+from sagakit.progress import (
+    Decision,
+    Outcome,
+    OutcomeKind,
+    Uniform,
+    begin_wait,
+    current_step,
+    decide,
+    end_wait,
+    stop_forward,
+)
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
     AttemptStart,
     DriveResult,
     Failure,
+    SagaEvent,
     SagaState,
     SagaStatus,
+    Signal,
+    SignalKind,
 )
 from sagakit.store import SagaStore
 
@@ -45,8 +59,9 @@ class Executor:
         sleep: Sleep,
         uniform: Uniform,
         deps: Any,
+        owner: str,
     ) -> None:
-        self._store, self._observer, self._deps = store, observer, deps
+        self._store, self._observer, self._deps, self._owner = store, observer, deps, owner
         self._clock, self._sleep, self._uniform = clock, sleep, uniform
 
     def attempt_start(self, saga: Saga, state: SagaState) -> AttemptStart:
@@ -85,13 +100,19 @@ class Executor:
                 await self._store.transition(state, next_state)
                 state = next_state
                 continue
+            if state.wait_until is not None:
+                waited = await self._end_wait(saga, state)
+                if waited is None:  # parked until its event or its timeout
+                    return DriveResult(state, _whole(history))
+                state = waited
+                continue
             if begun is None:
                 begun = self.attempt_start(saga, state)
                 await self._store.begin_attempt(state, begun, close_interrupted=close_interrupted)
                 close_interrupted = False
                 state = state.evolve(attempt=begun.attempt)
             outcome = await invoke(saga, state, begun, self._deps)
-            decision = decide(saga, state, outcome, uniform=self._uniform)
+            decision = self._decide(saga, state, begun, outcome)
             next_state, retry_after = decision.state, decision.retry_after
             park = retry_after is not None and retry_after > self._store.lease_duration / 2
             end = AttemptEnd(
@@ -104,6 +125,7 @@ class Executor:
             if (
                 retry_after is None
                 and next_state.status.is_active
+                and next_state.wait_until is None
                 and not self._deadline_passed(next_state)
             ):
                 # The next attempt begins in the same transaction; it starts no earlier
@@ -131,6 +153,58 @@ class Executor:
                 await self._sleep(retry_after.total_seconds())
         self._observer.saga_settled(state)
         return DriveResult(state, _whole(history))
+
+    def _decide(
+        self, saga: Saga, state: SagaState, begun: AttemptStart, outcome: Outcome
+    ) -> Decision:
+        step = current_step(saga, state)
+        forward = begun.direction is Direction.FORWARD
+        if forward and step.wait is not None and outcome.kind is OutcomeKind.SUCCEEDED:
+            until = self._clock() + step.wait.timeout.total_seconds()
+            return Decision(state=begin_wait(saga, state, outcome.result, until=until))
+        return decide(saga, state, outcome, uniform=self._uniform)
+
+    async def _end_wait(self, saga: Saga, state: SagaState) -> SagaState | None:
+        """End the step's wait if its event came or its time is up; else park the saga
+        (None), or take it back at once if the event arrived while it was parking."""
+        wait = current_step(saga, state).wait
+        assert wait is not None and state.wait_until is not None
+        held = await self._store.signal(state.id, wait.event)
+        now = self._clock()
+        if held is None and now < state.wait_until:
+            due = min(state.wait_until, state.deadline_at or state.wait_until)
+            await self._store.transition(
+                state, state, retry_after=timedelta(seconds=max(due - now, 0.0)), release=True
+            )
+            # An event recorded before the park made the saga due only to see the park
+            # put it off again, and its sender could not take the saga while this
+            # process held it: look once more, now that the lease is let go.
+            if await self._store.signal(state.id, wait.event) is None:
+                return None
+            return await self._store.claim(state.id, owner=self._owner)
+        if held is None:
+            # Time is up: record the timeout, unless an event is recorded first.
+            timeout = Signal(
+                saga_id=state.id,
+                name=wait.event,
+                kind=SignalKind.TIMEOUT,
+                key="timeout",
+                sender="sagakit",
+                at=now,
+            )
+            held = (await self._store.deliver(timeout)).signal
+        outcome = hear(saga, state, held, self._deps)
+        next_state = end_wait(saga, state, outcome)
+        heard = "accepted" if outcome.kind is OutcomeKind.SUCCEEDED else outcome.error
+        event = SagaEvent(
+            saga_id=state.id,
+            kind=held.kind.value,
+            actor=held.sender,
+            at=now,
+            detail=f"{wait.event}: {heard}",
+        )
+        await self._store.transition(state, next_state, event=event)
+        return next_state
 
     def _deadline_passed(self, state: SagaState) -> bool:
         return (

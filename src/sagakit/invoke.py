@@ -14,7 +14,7 @@ from typing import Any
 from sagakit.definition import Direction, Saga, StepContext, idempotency_key
 from sagakit.errors import StepRejected
 from sagakit.progress import Outcome, OutcomeKind
-from sagakit.state import AttemptStart, AttemptStatus, SagaState
+from sagakit.state import AttemptStart, AttemptStatus, SagaState, Signal, SignalKind
 
 ATTEMPT_STATUS = {
     OutcomeKind.SUCCEEDED: AttemptStatus.SUCCEEDED,
@@ -74,5 +74,51 @@ async def invoke(saga: Saga, state: SagaState, start: AttemptStart, deps: Any) -
             kind=OutcomeKind.FATAL,
             code="result_not_json",
             error=f"the action's result is not JSON-serialisable: {error}",
+        )
+    return Outcome(kind=OutcomeKind.SUCCEEDED, result=result)
+
+
+def hear(saga: Saga, state: SagaState, signal: Signal, deps: Any) -> Outcome:
+    """What the signal that ended the step's wait means: the step's result, or a refusal.
+
+    No event in time is a refusal (``event_timeout``). An event goes through the wait's
+    ``on_event``, if any, which returns the step's result or raises ``StepRejected``;
+    without one the action's result stands.
+    """
+    step = saga.steps[state.cursor]
+    wait = step.wait
+    assert wait is not None, "only a waiting step hears a signal"
+    action_result = state.results.get(step.name)
+    if signal.kind is SignalKind.TIMEOUT:
+        return Outcome(
+            kind=OutcomeKind.REJECTED,
+            code="event_timeout",
+            error=f"no {wait.event!r} event within {wait.timeout}",
+        )
+    if wait.on_event is None:
+        return Outcome(kind=OutcomeKind.SUCCEEDED, result=action_result)
+    context: StepContext[Any, Any] = StepContext(
+        saga_id=state.id,
+        saga_name=state.name,
+        step=step.name,
+        direction=Direction.FORWARD,
+        idempotency_key=idempotency_key(state.id, step.name, Direction.FORWARD),
+        attempt=state.attempt,
+        input=saga.action_input(state.input),
+        results=state.results,
+        deps=deps,
+        result=action_result,
+        forward_known=True,
+    )
+    try:
+        result = wait.on_event(context, signal.payload)
+        json.dumps(result)
+    except StepRejected as rejected:
+        return Outcome(kind=OutcomeKind.REJECTED, error=str(rejected), code=rejected.code)
+    except Exception as error:  # a bug in on_event: the step cannot go on
+        return Outcome(
+            kind=OutcomeKind.FATAL,
+            code="event_not_understood",
+            error=f"on_event({wait.event!r}) raised {type(error).__name__}: {error}",
         )
     return Outcome(kind=OutcomeKind.SUCCEEDED, result=result)

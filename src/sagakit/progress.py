@@ -64,7 +64,25 @@ def stop_forward(saga: Saga, state: SagaState, failure: Failure) -> SagaState:
     The step under the cursor counts as started once an attempt of it has begun.
     """
     first_to_undo = state.cursor if state.attempt > 0 else state.cursor - 1
-    return _begin_compensation(saga, state, first_to_undo, failure)
+    return _begin_compensation(saga, state.evolve(wait_until=None), first_to_undo, failure)
+
+
+def begin_wait(saga: Saga, state: SagaState, result: JSON, *, until: float) -> SagaState:
+    """The step's action succeeded and the step now waits for its event until ``until``:
+    the cursor stays, the action's result is kept for the compensation."""
+    step = current_step(saga, state)
+    return state.evolve(results={**state.results, step.name: result}, wait_until=until)
+
+
+def end_wait(saga: Saga, state: SagaState, outcome: Outcome) -> SagaState:
+    """The wait ended: with the step's result, or refused (a refusing event, no event in
+    time). A refused step is compensated too: its action acted."""
+    step = current_step(saga, state)
+    waited = state.evolve(wait_until=None)
+    if outcome.kind is OutcomeKind.SUCCEEDED:
+        return _advance(saga, waited, step, outcome.result)
+    failure = _failure(step, Direction.FORWARD, outcome)
+    return _begin_compensation(saga, waited, state.cursor, failure)
 
 
 def retry_compensation(saga: Saga, state: SagaState) -> SagaState:
@@ -77,14 +95,7 @@ def retry_compensation(saga: Saga, state: SagaState) -> SagaState:
 def _after_forward(saga: Saga, state: SagaState, outcome: Outcome, uniform: Uniform) -> Decision:
     step = current_step(saga, state)
     if outcome.kind is OutcomeKind.SUCCEEDED:
-        results = {**state.results, step.name: outcome.result}
-        cursor = state.cursor + 1
-        status = SagaStatus.COMPLETED if cursor == len(saga.steps) else SagaStatus.RUNNING
-        return Decision(
-            state=state.evolve(
-                status=status, cursor=cursor, attempt=0, attempt_base=0, results=results
-            )
-        )
+        return Decision(state=_advance(saga, state, step, outcome.result))
     failure = _failure(step, Direction.FORWARD, outcome)
     if outcome.kind is OutcomeKind.REJECTED:
         first_to_undo = state.cursor if _earlier_attempt_unknown(state) else state.cursor - 1
@@ -94,6 +105,13 @@ def _after_forward(saga: Saga, state: SagaState, outcome: Outcome, uniform: Unif
         return Decision(state=state, retry_after=_wait(delay, outcome, step.retry))
     # Unknown outcome: the step may have happened, so it is compensated too.
     return Decision(state=_begin_compensation(saga, state, state.cursor, failure))
+
+
+def _advance(saga: Saga, state: SagaState, step: Step, result: JSON) -> SagaState:
+    results = {**state.results, step.name: result}
+    cursor = state.cursor + 1
+    status = SagaStatus.COMPLETED if cursor == len(saga.steps) else SagaStatus.RUNNING
+    return state.evolve(status=status, cursor=cursor, attempt=0, attempt_base=0, results=results)
 
 
 def _after_compensation(

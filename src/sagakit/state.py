@@ -94,6 +94,9 @@ class SagaState:
     fencing_token: int = 0
     created_at: float = 0.0
     updated_at: float = 0.0
+    wait_until: float | None = None
+    """Set while the step under the cursor, its action done, waits for its event: when
+    the wait times out. None otherwise."""
     retry_at: float | None = None
     """Read-only, from the store: when it will offer the saga for its next attempt, if
     that is still ahead. The saga is *waiting*: its last attempt failed (a participant
@@ -190,3 +193,39 @@ class SagaEvent:
     actor: str
     at: float
     detail: str | None = None
+
+
+class SignalKind(StrEnum):
+    EVENT = "event"
+    """Sent to the saga: ``engine.send``."""
+    TIMEOUT = "timeout"
+    """Recorded by the engine when the wait for the event ran out first."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signal:
+    """What ended, or will end, a saga's wait for the event ``name``.
+
+    A saga keeps one signal per event name, and the first recorded is final: the same
+    event sent again is a duplicate (same ``key``), another event under that name is
+    refused, and an event that arrives after the wait timed out finds the timeout there.
+    So an event and the timeout cannot both win, whatever their timing.
+    """
+
+    saga_id: str
+    name: str
+    kind: SignalKind
+    key: str
+    """Tells a duplicate from another event: the sender's, or the payload's digest."""
+    payload: JSON = None
+    sender: str = "engine"
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The signal a saga holds under an event's name after a delivery, and whether this
+    delivery is what put it there (False: a duplicate, or too late)."""
+
+    signal: Signal
+    recorded: bool

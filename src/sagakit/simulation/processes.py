@@ -25,8 +25,10 @@ from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
     AttemptStart,
+    Delivery,
     SagaEvent,
     SagaState,
+    Signal,
 )
 from sagakit.store.memory import InMemorySagaStore
 
@@ -114,10 +116,26 @@ class GatedStore:
         )
 
     async def transition(
-        self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
+        self,
+        state: SagaState,
+        next_state: SagaState,
+        *,
+        event: SagaEvent | None = None,
+        retry_after: timedelta | None = None,
+        release: bool = False,
     ) -> None:
         await self._process.io()
-        await self._store.transition(state, next_state, event=event)
+        await self._store.transition(
+            state, next_state, event=event, retry_after=retry_after, release=release
+        )
+
+    async def deliver(self, signal: Signal) -> Delivery:
+        await self._process.io()
+        return await self._store.deliver(signal)
+
+    async def signal(self, saga_id: str, name: str) -> Signal | None:
+        await self._process.io()
+        return await self._store.signal(saga_id, name)
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
         await self._process.io()

@@ -11,14 +11,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sagakit.errors import LeaseLost, SagaError
+from sagakit.errors import LeaseLost, SagaError, SagaNotFound
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
     AttemptStart,
     AttemptStatus,
+    Delivery,
     SagaEvent,
     SagaState,
+    SagaStatus,
+    Signal,
 )
 
 
@@ -45,6 +48,7 @@ class InMemorySagaStore:
         self._rows: dict[str, _Row] = {}
         self._attempts: dict[str, list[AttemptRecord]] = {}
         self._events: dict[str, list[SagaEvent]] = {}
+        self._signals: dict[tuple[str, str], Signal] = {}
 
     @property
     def lease_duration(self) -> timedelta:
@@ -119,12 +123,35 @@ class InMemorySagaStore:
         self._save(row, next_state, renew=not release)
 
     async def transition(
-        self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
+        self,
+        state: SagaState,
+        next_state: SagaState,
+        *,
+        event: SagaEvent | None = None,
+        retry_after: timedelta | None = None,
+        release: bool = False,
     ) -> None:
         row = self._fenced(state)
-        self._save(row, next_state, renew=True)
+        if retry_after:
+            row.next_attempt_at = self._clock() + retry_after.total_seconds()
+        self._save(row, next_state, renew=not release)
         if event is not None:
             self._events.setdefault(state.id, []).append(event)
+
+    async def deliver(self, signal: Signal) -> Delivery:
+        row = self._rows.get(signal.saga_id)
+        if row is None:
+            raise SagaNotFound(f"no saga has id {signal.saga_id}")
+        held = self._signals.setdefault((signal.saga_id, signal.name), signal)
+        if held is not signal:
+            return Delivery(held, recorded=False)
+        waits = row.state.wait_until is not None and row.state.status is SagaStatus.RUNNING
+        if waits:
+            row.next_attempt_at = self._clock()
+        return Delivery(signal, recorded=True)
+
+    async def signal(self, saga_id: str, name: str) -> Signal | None:
+        return self._signals.get((saga_id, name))
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
         return list(self._events.get(saga_id, []))

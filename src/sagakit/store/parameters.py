@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagakit.state import AttemptEnd, AttemptStart, SagaEvent, SagaState
+from sagakit.state import AttemptEnd, AttemptStart, SagaEvent, SagaState, Signal
 
 
 def saga_params(state: SagaState, *, owner: str, lease: float) -> dict[str, Any]:
@@ -33,6 +33,7 @@ def progress_params(state: SagaState) -> dict[str, Any]:
         "attempt_base": state.attempt_base,
         "failure": failure.to_json() if failure else None,
         "compensation_failure": gave_up.to_json() if gave_up else None,
+        "wait_until": state.wait_until,
         "updated_at": state.updated_at,
     }
 
@@ -84,4 +85,16 @@ def event_params(event: SagaEvent) -> dict[str, Any]:
         "actor": event.actor,
         "detail": event.detail,
         "at": event.at,
+    }
+
+
+def signal_params(signal: Signal) -> dict[str, Any]:
+    return {
+        "signal_saga_id": signal.saga_id,
+        "signal_name": signal.name,
+        "signal_kind": signal.kind.value,
+        "signal_key": signal.key,
+        "signal_payload": signal.payload,
+        "signal_sender": signal.sender,
+        "signal_at": signal.at,
     }

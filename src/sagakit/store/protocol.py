@@ -15,7 +15,15 @@ from typing import Any, Protocol
 
 from typing_extensions import TypeVar
 
-from sagakit.state import AttemptEnd, AttemptRecord, AttemptStart, SagaEvent, SagaState
+from sagakit.state import (
+    AttemptEnd,
+    AttemptRecord,
+    AttemptStart,
+    Delivery,
+    SagaEvent,
+    SagaState,
+    Signal,
+)
 
 AlongsideT = TypeVar("AlongsideT", contravariant=True, default=Any)
 """What a store writes alongside a new saga, in the transaction that creates it: the
@@ -72,10 +80,26 @@ class SagaStore(Protocol[AlongsideT]):
         """
 
     async def transition(
-        self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
+        self,
+        state: SagaState,
+        next_state: SagaState,
+        *,
+        event: SagaEvent | None = None,
+        retry_after: timedelta | None = None,
+        release: bool = False,
     ) -> None:
-        """Persist a state change no attempt caused (deadline, abort, retry), with the
-        event that caused it, if any, in the same transaction."""
+        """Persist a state change no attempt caused (deadline, abort, retry, the end of a
+        wait), with the event that caused it, if any, in the same transaction.
+        ``retry_after`` and ``release`` schedule and let go as in ``finish_attempt``."""
+
+    async def deliver(self, signal: Signal) -> Delivery:
+        """Record ``signal`` under its name unless the saga holds one there already
+        (the first is final), and if it is recorded and the saga waits, make the saga
+        due now. Says which signal the saga holds. ``SagaNotFound`` if there is no
+        such saga."""
+
+    async def signal(self, saga_id: str, name: str) -> Signal | None:
+        """The signal the saga holds under ``name``, if any."""
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
         """Operators' actions on the saga, oldest first."""

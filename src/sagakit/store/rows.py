@@ -7,7 +7,15 @@ from typing import Any
 from sqlalchemy import Row
 
 from sagakit.definition import Direction
-from sagakit.state import AttemptRecord, AttemptStatus, Failure, SagaState, SagaStatus
+from sagakit.state import (
+    AttemptRecord,
+    AttemptStatus,
+    Failure,
+    SagaState,
+    SagaStatus,
+    Signal,
+    SignalKind,
+)
 
 
 def to_state(row: Row[Any]) -> SagaState:
@@ -24,6 +32,7 @@ def to_state(row: Row[Any]) -> SagaState:
         failure=Failure.from_json(row.failure),
         compensation_failure=Failure.from_json(row.compensation_failure),
         deadline_at=row.deadline_at,
+        wait_until=row.wait_until,
         fencing_token=row.fencing_token,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -43,4 +52,16 @@ def to_attempt(row: Row[Any]) -> AttemptRecord:
         finished_at=row.finished_at,
         result=row.result,
         error=row.error,
+    )
+
+
+def to_signal(row: Row[Any]) -> Signal:
+    return Signal(
+        saga_id=row.saga_id,
+        name=row.name,
+        kind=SignalKind(row.kind),
+        key=row.key,
+        payload=row.payload,
+        sender=row.sender,
+        at=row.at,
     )

@@ -25,15 +25,19 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sagakit.database import reading
+from sagakit.errors import SagaNotFound
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
     AttemptStart,
+    Delivery,
     SagaEvent,
     SagaState,
+    Signal,
 )
 from sagakit.store.alongside import Alongside
 from sagakit.store.compiled import Write
@@ -44,11 +48,12 @@ from sagakit.store.parameters import (
     finished_params,
     progress_params,
     saga_params,
+    signal_params,
     started_params,
     state_params,
 )
 from sagakit.store.portable import EngineTransport
-from sagakit.store.rows import to_attempt, to_state
+from sagakit.store.rows import to_attempt, to_signal, to_state
 from sagakit.store.statements import (
     CLAIM,
     CLAIM_ANYWAY,
@@ -59,14 +64,17 @@ from sagakit.store.statements import (
     FINISH_ATTEMPT,
     INSERT_EVENT,
     INSERT_SAGA,
+    INSERT_SIGNAL,
     LOAD_ATTEMPTS,
     LOAD_EVENTS,
     LOAD_SAGA,
+    LOAD_SIGNAL,
     RENEW_LEASE,
     SAVE_PROGRESS,
     SAVE_STATE,
     START_ATTEMPT,
     WAITING,
+    WAKE,
 )
 from sagakit.store.tables import ACTIVE_STATUSES, sagas
 
@@ -226,14 +234,47 @@ class SqlSagaStore:
         await self._transport.write(writes)
 
     async def transition(
-        self, state: SagaState, next_state: SagaState, *, event: SagaEvent | None = None
+        self,
+        state: SagaState,
+        next_state: SagaState,
+        *,
+        event: SagaEvent | None = None,
+        retry_after: timedelta | None = None,
+        release: bool = False,
     ) -> None:
-        # Operators' writes are rare: PostgreSQL sends them through the engine.
-        saved = state_params(next_state, retry_seconds=0.0, release=False, lease=self._lease)
+        # Operators' writes and the ends of waits are rare: PostgreSQL sends them
+        # through the engine.
+        retry_seconds = retry_after.total_seconds() if retry_after else 0.0
+        saved = state_params(
+            next_state, retry_seconds=retry_seconds, release=release, lease=self._lease
+        )
         writes = [Write(SAVE_STATE, {**saved, **fencing_params(state)}, fenced=state)]
         if event is not None:
             writes.append(Write(INSERT_EVENT, event_params(event)))
         await self._transport.write(writes)
+
+    async def deliver(self, signal: Signal) -> Delivery:
+        try:
+            # The signal's primary key (saga, name) decides between concurrent
+            # deliveries, and between an event and the engine's timeout: the first
+            # insert wins, the others fail and read what won.
+            await self._transport.write(
+                [
+                    Write(INSERT_SIGNAL, signal_params(signal)),
+                    Write(WAKE, {"saga": signal.saga_id}),
+                ]
+            )
+        except IntegrityError:
+            held = await self.signal(signal.saga_id, signal.name)
+            if held is None:  # the foreign key failed: no such saga
+                raise SagaNotFound(f"no saga has id {signal.saga_id}") from None
+            return Delivery(held, recorded=False)
+        return Delivery(signal, recorded=True)
+
+    async def signal(self, saga_id: str, name: str) -> Signal | None:
+        async with reading(self._engine) as conn:
+            row = (await conn.execute(LOAD_SIGNAL, {"saga": saga_id, "signal_name": name})).first()
+        return to_signal(row) if row else None
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
         async with reading(self._engine) as conn:

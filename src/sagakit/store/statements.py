@@ -40,7 +40,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
 from sagakit.state import AttemptStatus
-from sagakit.store.tables import ACTIVE_STATUSES, attempts, events, sagas
+from sagakit.store.tables import ACTIVE_STATUSES, attempts, events, sagas, signals
 
 
 class database_now(FunctionElement[float]):
@@ -95,6 +95,7 @@ def progress_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
             "attempt_base",
             "failure",
             "compensation_failure",
+            "wait_until",
             "updated_at",
         )
     }
@@ -259,6 +260,30 @@ LOAD_EVENTS = (
     select(events)
     .where(events.c.saga_id == bound("saga", events.c.saga_id.type))
     .order_by(events.c.id)
+)
+INSERT_SIGNAL = (
+    insert(signals)
+    .inline()
+    .values(
+        {
+            name: bound(f"signal_{name}", signals.c[name].type)
+            for name in ("saga_id", "name", "kind", "key", "payload", "sender", "at")
+        }
+    )
+)
+WAKE = (
+    update(sagas)
+    .where(
+        sagas.c.id == bound("saga", sagas.c.id.type),
+        sagas.c.status == literal_column("'running'", sagas.c.status.type),
+        sagas.c.wait_until.is_not(None),
+    )
+    .values(next_attempt_at=database_now())
+)
+"""A saga waiting for an event it has just been sent: due now, for whoever claims it."""
+LOAD_SIGNAL = select(signals).where(
+    signals.c.saga_id == bound("saga", signals.c.saga_id.type),
+    signals.c.name == bound("signal_name", signals.c.name.type),
 )
 COUNT_BY_STATUS = select(sagas.c.status, func.count()).group_by(sagas.c.status)
 _WAITING_KEY = (sagas.c.name, sagas.c.version, sagas.c.status, sagas.c.cursor)

@@ -1,4 +1,5 @@
-"""The store's tables: one row per saga, and its append-only history of attempts.
+"""The store's tables: one row per saga, its append-only history of attempts and of
+what was done to it from outside, and the signals that end its waits.
 
 Times are seconds since the epoch (double precision) so the same arithmetic works on
 SQLite and PostgreSQL; leases and schedules are compared with the database's clock,
@@ -45,6 +46,7 @@ sagas = Table(
     Column("failure", Json),
     Column("compensation_failure", Json),
     Column("deadline_at", Double),
+    Column("wait_until", Double),
     Column("owner", String(200)),
     Column("lease_expires_at", Double),
     Column("fencing_token", BigInteger, nullable=False),
@@ -106,4 +108,21 @@ events = Table(
     Column("detail", Text),
     Column("at", Double, nullable=False),
     Index("ix_sagakit_events_saga_id", "saga_id"),
+)
+
+signals = Table(
+    "sagakit_signals",
+    metadata,
+    Column(
+        "saga_id", String(64), ForeignKey("sagakit_sagas.id", ondelete="CASCADE"), primary_key=True
+    ),
+    # One signal per event name: the key makes the first recorded final, whether it is
+    # the event or the engine's timeout.
+    Column("name", String(200), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("payload", Json),
+    Column("sender", String(200), nullable=False),
+    Column("at", Double, nullable=False),
+    CheckConstraint("kind IN ('event', 'timeout')", name="ck_sagakit_signals_kind"),
 )

@@ -1,0 +1,299 @@
+"""Steps that wait for an event: sent in time, early, twice, too late, never, or
+refused; and the saga aborted, or past its deadline, while it waits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from sagakit import (
+    JSON,
+    Await,
+    EventRefused,
+    InMemorySagaStore,
+    Saga,
+    SagaEngine,
+    SagaNotFound,
+    SagaStatus,
+    Signal,
+    SignalKind,
+    Step,
+    StepContext,
+    StepRejected,
+)
+from sagakit.state import SagaState
+
+WAIT = timedelta(minutes=15)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta.total_seconds()
+
+
+@dataclass
+class Bank:
+    """What the actions did, in order."""
+
+    calls: list[str] = field(default_factory=list)
+
+
+async def challenge(context: StepContext[Bank, Mapping[str, JSON]]) -> JSON:
+    context.deps.calls.append("challenge")
+    return {"challenge": f"ch-{context.saga_id[:4]}"}
+
+
+async def void(context: StepContext[Bank, Mapping[str, JSON]]) -> JSON:
+    context.deps.calls.append(f"void {context.result}")
+    return None
+
+
+async def ship(context: StepContext[Bank, Mapping[str, JSON]]) -> JSON:
+    context.deps.calls.append("ship")
+    return {"parcel": "p-1"}
+
+
+def confirmed(context: StepContext[Bank, Mapping[str, JSON]], payload: JSON) -> JSON:
+    if payload.get("outcome") != "confirmed":
+        raise StepRejected("the customer did not confirm", code="not_confirmed")
+    return {**context.result, "confirmed": True}
+
+
+PAY = Saga(
+    name="pay",
+    version=1,
+    steps=(
+        Step(
+            "payment",
+            challenge,
+            compensation=void,
+            wait=Await(event="confirmation", timeout=WAIT, on_event=confirmed),
+        ),
+        Step("shipping", ship),
+    ),
+)
+
+
+@dataclass
+class World:
+    clock: Clock
+    store: InMemorySagaStore
+    bank: Bank
+
+    def engine(self, saga: Saga = PAY) -> SagaEngine:
+        return SagaEngine(
+            store=self.store, sagas=[saga], deps=self.bank, clock=self.clock, max_concurrency=8
+        )
+
+
+@pytest.fixture
+def world() -> World:
+    clock = Clock()
+    return World(clock, InMemorySagaStore(clock=clock), Bank())
+
+
+async def parked(engine: SagaEngine, saga: Saga = PAY) -> SagaState:
+    """A saga started and come to rest waiting for its event."""
+    handle = await engine.start(saga, input={"order": "o-1"})
+    for _ in range(1000):  # the in-memory store never blocks: a few turns of the loop
+        state = await handle.status()
+        if state.retry_at is not None:  # due later: parked
+            break
+        await asyncio.sleep(0)
+    await engine.close()
+    assert state.status is SagaStatus.RUNNING and state.wait_until is not None
+    assert state.retry_at == state.wait_until or state.retry_at == state.deadline_at
+    return state
+
+
+async def test_a_waiting_saga_holds_no_lease_and_goes_on_when_its_event_comes(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+    assert await world.store.claim(state.id, owner="anyone") is not None  # nobody held it
+    world.clock.advance(timedelta(seconds=31))  # that claim's lease runs out
+
+    delivery = await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+    done = await engine.handle(state.id).result()
+
+    assert delivery.recorded
+    assert done.status is SagaStatus.COMPLETED
+    assert done.results["payment"] == {"challenge": f"ch-{state.id[:4]}", "confirmed": True}
+    assert world.bank.calls == ["challenge", "ship"]
+    [heard] = await world.store.events(state.id)
+    assert (heard.kind, heard.actor, heard.detail) == ("event", "sender", "confirmation: accepted")
+
+
+async def test_an_event_sent_before_the_step_waits_is_kept_for_it(world: World):
+    engine = world.engine()
+    handle = await engine.start(PAY, input={"order": "o-1"})
+    await engine.send(handle.id, "confirmation", {"outcome": "confirmed"})  # before it parks
+
+    done = await handle.result()
+
+    assert done.status is SagaStatus.COMPLETED
+
+
+async def test_no_event_in_time_compensates_the_step_whose_action_acted(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+
+    world.clock.advance(WAIT)
+    assert await engine.recover() == 1
+    done = await engine.handle(state.id).result()
+
+    assert done.status is SagaStatus.COMPENSATED
+    assert done.failure is not None and done.failure.code == "event_timeout"
+    assert world.bank.calls == ["challenge", f"void {{'challenge': 'ch-{state.id[:4]}'}}"]
+    with pytest.raises(EventRefused) as late:
+        await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+    assert late.value.code == "not_running"
+
+
+async def test_an_event_that_finds_the_timeout_recorded_is_refused_as_too_late(world: World):
+    """The engine died after recording the timeout and before acting on it."""
+    engine = world.engine()
+    state = await parked(engine)
+    world.clock.advance(WAIT)
+    timed_out = Signal(
+        saga_id=state.id, name="confirmation", kind=SignalKind.TIMEOUT, key="timeout", at=0.0
+    )
+    await world.store.deliver(timed_out)
+
+    with pytest.raises(EventRefused) as late:
+        await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+    await engine.recover()
+    done = await engine.handle(state.id).result()
+
+    assert late.value.code == "timed_out"
+    assert done.status is SagaStatus.COMPENSATED
+    assert done.failure is not None and done.failure.code == "event_timeout"
+
+
+async def test_the_same_event_twice_counts_once_and_another_is_refused(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+    world.clock.advance(timedelta(seconds=31))
+
+    first = await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+    again = await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+    with pytest.raises(EventRefused) as other:
+        await engine.send(state.id, "confirmation", {"outcome": "declined"})
+    done = await engine.handle(state.id).result()
+
+    assert first.recorded and not again.recorded
+    assert other.value.code == "another_event"
+    assert done.status is SagaStatus.COMPLETED
+    assert world.bank.calls == ["challenge", "ship"]
+    assert len(await world.store.events(state.id)) == 1
+
+
+async def test_a_sender_key_tells_a_duplicate_from_another_event(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+
+    first = await engine.send(state.id, "confirmation", {"outcome": "confirmed", "n": 1}, key="w1")
+    again = await engine.send(state.id, "confirmation", {"outcome": "confirmed", "n": 2}, key="w1")
+
+    assert first.recorded and not again.recorded
+
+
+async def test_a_refusing_event_compensates_the_step(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+    world.clock.advance(timedelta(seconds=31))
+
+    await engine.send(state.id, "confirmation", {"outcome": "declined"})
+    done = await engine.handle(state.id).result()
+
+    assert done.status is SagaStatus.COMPENSATED
+    assert done.failure is not None and done.failure.code == "not_confirmed"
+    assert world.bank.calls[-1].startswith("void ")
+
+
+async def test_events_the_saga_never_waits_for_or_for_no_saga_are_refused(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+
+    with pytest.raises(EventRefused) as unknown:
+        await engine.send(state.id, "refund", {})
+    with pytest.raises(SagaNotFound):
+        await engine.send("no-such-saga", "confirmation", {})
+
+    assert unknown.value.code == "not_awaited"
+
+
+async def test_an_abort_while_waiting_compensates_the_waiting_step(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+
+    aborted = await (await engine.abort(state.id, reason="customer called")).result()
+
+    assert aborted.status is SagaStatus.COMPENSATED and aborted.wait_until is None
+    assert world.bank.calls[-1].startswith("void ")
+
+
+async def test_the_sagas_deadline_ends_a_wait_that_would_outlast_it(world: World):
+    short = Saga(name="pay", version=1, steps=PAY.steps, deadline=timedelta(minutes=5))
+    engine = world.engine(short)
+    state = await parked(engine, short)
+
+    world.clock.advance(timedelta(minutes=5))
+    assert await engine.recover() == 1  # due at the deadline, not at the end of the wait
+    done = await engine.handle(state.id).result()
+
+    assert done.status is SagaStatus.COMPENSATED
+    assert done.failure is not None and done.failure.code == "deadline_exceeded"
+
+
+class RacingStore(InMemorySagaStore):
+    """Delivers the event just after the engine found none and before it parks: the
+    sender's wake-up is then undone by the park, and its claim finds the saga held."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.race: Signal | None = None
+
+    async def signal(self, saga_id: str, name: str) -> Signal | None:
+        found = await super().signal(saga_id, name)
+        if found is None and self.race is not None:
+            race, self.race = self.race, None
+            await self.deliver(race)
+        return found
+
+
+async def test_an_event_recorded_while_the_saga_parks_is_not_left_for_the_timeout():
+    clock = Clock()
+    store = RacingStore(clock)
+    engine = SagaEngine(store=store, sagas=[PAY], deps=Bank(), clock=clock)
+    handle = await engine.start(PAY, input={"order": "o-1"})
+    store.race = Signal(
+        saga_id=handle.id,
+        name="confirmation",
+        kind=SignalKind.EVENT,
+        key="k",
+        payload={"outcome": "confirmed"},
+        at=clock.now,
+    )
+
+    # The clock stands still: a saga left for its timeout would never end, and the
+    # bound turns that into a failure.
+    async with asyncio.timeout(30):
+        done = await handle.result()
+
+    assert done.status is SagaStatus.COMPLETED
+
+
+def test_a_saga_cannot_wait_twice_for_one_event():
+    wait = Await(event="confirmation", timeout=WAIT)
+    with pytest.raises(ValueError, match="waits twice"):
+        Saga("twice", 1, (Step("a", challenge, wait=wait), Step("b", challenge, wait=wait)))
