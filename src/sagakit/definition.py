@@ -188,6 +188,8 @@ DEFAULT_COMPENSATION_RETRY = RetryPolicy(
 
 EventHandler = Callable[[StepContext[Any, Any], JSON], JSON]
 """Turns the event a step waited for into its result, or raises ``StepRejected``."""
+WaitTimeout = timedelta | Callable[[StepContext[Any, Any]], timedelta]
+"""How long to wait: fixed, or read when the wait begins (from ``context.deps``, say)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,17 +202,32 @@ class Await:
     the event means: it returns the step's result (by default the action's stays), or
     raises ``StepRejected`` to refuse. A refusal, or no event in time, fails the step:
     since its action acted, it is compensated with the steps before it.
+
+    ``when`` tells from the action's result whether this run waits at all (a card that
+    needs no confirmation, say); by default every run does. ``timeout`` may be read
+    when the wait begins, from the step's context: the moment it ends is then stored,
+    and a process with other settings does not move it.
     """
 
     event: str
-    timeout: timedelta
+    timeout: WaitTimeout
     on_event: EventHandler | None = None
+    when: Callable[[JSON], bool] | None = None
 
     def __post_init__(self) -> None:
         if not self.event:
             raise ValueError("the event a step waits for needs a name")
-        if self.timeout <= timedelta(0):
+        if isinstance(self.timeout, timedelta) and self.timeout <= timedelta(0):
             raise ValueError(f"waiting for {self.event!r}: timeout must be positive")
+
+    def needed(self, result: JSON) -> bool:
+        return self.when is None or self.when(result)
+
+    def timeout_for(self, context: StepContext[Any, Any]) -> timedelta:
+        timeout = self.timeout if isinstance(self.timeout, timedelta) else self.timeout(context)
+        if timeout <= timedelta(0):
+            raise ValueError(f"waiting for {self.event!r}: timeout must be positive")
+        return timeout
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from sagakit.definition import Direction, Saga, idempotency_key
-from sagakit.invoke import ATTEMPT_STATUS, hear, invoke
+from sagakit.invoke import ATTEMPT_STATUS, hear, invoke, waiting_context
 from sagakit.observer import SagaObserver
 from sagakit.progress import (
     Decision,
@@ -157,11 +157,21 @@ class Executor:
     def _decide(
         self, saga: Saga, state: SagaState, begun: AttemptStart, outcome: Outcome
     ) -> Decision:
-        step = current_step(saga, state)
+        wait = current_step(saga, state).wait
         forward = begun.direction is Direction.FORWARD
-        if forward and step.wait is not None and outcome.kind is OutcomeKind.SUCCEEDED:
-            until = self._clock() + step.wait.timeout.total_seconds()
-            return Decision(state=begin_wait(saga, state, outcome.result, until=until))
+        if forward and wait is not None and outcome.kind is OutcomeKind.SUCCEEDED:
+            try:
+                if wait.needed(outcome.result):
+                    waiting = begin_wait(saga, state, outcome.result, until=self._clock())
+                    timeout = wait.timeout_for(waiting_context(saga, waiting, self._deps))
+                    until = self._clock() + timeout.total_seconds()
+                    return Decision(state=waiting.evolve(wait_until=until))
+            except Exception as error:  # a bug in when or timeout: the step cannot wait
+                outcome = Outcome(
+                    kind=OutcomeKind.FATAL,
+                    code="wait_not_understood",
+                    error=f"waiting for {wait.event!r}: {type(error).__name__}: {error}",
+                )
         return decide(saga, state, outcome, uniform=self._uniform)
 
     async def _end_wait(self, saga: Saga, state: SagaState) -> SagaState | None:

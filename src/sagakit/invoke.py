@@ -93,23 +93,11 @@ def hear(saga: Saga, state: SagaState, signal: Signal, deps: Any) -> Outcome:
         return Outcome(
             kind=OutcomeKind.REJECTED,
             code="event_timeout",
-            error=f"no {wait.event!r} event within {wait.timeout}",
+            error=f"no {wait.event!r} event before the wait ran out",
         )
     if wait.on_event is None:
         return Outcome(kind=OutcomeKind.SUCCEEDED, result=action_result)
-    context: StepContext[Any, Any] = StepContext(
-        saga_id=state.id,
-        saga_name=state.name,
-        step=step.name,
-        direction=Direction.FORWARD,
-        idempotency_key=idempotency_key(state.id, step.name, Direction.FORWARD),
-        attempt=state.attempt,
-        input=saga.action_input(state.input),
-        results=state.results,
-        deps=deps,
-        result=action_result,
-        forward_known=True,
-    )
+    context = waiting_context(saga, state, deps)
     try:
         result = wait.on_event(context, signal.payload)
         json.dumps(result)
@@ -122,3 +110,22 @@ def hear(saga: Saga, state: SagaState, signal: Signal, deps: Any) -> Outcome:
             error=f"on_event({wait.event!r}) raised {type(error).__name__}: {error}",
         )
     return Outcome(kind=OutcomeKind.SUCCEEDED, result=result)
+
+
+def waiting_context(saga: Saga, state: SagaState, deps: Any) -> StepContext[Any, Any]:
+    """The context of a step whose action succeeded and that waits (or is about to):
+    ``result`` is the action's."""
+    step = saga.steps[state.cursor]
+    return StepContext(
+        saga_id=state.id,
+        saga_name=state.name,
+        step=step.name,
+        direction=Direction.FORWARD,
+        idempotency_key=idempotency_key(state.id, step.name, Direction.FORWARD),
+        attempt=state.attempt,
+        input=saga.action_input(state.input),
+        results=state.results,
+        deps=deps,
+        result=state.results.get(step.name),
+        forward_known=True,
+    )

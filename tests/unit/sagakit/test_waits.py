@@ -102,9 +102,11 @@ def world() -> World:
     return World(clock, InMemorySagaStore(clock=clock), Bank())
 
 
-async def parked(engine: SagaEngine, saga: Saga = PAY) -> SagaState:
+async def parked(
+    engine: SagaEngine, saga: Saga = PAY, input: Mapping[str, JSON] | None = None
+) -> SagaState:
     """A saga started and come to rest waiting for its event."""
-    handle = await engine.start(saga, input={"order": "o-1"})
+    handle = await engine.start(saga, input=input or {"order": "o-1"})
     for _ in range(1000):  # the in-memory store never blocks: a few turns of the loop
         state = await handle.status()
         if state.retry_at is not None:  # due later: parked
@@ -297,3 +299,60 @@ def test_a_saga_cannot_wait_twice_for_one_event():
     wait = Await(event="confirmation", timeout=WAIT)
     with pytest.raises(ValueError, match="waits twice"):
         Saga("twice", 1, (Step("a", challenge, wait=wait), Step("b", challenge, wait=wait)))
+
+
+@dataclass
+class Settings:
+    confirmation: timedelta
+    calls: list[str] = field(default_factory=list)
+
+
+async def card(context: StepContext[Settings, Mapping[str, JSON]]) -> JSON:
+    return {"challenge": "ch-1" if context.input["3ds"] else None}
+
+
+CARD = Saga(
+    name="card",
+    version=1,
+    steps=(
+        Step(
+            "payment",
+            card,
+            compensation=void,
+            wait=Await(
+                event="confirmation",
+                timeout=lambda context: context.deps.confirmation,
+                when=lambda result: result["challenge"] is not None,
+            ),
+        ),
+    ),
+)
+
+
+async def test_a_run_whose_action_needs_no_event_does_not_wait():
+    engine = SagaEngine(store=InMemorySagaStore(), sagas=[CARD], deps=Settings(WAIT))
+
+    done = await engine.run(CARD, input={"3ds": False})
+
+    assert done.status is SagaStatus.COMPLETED and done.wait_until is None
+
+
+async def test_the_wait_can_take_its_length_from_the_deps_when_it_begins(world: World):
+    engine = SagaEngine(
+        store=world.store, sagas=[CARD], deps=Settings(timedelta(minutes=3)), clock=world.clock
+    )
+
+    state = await parked(engine, CARD, {"3ds": True})
+
+    assert state.wait_until == world.clock.now + timedelta(minutes=3).total_seconds()
+
+
+async def test_a_wait_length_that_cannot_be_read_fails_the_step_and_compensates(world: World):
+    engine = SagaEngine(
+        store=world.store, sagas=[CARD], deps=Settings(timedelta(0)), clock=world.clock
+    )
+
+    done = await engine.run(CARD, input={"3ds": True})
+
+    assert done.status is SagaStatus.COMPENSATED
+    assert done.failure is not None and done.failure.code == "wait_not_understood"
