@@ -186,6 +186,11 @@ def resolve(url: str, token: str | None, saga_id: str) -> str:
 def _print_detail(saga: dict[str, Any]) -> None:
     console.print(f"[bold]{saga['name']} v{saga['version']}[/bold] {saga['id']}")
     console.print(f"status {_status(saga['status'])}, customer {saga['subject']}")
+    if saga.get("waiting_for"):
+        until = saga["waiting_until"][:19] if saga["waiting_until"] else "?"
+        console.print(f"{saga['step']} waits for the event {saga['waiting_for']} until {until}")
+    elif saga.get("waiting_until"):
+        console.print(f"{saga['step']} is retried at {saga['waiting_until'][:19]}")
     for label, key in (("stopped", "failure"), ("gave up", "compensation_failure")):
         if failure := saga[key]:
             console.print(f"{label} at {failure['step']}: {failure['code']} — {failure['error']}")

@@ -32,8 +32,14 @@ class SagaSummary(BaseModel):
     compensation_failure: FailureOut | None
     waiting_until: datetime | None = Field(
         default=None,
-        description="When the saga next tries its step, if it is waiting: its last attempt "
-        "failed (a participant down, a timeout) and it backs off",
+        description="When the saga next goes on, if it is waiting: its last attempt failed "
+        "(a participant down, a timeout) and it backs off, or its step waits for an event "
+        "(`waiting_for`) until then",
+    )
+    waiting_for: str | None = Field(
+        default=None,
+        description="The event the step under the cursor waits for, its action done "
+        "(`SagaEngine.send` delivers it); None when it waits for none",
     )
     created_at: datetime
     updated_at: datetime

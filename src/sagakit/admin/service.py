@@ -191,9 +191,19 @@ class SagaAdmin:
             failure=_failure(state.failure),
             compensation_failure=_failure(state.compensation_failure),
             waiting_until=_time(state.retry_at),
+            waiting_for=self._awaited(state),
             created_at=_utc(state.created_at),
             updated_at=_utc(state.updated_at),
         )
+
+    def _awaited(self, state: SagaState) -> str | None:
+        if state.wait_until is None:
+            return None
+        try:
+            wait = self._engine.definition(state).steps[state.cursor].wait
+        except (UnknownSagaError, IndexError):
+            return None
+        return wait.event if wait else None
 
     def _step_name(self, name: str, version: int, cursor: int) -> str:
         try:

@@ -3,6 +3,7 @@ application names, the timeline picture and the dashboard's pages."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Column, MetaData, String, Table, select
 
-from sagakit import JSON, Rows, Saga, SagaEngine, SagaState, SqlSagaStore, Step, StepContext
+from sagakit import JSON, Await, Rows, Saga, SagaEngine, SagaState, SqlSagaStore, Step, StepContext
 from sagakit.admin import DashboardLook, SagaAdmin, Subject, bearer_token, install_admin
 from sagakit.errors import StepRejected
 
@@ -206,3 +207,40 @@ async def test_the_dashboard_pages_name_the_subject_and_hold_no_data(
     assert index.status_code == saga.status_code == script.status_code == 200
     assert "<th>Owner</th>" in index.text
     assert "ada" not in index.text
+
+
+HOLD = Saga(
+    name="hold",
+    version=1,
+    steps=(
+        Step(
+            "reserve",
+            reserve,
+            compensation=release,
+            timeout=STEP_TIMEOUT,
+            wait=Await(event="paid", timeout=timedelta(hours=1)),
+        ),
+    ),
+)
+
+
+async def test_a_saga_waiting_for_an_event_says_which_and_until_when(
+    sql_store: SqlSagaStore,
+) -> None:
+    engine = SagaEngine(store=sql_store, sagas=[HOLD])
+    app = FastAPI()
+    install_admin(app, route_class=bearer_token(TOKEN))
+    app.state.saga_admin = SagaAdmin(history=sql_store, engine=engine)
+    handle = await engine.start(HOLD, input={})
+    async with asyncio.timeout(60):
+        while (await handle.status()).retry_at is None:  # noqa: ASYNC110  (parking)
+            await asyncio.sleep(0.01)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
+        detail = (await client.get(f"/admin/sagas/{handle.id}", headers=AUTH)).json()
+        counts = (await client.get("/admin/counts", headers=AUTH)).json()
+    await engine.close()
+
+    assert detail["status"] == "running" and detail["step"] == "reserve"
+    assert detail["waiting_for"] == "paid" and detail["waiting_until"] is not None
+    assert counts["waiting"] == {"reserve": 1}

@@ -47,6 +47,13 @@ function cell(row, text, className) {
   return td;
 }
 
+// The step, and what it waits for: an event, or the time of its next attempt.
+function waitingStep(saga) {
+  if (saga.waiting_for) return `${saga.step} (awaits ${saga.waiting_for} until ${when(saga.waiting_until)})`;
+  if (saga.waiting_until) return `${saga.step} (retry ${when(saga.waiting_until)})`;
+  return saga.step;
+}
+
 function when(iso) { return iso ? new Date(iso).toLocaleTimeString() : ""; }
 
 // ---- the list page ---------------------------------------------------------------
@@ -90,7 +97,7 @@ async function refreshList() {
     const waiting = saga.waiting_until ? " · waiting" : "";
     cell(row, saga.status + waiting, `status status-${saga.status}`);
     if (SUBJECT) cell(row, saga.subject);
-    cell(row, saga.waiting_until ? `${saga.step} (retry ${when(saga.waiting_until)})` : saga.step);
+    cell(row, waitingStep(saga));
     const failure = saga.compensation_failure || saga.failure;
     cell(row, failure ? `${failure.step}: ${failure.code}` : "", "error");
     cell(row, when(saga.created_at));
@@ -144,7 +151,10 @@ async function refreshSaga(sagaId) {
   fact(facts, "Created", new Date(saga.created_at).toLocaleString());
   fact(facts, "Why it stopped", describeFailure(saga.failure));
   fact(facts, "Compensation that gave up", describeFailure(saga.compensation_failure));
-  if (saga.waiting_until) {
+  if (saga.waiting_for) {
+    const until = new Date(saga.waiting_until).toLocaleString();
+    fact(facts, "Waiting", `for the event ${saga.waiting_for} until ${until}, ${saga.step} done`);
+  } else if (saga.waiting_until) {
     const retry = new Date(saga.waiting_until).toLocaleString();
     fact(facts, "Waiting", `to retry ${saga.step} at ${retry} (its last attempt failed)`);
   }
