@@ -19,6 +19,7 @@ from sagakit.definition import (
     Saga,
     Step,
     StepContext,
+    delay,
     idempotency_key,
 )
 from sagakit.engine import SagaEngine
@@ -87,6 +88,7 @@ __all__ = [
     "StepRejected",
     "TransientError",
     "UnknownSagaError",
+    "delay",
     "idempotency_key",
     "open_database",
 ]

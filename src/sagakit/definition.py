@@ -213,6 +213,8 @@ class Await:
     timeout: WaitTimeout
     on_event: EventHandler | None = None
     when: Callable[[JSON], bool] | None = None
+    timer: bool = False
+    """A timer takes no event: its running out is the step's success (see ``delay``)."""
 
     def __post_init__(self) -> None:
         if not self.event:
@@ -253,6 +255,19 @@ class Step:
             raise ValueError(f"step name {self.name!r} must be non-empty and contain no ':'")
         if self.timeout <= timedelta(0):
             raise ValueError(f"step {self.name!r}: timeout must be positive")
+
+
+async def _no_action(context: StepContext[Any, Any]) -> JSON:
+    return None
+
+
+def delay(name: str, duration: timedelta) -> Step:
+    """A step that lets ``duration`` pass before the next, durably: the saga parks with
+    no task, connection or lease, survives restarts, and whichever process sees it due
+    goes on. Compensating skips it."""
+    if duration <= timedelta(0):
+        raise ValueError(f"delay {name!r}: duration must be positive")
+    return Step(name, _no_action, wait=Await(event=f"{name}.timer", timeout=duration, timer=True))
 
 
 @dataclass(frozen=True)

@@ -274,7 +274,11 @@ class SagaEngine(Generic[AlongsideT]):
         if state is None:
             raise SagaNotFound(f"no saga has id {saga_id}")
         saga = self.definition(state)
-        waits = {step.wait.event: i for i, step in enumerate(saga.steps) if step.wait}
+        waits = {
+            step.wait.event: i
+            for i, step in enumerate(saga.steps)
+            if step.wait and not step.wait.timer
+        }
         if event not in waits:
             raise EventRefused(
                 f"saga {saga_id} ({saga.name} v{saga.version}) never waits for {event!r}; "

@@ -205,7 +205,12 @@ class Executor:
             held = (await self._store.deliver(timeout)).signal
         outcome = hear(saga, state, held, self._deps)
         next_state = end_wait(saga, state, outcome)
-        heard = "accepted" if outcome.kind is OutcomeKind.SUCCEEDED else outcome.error
+        if wait.timer:
+            heard = "the delay passed"
+        elif outcome.kind is OutcomeKind.SUCCEEDED:
+            heard = "accepted"
+        else:
+            heard = outcome.error or outcome.kind.value
         event = SagaEvent(
             saga_id=state.id,
             kind=held.kind.value,

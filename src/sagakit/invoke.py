@@ -89,6 +89,8 @@ def hear(saga: Saga, state: SagaState, signal: Signal, deps: Any) -> Outcome:
     wait = step.wait
     assert wait is not None, "only a waiting step hears a signal"
     action_result = state.results.get(step.name)
+    if signal.kind is SignalKind.TIMEOUT and wait.timer:
+        return Outcome(kind=OutcomeKind.SUCCEEDED, result=action_result)
     if signal.kind is SignalKind.TIMEOUT:
         return Outcome(
             kind=OutcomeKind.REJECTED,

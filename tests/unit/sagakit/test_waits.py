@@ -24,6 +24,7 @@ from sagakit import (
     Step,
     StepContext,
     StepRejected,
+    delay,
 )
 from sagakit.state import SagaState
 
@@ -356,3 +357,56 @@ async def test_a_wait_length_that_cannot_be_read_fails_the_step_and_compensates(
 
     assert done.status is SagaStatus.COMPENSATED
     assert done.failure is not None and done.failure.code == "wait_not_understood"
+
+
+async def remind(context: StepContext[Bank, Mapping[str, JSON]]) -> JSON:
+    context.deps.calls.append("remind")
+    return None
+
+
+NUDGE = Saga(
+    name="nudge",
+    version=1,
+    steps=(
+        Step("order", challenge, compensation=void),
+        delay("cool_off", timedelta(days=1)),
+        Step("remind", remind),
+    ),
+)
+
+
+async def test_a_delay_parks_the_saga_until_it_has_passed_then_goes_on(world: World):
+    engine = world.engine(NUDGE)
+    state = await parked(engine, NUDGE)
+    assert state.wait_until == world.clock.now + timedelta(days=1).total_seconds()
+
+    world.clock.advance(timedelta(hours=23))
+    assert await engine.recover() == 0
+    world.clock.advance(timedelta(hours=1))
+    assert await engine.recover() == 1
+    done = await engine.handle(state.id).result()
+
+    assert done.status is SagaStatus.COMPLETED
+    assert world.bank.calls == ["challenge", "remind"]
+    [passed] = await world.store.events(state.id)
+    assert (passed.kind, passed.detail) == ("timeout", "cool_off.timer: the delay passed")
+
+
+async def test_a_delay_takes_no_event(world: World):
+    engine = world.engine(NUDGE)
+    state = await parked(engine, NUDGE)
+
+    with pytest.raises(EventRefused) as refused:
+        await engine.send(state.id, "cool_off.timer", {})
+
+    assert refused.value.code == "not_awaited"
+
+
+async def test_an_abort_during_a_delay_compensates_the_steps_before_it(world: World):
+    engine = world.engine(NUDGE)
+    state = await parked(engine, NUDGE)
+
+    done = await (await engine.abort(state.id)).result()
+
+    assert done.status is SagaStatus.COMPENSATED
+    assert world.bank.calls[-1].startswith("void ")
