@@ -67,3 +67,9 @@ def test_every_docs_page_runs_as_one_program_and_prints_what_it_shows(
     shown = shown_output(page)
     if shown is not None:
         assert printed == shown
+
+
+def test_the_readme_wait_example_is_confirmed_then_shipped(tmp_path: Path) -> None:
+    example = next(block for block in README_BLOCKS if "engine.send(" in block)
+
+    assert run(example, tmp_path).strip() == "completed True"
