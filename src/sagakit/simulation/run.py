@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from sagakit.definition import JSON, Saga
-from sagakit.errors import SagaError
+from sagakit.errors import EventRefused, SagaError, SagaNotFound
 from sagakit.simulation.loop import VirtualTimeLoop
 from sagakit.simulation.network import CALM, Faults, Network, Participant
 from sagakit.simulation.processes import Orchestrators
@@ -53,6 +53,21 @@ class Abort:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Send:
+    """Someone outside sends a saga its event (a webhook, a customer), through whichever
+    orchestrator is up, retrying while none is or while the saga is not yet stored, as a
+    webhook retries on errors. ``answered`` hears how it ended: ``recorded``,
+    ``duplicate``, or the code of the engine's refusal (``timed_out``, ...)."""
+
+    at: float
+    saga_id: str
+    event: str
+    payload: JSON
+    key: str | None = None
+    answered: Callable[[str], None] = lambda _answer: None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Change:
     """The scenario changes the world (a restock, a price...): ``apply`` runs at ``at``."""
 
@@ -61,7 +76,7 @@ class Change:
     apply: Callable[[], None]
 
 
-Event = Start | Abort | Change
+Event = Start | Abort | Send | Change
 
 
 class World(Protocol):
@@ -245,6 +260,11 @@ class _Run:
             if live:
                 name = self.rng.choice(live)
                 self.orchestrators.spawn(name, self._abort(name, event.saga_id))
+        elif isinstance(event, Send):
+            self.counts["events sent"] += 1
+            sender = asyncio.get_running_loop().create_task(self._send(event))
+            self.clients[sender] = None
+            sender.add_done_callback(lambda done: self.clients.pop(done, None))
         else:
             self.counts["changes"] += 1
             self.trace("world", event.what)
@@ -270,6 +290,36 @@ class _Run:
         if event.saga_id not in self.saga_ids:
             self.saga_ids.append(event.saga_id)
         await engine.start(event.saga, input=event.input, saga_id=event.saga_id)
+
+    async def _send(self, event: Send) -> None:
+        """Until an orchestrator answers: an answer, a refusal included, ends it."""
+        while True:
+            live = self.orchestrators.live()
+            if live:
+                name = self.rng.choice(live)
+                engine = self.orchestrators.engines[name]
+                send = engine.send(
+                    event.saga_id, event.event, event.payload, key=event.key, sender="outside"
+                )
+                task = self.orchestrators.spawn(name, send)
+                try:
+                    delivery = await asyncio.shield(task)
+                except EventRefused as refused:
+                    answer = refused.code
+                except (asyncio.CancelledError, SagaNotFound):
+                    answer = None  # the process died, or the saga is not stored yet
+                else:
+                    answer = "recorded" if delivery.recorded else "duplicate"
+                if answer is not None:
+                    self.counts[f"events {answer}"] += 1
+                    self.trace(
+                        name,
+                        f"event {event.event} for saga {short(event.saga_id)}: {answer}",
+                        saga_id=event.saga_id,
+                    )
+                    event.answered(answer)
+                    return
+            await asyncio.sleep(0.5)
 
     async def _abort(self, name: str, saga_id: str) -> None:
         try:
