@@ -297,6 +297,49 @@ def bench_engine(
         )
 
 
+@app.command("bench-waiting")
+def bench_waiting(
+    sagas: Annotated[int, typer.Option(help="Waiting sagas in all, per backend.")] = 100_000,
+    every: Annotated[int, typer.Option(help="Read memory and time claims every K sagas.")] = (
+        10_000
+    ),
+    backend: Annotated[
+        list[str] | None, typer.Option(help="sqlite and/or postgresql [default: both].")
+    ] = None,
+    postgres_url: Annotated[
+        str, typer.Option(help="Server for a scratch database.")
+    ] = DEFAULT_POSTGRES_URL,
+) -> None:
+    """What sagas waiting for an event cost: rows, bytes, CPU; memory and claims as they pile up."""
+    from checkout.bench.waiting import WaitingPoint, measure_waiting
+
+    costs = []
+    for name in backend or ["sqlite", "postgresql"]:
+        typer.echo(f"{name}: | waiting sagas | engine RSS MiB | claim_due ms (median of 20) |")
+
+        def report(point: WaitingPoint) -> None:
+            typer.echo(f"| {point.waiting} | {point.rss_mib:.1f} | {point.claim_due_ms:.2f} |")
+
+        costs.append(
+            measure_waiting(
+                name, sagas=sagas, every=every, postgres_url=postgres_url, on_point=report
+            )
+        )
+    typer.echo(
+        "| store | waiting | rows per saga | bytes per saga | CPU s per 10k to park "
+        "| RSS growth | claim_due ms first → last |"
+    )
+    typer.echo("|---|---|---|---|---|---|---|")
+    for cost in costs:
+        first, last = cost.points[1], cost.points[-1]
+        typer.echo(
+            f"| {cost.backend} | {cost.waiting} | {cost.rows_per_saga:.1f} | "
+            f"{cost.bytes_per_saga:.0f} | {cost.cpu_seconds_per_10k:.1f} | "
+            f"{last.rss_mib - first.rss_mib:+.1f} MiB from {first.waiting} | "
+            f"{first.claim_due_ms:.2f} → {last.claim_due_ms:.2f} |"
+        )
+
+
 @app.command("bench-memory")
 def bench_memory(
     sagas: Annotated[int, typer.Option(help="Sagas in all.")] = 100_000,

@@ -58,6 +58,19 @@ class SagaHandle:
         # Parked for a long retry, or let go: whoever drives it on will end it.
         return await self._settle(self.id)
 
+    async def rest(self) -> SagaState:
+        """The saga's state once this engine has let go of it: ended, or parked to wait
+        (for an event, a delay or a long retry), or let go after losing its lease. For a
+        saga this handle's engine does not drive, its state now.
+
+        What an API answers with when a saga may wait for minutes: its outcome if it
+        ends at once, else where it waits.
+        """
+        driven = await self._driven()
+        if driven is not None:
+            return driven.state
+        return await self.status()
+
     async def history(self) -> Sequence[AttemptRecord]:
         """Every attempt of the saga so far, oldest first.
 

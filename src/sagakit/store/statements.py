@@ -63,6 +63,29 @@ def _now_on_sqlite(_element: database_now, _compiler: SQLCompiler, **_kw: Any) -
     return "((julianday('now') - 2440587.5) * 86400.0)"
 
 
+class statement_now(FunctionElement[float]):
+    """The database's clock when the statement began: constant within it, so PostgreSQL
+    can bound an index scan by it (``database_now`` reads a clock that moves while the
+    statement runs, which the planner may only test row by row)."""
+
+    type = Double()
+    inherit_cache = True
+
+
+@compiles(statement_now, "postgresql")
+def _statement_now_on_postgresql(
+    _element: statement_now, _compiler: SQLCompiler, **_kw: Any
+) -> str:
+    # now() is the transaction's start, and a claim is a transaction of one statement.
+    return "CAST(extract(epoch FROM now()) AS double precision)"
+
+
+@compiles(statement_now, "sqlite")
+def _statement_now_on_sqlite(_element: statement_now, _compiler: SQLCompiler, **_kw: Any) -> str:
+    # SQLite reads 'now' once per statement already.
+    return "((julianday('now') - 2440587.5) * 86400.0)"
+
+
 Source = Callable[[str, TypeEngine[Any]], ColumnElement[Any]]
 """Where a statement's values come from: by default bound parameters, one statement
 per saga; the PostgreSQL store's batch takes them from the columns of an array."""
@@ -228,23 +251,29 @@ def _claiming(condition: ColumnElement[bool]) -> Executable:
     )
 
 
-CLAIM_DUE = _claiming(
-    sagas.c.id.in_(
-        select(sagas.c.id)
-        .where(
-            sagas.c.status.in_(ACTIVE_STATUSES),
-            _unheld(),
-            sagas.c.next_attempt_at <= database_now(),
-        )
-        .order_by(sagas.c.next_attempt_at)
-        .limit(bindparam("limit", type_=Integer()))
-        # Competing workers on PostgreSQL neither wait for nor take each other's
-        # candidates. SQLite renders no FOR UPDATE: it has one writer at a time, so the
-        # statement is exclusive already.
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+ACTIVE = sagas.c.status.in_(
+    [literal_column(f"'{status}'", sagas.c.status.type) for status in ACTIVE_STATUSES]
 )
+"""Active sagas, the statuses written into the SQL: a planner can then see that the due
+index (partial, on active sagas) covers the query."""
+DUE = (
+    select(sagas.c.id)
+    .where(
+        ACTIVE,
+        _unheld(),
+        # The due index's range ends here, so a claim that finds nothing due reads no
+        # row of the sagas that wait (for a retry, an event, a delay), however many.
+        sagas.c.next_attempt_at <= statement_now(),
+    )
+    .order_by(sagas.c.next_attempt_at)
+    .limit(bindparam("limit", type_=Integer()))
+    # Competing workers on PostgreSQL neither wait for nor take each other's
+    # candidates. SQLite renders no FOR UPDATE: it has one writer at a time, so the
+    # statement is exclusive already.
+    .with_for_update(skip_locked=True)
+)
+"""The ids of the sagas due now and held by nobody, the longest due first."""
+CLAIM_DUE = _claiming(sagas.c.id.in_(DUE.scalar_subquery()))
 CLAIM = _claiming((sagas.c.id == bound("saga", sagas.c.id.type)) & _unheld())
 CLAIM_ANYWAY = _claiming(sagas.c.id == bound("saga", sagas.c.id.type))
 

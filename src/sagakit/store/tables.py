@@ -59,8 +59,12 @@ sagas = Table(
     ),
 )
 
+# Status first: SQLite's planner, with no statistics, would otherwise read the active
+# sagas through the status index and sort them all; with it, both databases read only
+# the due range of each active status.
 Index(
     "ix_sagakit_sagas_due",
+    sagas.c.status,
     sagas.c.next_attempt_at,
     postgresql_where=sagas.c.status.in_(ACTIVE_STATUSES),
     sqlite_where=sagas.c.status.in_(ACTIVE_STATUSES),

@@ -410,3 +410,14 @@ async def test_an_abort_during_a_delay_compensates_the_steps_before_it(world: Wo
 
     assert done.status is SagaStatus.COMPENSATED
     assert world.bank.calls[-1].startswith("void ")
+
+
+async def test_a_handle_rests_when_the_saga_ends_or_parks(world: World):
+    engine = world.engine()
+    handle = await engine.start(PAY, input={"order": "o-1"})
+
+    rested = await handle.rest()
+    elsewhere = await engine.handle(handle.id).rest()
+
+    assert rested.status is SagaStatus.RUNNING and rested.wait_until is not None
+    assert elsewhere == await handle.status()
