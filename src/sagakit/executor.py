@@ -115,6 +115,8 @@ class Executor:
             decision = self._decide(saga, state, begun, outcome)
             next_state, retry_after = decision.state, decision.retry_after
             park = retry_after is not None and retry_after > self._store.lease_duration / 2
+            if retry_after is not None:
+                retry_after = self._until_deadline(next_state, retry_after)
             end = AttemptEnd(
                 status=ATTEMPT_STATUS[outcome.kind],
                 finished_at=self._clock(),
@@ -220,6 +222,14 @@ class Executor:
         )
         await self._store.transition(state, next_state, event=event)
         return next_state
+
+    def _until_deadline(self, state: SagaState, wait: timedelta) -> timedelta:
+        """``wait``, or less if the saga's deadline comes first: a saga backing off for a
+        retry is due at its deadline, to stop going forward then."""
+        if state.status is not SagaStatus.RUNNING or state.deadline_at is None:
+            return wait
+        left = timedelta(seconds=max(state.deadline_at - self._clock(), 0.0))
+        return min(wait, left)
 
     def _deadline_passed(self, state: SagaState) -> bool:
         return (

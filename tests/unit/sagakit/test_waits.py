@@ -15,6 +15,7 @@ from sagakit import (
     Await,
     EventRefused,
     InMemorySagaStore,
+    RetryPolicy,
     Saga,
     SagaEngine,
     SagaNotFound,
@@ -421,3 +422,38 @@ async def test_a_handle_rests_when_the_saga_ends_or_parks(world: World):
 
     assert rested.status is SagaStatus.RUNNING and rested.wait_until is not None
     assert elsewhere == await handle.status()
+
+
+async def down(context: StepContext[Bank, Mapping[str, JSON]]) -> JSON:
+    raise ConnectionError("the bank is down")
+
+
+PATIENT = RetryPolicy(
+    initial_interval=timedelta(minutes=1),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=None,
+    jitter=0,
+)
+DEADLINED = Saga(
+    name="deadlined",
+    version=1,
+    steps=(Step("order", challenge, compensation=void), Step("bank", down, retry=PATIENT)),
+    deadline=timedelta(seconds=90),
+)
+
+
+async def test_a_saga_backing_off_is_due_at_its_deadline_not_after_its_retry(world: World):
+    engine = world.engine(DEADLINED)
+    handle = await engine.start(DEADLINED, input={})
+    await handle.rest()  # parked after the first failure, for a minute
+    world.clock.advance(timedelta(seconds=60))
+    assert await engine.recover() == 1
+    await engine.handle(handle.id).rest()  # failed again: a minute more, past the deadline
+
+    world.clock.advance(timedelta(seconds=30))  # the deadline, not the retry
+    assert await engine.recover() == 1
+    done = await engine.handle(handle.id).result()
+
+    assert done.status is SagaStatus.COMPENSATED
+    assert done.failure is not None and done.failure.code == "deadline_exceeded"
+    assert world.bank.calls[-1].startswith("void ")
