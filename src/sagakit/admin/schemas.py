@@ -83,7 +83,8 @@ class StatusCounts(BaseModel):
     total: int
     waiting: dict[str, int] = Field(
         default_factory=dict,
-        description="Running or compensating sagas waiting to retry, by the step they wait on",
+        description="Running or compensating sagas waiting, by the step they wait on: to "
+        "retry it, or for its event or delay",
     )
 
 
@@ -117,7 +118,9 @@ class SagaFilters(BaseModel):
         default=None, description="Only the sagas of this subject (the checkout: a customer id)"
     )
     older_than_seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86400)
-    waiting: bool = Field(default=False, description="Only sagas waiting to retry a step")
+    waiting: bool = Field(
+        default=False, description="Only sagas waiting: to retry a step, or for an event"
+    )
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
