@@ -69,6 +69,14 @@ class EventOut(BaseModel):
     detail: str | None
 
 
+class WaitOut(BaseModel):
+    step: str
+    event: str = Field(description="What the step waited for (a delay's timer, for a delay)")
+    started_at: datetime = Field(description="When its action succeeded and the wait began")
+    ended_at: datetime | None = Field(description="When the event or the timeout ended it")
+    ended_by: str | None = Field(description="`event` or `timeout`; None while it waits")
+
+
 class SagaDetail(SagaSummary):
     steps: list[str] = Field(description="The definition's steps, in forward order")
     input: dict[str, Any]
@@ -76,6 +84,9 @@ class SagaDetail(SagaSummary):
     deadline_at: datetime | None
     attempts: list[AttemptOut]
     events: list[EventOut]
+    waits: list[WaitOut] = Field(
+        default_factory=list, description="The waits of its steps, begun or ended"
+    )
 
 
 class StatusCounts(BaseModel):

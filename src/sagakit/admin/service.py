@@ -25,11 +25,12 @@ from sagakit.admin.schemas import (
     SagaPage,
     SagaSummary,
     StatusCounts,
+    WaitOut,
 )
-from sagakit.definition import Saga
+from sagakit.definition import Direction, Saga
 from sagakit.errors import SagaNotFound, UnknownSagaError
 from sagakit.handle import SagaHandle
-from sagakit.state import AttemptRecord, Failure, SagaEvent, SagaState
+from sagakit.state import AttemptRecord, AttemptStatus, Failure, SagaEvent, SagaState
 from sagakit.store.tables import sagas
 
 
@@ -141,9 +142,10 @@ class SagaAdmin:
         attempts = await self._history.attempts(saga_id)
         events = await self._history.events(saga_id)
         summary = self._summary(state)
+        definition = self._engine.definition(state)
         return SagaDetail(
             **summary.model_dump(),
-            steps=[step.name for step in self._engine.definition(state).steps],
+            steps=[step.name for step in definition.steps],
             input=state.input,
             results=state.results,
             deadline_at=_time(state.deadline_at),
@@ -151,6 +153,7 @@ class SagaAdmin:
             events=[
                 EventOut(kind=e.kind, actor=e.actor, at=_utc(e.at), detail=e.detail) for e in events
             ],
+            waits=_waits(definition, attempts, events),
         )
 
     async def retry(self, saga_id: str, *, actor: str) -> SagaDetail:
@@ -216,6 +219,46 @@ class SagaAdmin:
             return [step.name for step in self._engine.definition(state).steps]
         except UnknownSagaError:  # an old definition: list the saga all the same
             return []
+
+
+def _waits(
+    definition: Saga, attempts: Sequence[AttemptRecord], events: Sequence[SagaEvent]
+) -> list[WaitOut]:
+    """Each wait begun: from its step's succeeded action to the signal that ended it,
+    read from the log (the engine records the end as an ``event`` or ``timeout``)."""
+    waits = []
+    for step in definition.steps:
+        if step.wait is None:
+            continue
+        began = [
+            a.finished_at
+            for a in attempts
+            if a.step == step.name
+            and a.direction is Direction.FORWARD
+            and a.status is AttemptStatus.SUCCEEDED
+            and a.finished_at is not None
+        ]
+        if not began:
+            continue
+        ended = next(
+            (
+                e
+                for e in events
+                if e.kind in ("event", "timeout")
+                and (e.detail or "").startswith(f"{step.wait.event}:")
+            ),
+            None,
+        )
+        waits.append(
+            WaitOut(
+                step=step.name,
+                event=step.wait.event,
+                started_at=_utc(began[-1]),
+                ended_at=_utc(ended.at) if ended else None,
+                ended_by=ended.kind if ended else None,
+            )
+        )
+    return waits
 
 
 def _attempt(record: AttemptRecord) -> AttemptOut:

@@ -1,6 +1,7 @@
 """A saga's timeline as a picture: one bar per attempt on a shared time axis.
 
-Rows run top to bottom in the order things happen: each step's forward attempts,
+Rows run top to bottom in the order things happen: each step's forward attempts (and
+its wait for an event, after its action, as a hatched bar),
 then the compensations, last step first, as the engine undoes them. Retries are the
 extra bars on a row; operators' retries and aborts are dashed vertical markers.
 Geometry is computed here; ``templates/timeline.svg.html`` draws it.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from sagakit.admin.schemas import AttemptOut, SagaDetail
+from sagakit.admin.schemas import AttemptOut, SagaDetail, WaitOut
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -78,6 +79,7 @@ def layout_timeline(detail: SagaDetail, *, now: datetime, width: int = WIDTH) ->
     """Place every attempt of ``detail``; an unfinished attempt extends to ``now``."""
     start = detail.created_at.timestamp()
     ends = [_end(a, now) for a in detail.attempts] + [e.at.timestamp() for e in detail.events]
+    ends += [(w.ended_at or now).timestamp() for w in detail.waits]
     span = max([*ends, start + 0.001]) - start
     plot = width - LABEL_WIDTH - RIGHT_MARGIN
 
@@ -97,6 +99,21 @@ def layout_timeline(detail: SagaDetail, *, now: datetime, width: int = WIDTH) ->
             title=_describe(attempt),
         )
 
+    def waited(wait: WaitOut) -> Bar:
+        left = x_of(wait.started_at.timestamp())
+        right = x_of((wait.ended_at or now).timestamp())
+        ended = f", ended by its {wait.ended_by}" if wait.ended_by else ", waiting"
+        took = ((wait.ended_at or now) - wait.started_at).total_seconds()
+        return Bar(
+            x=round(left, 1),
+            width=round(max(right - left, MIN_BAR_WIDTH), 1),
+            step=wait.step,
+            direction="forward",
+            attempt=0,
+            status="waited" if wait.ended_by else "waiting",
+            title=f"{wait.step} waited for {wait.event} {_seconds(took)}{ended}",
+        )
+
     compensated = {a.step for a in detail.attempts if a.direction == "compensate"}
     order = [(step, "forward") for step in detail.steps] + [
         (step, "compensate") for step in reversed(detail.steps) if step in compensated
@@ -108,7 +125,8 @@ def layout_timeline(detail: SagaDetail, *, now: datetime, width: int = WIDTH) ->
             direction=direction,
             bars=tuple(
                 bar(a) for a in detail.attempts if a.step == step and a.direction == direction
-            ),
+            )
+            + tuple(waited(w) for w in detail.waits if w.step == step and direction == "forward"),
         )
         for index, (step, direction) in enumerate(order)
     )

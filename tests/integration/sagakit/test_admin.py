@@ -239,8 +239,19 @@ async def test_a_saga_waiting_for_an_event_says_which_and_until_when(
     async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
         detail = (await client.get(f"/admin/sagas/{handle.id}", headers=AUTH)).json()
         counts = (await client.get("/admin/counts", headers=AUTH)).json()
+        waiting = (await client.get(f"/admin/sagas/{handle.id}/timeline.svg", headers=AUTH)).text
+        await engine.send(handle.id, "paid", {"amount": "25.00"}, sender="webhook")
+        async with asyncio.timeout(60):
+            await handle.result()
+        after = (await client.get(f"/admin/sagas/{handle.id}", headers=AUTH)).json()
+        waited = (await client.get(f"/admin/sagas/{handle.id}/timeline.svg", headers=AUTH)).text
     await engine.close()
 
     assert detail["status"] == "running" and detail["step"] == "reserve"
     assert detail["waiting_for"] == "paid" and detail["waiting_until"] is not None
+    assert [(w["event"], w["ended_by"]) for w in detail["waits"]] == [("paid", None)]
     assert counts["waiting"] == {"reserve": 1}
+    assert 'class="bar status-waiting"' in waiting
+    assert after["status"] == "completed" and after["waiting_for"] is None
+    assert [(w["event"], w["ended_by"]) for w in after["waits"]] == [("paid", "event")]
+    assert 'class="bar status-waited"' in waited
