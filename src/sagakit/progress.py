@@ -88,13 +88,13 @@ def pending_members(saga: Saga, state: SagaState) -> list[Step]:
 def member_started(state: SagaState, name: str) -> bool:
     """Whether a group member may have acted: it succeeded, or an attempt of it began
     (its outcome, whatever it was, may still land)."""
-    return name in state.results or _member(state, name).attempts > 0
+    return name in state.results or member_progress(state, name).attempts > 0
 
 
 def begin_member(state: SagaState, name: str) -> SagaState:
     """The member's next attempt is begun: its count, saved with its attempt row, says
     how many a successor must number after."""
-    begun = MemberProgress(attempts=_member(state, name).attempts + 1)
+    begun = MemberProgress(attempts=member_progress(state, name).attempts + 1)
     return state.evolve(members={**state.members, name: begun})
 
 
@@ -116,7 +116,7 @@ def decide_member(
         if all(saga.steps[i].name in results for i in span):
             return Decision(state=_advance_to(saga, state, span.stop, results))
         return Decision(state=state.evolve(results=results))
-    attempts = _member(state, name).attempts
+    attempts = member_progress(state, name).attempts
     if _may_retry(step.retry, attempts, outcome):
         delay = _wait(step.retry.delay_before(attempts + 1, uniform=uniform), outcome, step.retry)
         backing_off = MemberProgress(attempts=attempts, retry_at=now + delay.total_seconds())
@@ -137,10 +137,13 @@ def member_settled(state: SagaState, name: str, outcome: Outcome) -> SagaState:
 
 def group_retry_at(saga: Saga, state: SagaState) -> float:
     """When the earliest pending member of the group at the cursor is due (0: now)."""
-    return min(_member(state, step.name).retry_at or 0.0 for step in pending_members(saga, state))
+    return min(
+        member_progress(state, step.name).retry_at or 0.0 for step in pending_members(saga, state)
+    )
 
 
-def _member(state: SagaState, name: str) -> MemberProgress:
+def member_progress(state: SagaState, name: str) -> MemberProgress:
+    """A group member's progress (none yet: no attempt, nothing to wait for)."""
     return state.members.get(name) or _NOT_ATTEMPTED
 
 
