@@ -21,7 +21,8 @@ members again, each no sooner than its own retry time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -74,6 +75,9 @@ class GroupRun:
         """The pass's attempts in the order they began, as the log keeps them."""
         self._turn = asyncio.Lock()
         self._stopped = asyncio.Event()
+        self._abandoned = False
+        """A write failed, perhaps after it committed: what the saga holds is unknown
+        here, so no member writes again (the pass ends, the saga is let go)."""
 
     async def run(self) -> None:
         try:
@@ -129,12 +133,25 @@ class GroupRun:
             stopping.cancel()
         return not self._stopped.is_set()
 
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[bool]:
+        """A member's turn to write: whether it may (no write has failed before)."""
+        async with self._turn:
+            if self._abandoned:
+                yield False
+                return
+            try:
+                yield True
+            except BaseException:
+                self._abandoned = True
+                raise
+
     async def _begin(self, step: Step) -> tuple[AttemptStart, SagaState, int] | None:
         """Write the member's next attempt ahead, with its count; None if the group
         stopped meanwhile or its deadline passed (the executor stops it, once the
         attempts in flight are done)."""
-        async with self._turn:
-            if self._stopped.is_set() or self._deadline_passed(self.state):
+        async with self._writing() as writable:
+            if not writable or self._stopped.is_set() or self._deadline_passed(self.state):
                 self._stopped.set()
                 return None
             begun = begin_member(self.state, step.name)
@@ -156,7 +173,9 @@ class GroupRun:
 
     async def _finish(self, step: Step, start: AttemptStart, outcome: Outcome, at: int) -> bool:
         """Write the outcome with the saga's next state; whether to try again."""
-        async with self._turn:
+        async with self._writing() as writable:
+            if not writable:
+                return False
             before = self.state
             if group_at(self._saga, before) is not None:
                 decision = decide_member(

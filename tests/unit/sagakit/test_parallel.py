@@ -412,3 +412,38 @@ async def test_the_observer_hears_each_members_attempts_for_the_metrics(store, c
         "pay:forward:succeeded",
         "ship:forward:succeeded",
     ]
+
+
+class Dropped(Exception):
+    """The connection dropped after the database committed: the writer cannot know."""
+
+
+class DroppingStore(InMemorySagaStore):
+    """Commits each member's first begin, then fails it the first time."""
+
+    dropped = False
+
+    async def begin_attempt(self, state, start, **options):  # type: ignore[no-untyped-def]
+        await super().begin_attempt(state, start, **options)
+        if not self.dropped and start.step in ("hotel", "car"):
+            self.dropped = True
+            await asyncio.sleep(0)
+            raise Dropped(start.step)
+
+
+async def test_after_a_write_fails_no_other_member_writes_over_what_it_missed(clock, participant):
+    store = DroppingStore(clock=clock)
+    saga = trip(participant, hotel={}, car={})
+    engine = engine_for(store, clock, saga)
+    handle = await engine.start(saga, input={})
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await handle.result()  # let go: recovered once its lease expires
+
+    clock.advance(store.lease_duration.total_seconds() + 1)
+    await engine.recover()
+
+    state = await store.load(handle.id)
+    assert state is not None and state.status is SagaStatus.COMPLETED
+    hotel = [(a.attempt, a.status) for a in await store.attempts(handle.id) if a.step == "hotel"]
+    assert hotel == [(1, AttemptStatus.INTERRUPTED), (2, AttemptStatus.SUCCEEDED)]
