@@ -1,9 +1,10 @@
 """sagakit: durable sagas for any domain.
 
-A saga is a list of steps, each with an action and a compensation. The engine runs
-the actions in order; when one fails for good it runs the compensations of the steps
-that were started, in reverse. Every attempt is written ahead to a store, so a saga
-whose process dies is finished by another, with the same idempotency keys.
+A saga is a list of steps, each with an action and a compensation (and ``Parallel``
+groups of steps that run side by side). The engine runs the actions in order; when one
+fails for good it runs the compensations of the steps that were started, in reverse.
+Every attempt is written ahead to a store, so a saga whose process dies is finished by
+another, with the same idempotency keys.
 """
 
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from sagakit.definition import (
     AttemptLimit,
     Await,
     Direction,
+    Parallel,
     RetryPolicy,
     Saga,
     Step,
@@ -68,6 +70,7 @@ __all__ = [
     "InMemorySagaStore",
     "InvalidTransition",
     "LeaseLost",
+    "Parallel",
     "RetryPolicy",
     "Rows",
     "Saga",

@@ -8,7 +8,10 @@ business process::
         version=1,
         steps=(
             Step("payment", action=charge, compensation=refund),
-            Step("inventory", action=reserve, compensation=release),
+            Parallel(
+                Step("inventory", action=reserve, compensation=release),
+                Step("quote", action=quote_shipping),
+            ),
             Step("shipping", action=ship, compensation=cancel_shipment),
         ),
     )
@@ -17,7 +20,7 @@ business process::
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
@@ -249,6 +252,9 @@ class Step:
     compensation_retry: RetryPolicy = DEFAULT_COMPENSATION_RETRY
     timeout: timedelta = timedelta(seconds=10)
     wait: Await | None = None
+    group: str | None = field(default=None, kw_only=True)
+    """The ``Parallel`` group the step runs in, named by its members' names joined by
+    ``+`` (``Parallel`` sets it): None for a step that runs on its own."""
 
     def __post_init__(self) -> None:
         if not self.name or ":" in self.name:
@@ -270,7 +276,38 @@ def delay(name: str, duration: timedelta) -> Step:
     return Step(name, _no_action, wait=Await(event=f"{name}.timer", timeout=duration, timer=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
+class Parallel:
+    """Steps that run side by side: the group succeeds when every member has.
+
+    Each member is a step like any other, with its own retry policy, timeout,
+    idempotency keys (``{saga_id}:{member}:{direction}``) and place in the saga's log.
+    When one fails for good (refused, retries run out, an error not retried), the
+    others start no new attempt and those in flight are awaited; then every member
+    that was attempted is compensated, whatever its outcome, last member first, and
+    the steps before the group after them. Members see the results of the steps
+    before the group, never each other's.
+
+    A member cannot wait for an event (``Await``): a group waits for its members'
+    answers only.
+    """
+
+    steps: tuple[Step, ...]
+
+    def __init__(self, *steps: Step) -> None:
+        if len(steps) < 2:
+            raise ValueError("a parallel group needs at least two steps")
+        waiting = [step.name for step in steps if step.wait is not None]
+        if waiting:
+            raise ValueError(
+                f"parallel steps cannot wait for an event: {waiting}; put the waiting step "
+                "before or after the group"
+            )
+        label = "+".join(step.name for step in steps)
+        object.__setattr__(self, "steps", tuple(replace(step, group=label) for step in steps))
+
+
+@dataclass(frozen=True, init=False)
 class Saga:
     """A named, versioned business process. ``deadline`` bounds its forward progress:
     once it passes, the saga stops going forward and compensates what it started.
@@ -282,6 +319,10 @@ class Saga:
     A definition is a constant of its module, the same in every process: what its
     actions need reaches them as ``context.deps``, and a process that must give up
     sooner caps attempts with ``SagaEngine(attempt_limit=...)``, not with its own copy.
+
+    ``steps`` may hold ``Parallel`` groups; the saga keeps them flat, every member in
+    its place among the steps (tagged with its ``group``), so a cursor, the results and
+    the log all go by step name alone.
     """
 
     name: str
@@ -290,8 +331,33 @@ class Saga:
     deadline: timedelta | None = None
     input_type: type[Any] | None = None
     step_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    spans: tuple[range, ...] = field(init=False, repr=False, compare=False)
+    """For each step's index, the steps that run with it: its group's, or itself alone."""
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        version: int,
+        steps: Iterable[Step | Parallel],
+        deadline: timedelta | None = None,
+        input_type: type[Any] | None = None,
+    ) -> None:
+        flat = tuple(
+            member
+            for part in steps
+            for member in (part.steps if isinstance(part, Parallel) else (part,))
+        )
+        for attribute, value in (
+            ("name", name),
+            ("version", version),
+            ("steps", flat),
+            ("deadline", deadline),
+            ("input_type", input_type),
+        ):
+            object.__setattr__(self, attribute, value)
+        self._validate()
+
+    def _validate(self) -> None:
         if not self.steps:
             raise ValueError(f"saga {self.name!r} needs at least one step")
         names = [step.name for step in self.steps]
@@ -307,10 +373,37 @@ class Saga:
         if self.version < 1:
             raise ValueError("version must be at least 1")
         object.__setattr__(self, "step_index", {name: i for i, name in enumerate(names)})
+        object.__setattr__(self, "spans", self._spans())
+
+    def _spans(self) -> tuple[range, ...]:
+        """Each step's span; a group's members must stand together, as ``Parallel``
+        puts them (a ``group`` set by hand that does not is refused)."""
+        spans: list[range] = []
+        start = 0
+        for end in range(1, len(self.steps) + 1):
+            label = self.steps[start].group
+            if end < len(self.steps) and label is not None and self.steps[end].group == label:
+                continue
+            members = self.steps[start:end]
+            grouped = "+".join(step.name for step in members)
+            if label is not None and (label != grouped or len(members) < 2):
+                raise ValueError(
+                    f"saga {self.name!r}: the steps of group {label!r} must stand together, "
+                    "as Parallel(...) puts them"
+                )
+            spans += [range(start, end)] * (end - start)
+            start = end
+        return tuple(spans)
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.name, self.version)
+
+    def label(self, cursor: int) -> str:
+        """What runs at ``cursor`` going forward: a step's name, or a group's members'
+        names joined by ``+``."""
+        step = self.steps[cursor]
+        return step.group or step.name
 
     def stored_input(self, value: Any) -> dict[str, JSON]:
         """The input as stored: validated against ``input_type`` (which raises pydantic's

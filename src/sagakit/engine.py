@@ -29,7 +29,7 @@ from sagakit.errors import (
 from sagakit.executor import Executor, Sleep
 from sagakit.handle import SagaHandle
 from sagakit.observer import NoObserver, SagaObserver
-from sagakit.progress import Uniform, current_step, retry_compensation, stop_forward
+from sagakit.progress import Uniform, retry_compensation, stop_forward
 from sagakit.state import (
     AttemptStart,
     Delivery,
@@ -178,9 +178,9 @@ class SagaEngine(Generic[AlongsideT]):
         """
         new = self.new_state(saga, input=input, saga_id=saga_id)
         # The first attempt is begun in the same write: one transaction fewer per saga.
-        first = self._executor.attempt_start(self.definition(new), new)
+        first = self._executor.first_attempt(self.definition(new), new)
         state = await self.store.create(
-            new.evolve(attempt=first.attempt),
+            new.evolve(attempt=first.attempt) if first else new,
             owner=self.owner,
             alongside=alongside,
             first_attempt=first,
@@ -240,7 +240,7 @@ class SagaEngine(Generic[AlongsideT]):
         state = await self._claim_for_operator(saga_id, SagaStatus.RUNNING, force=True)
         saga = self.definition(state)
         failure = Failure(
-            step=current_step(saga, state).name,
+            step=saga.label(state.cursor),
             direction=Direction.FORWARD,
             error=reason,
             code="aborted",

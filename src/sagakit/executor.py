@@ -4,7 +4,8 @@ For each attempt the executor writes ahead (the attempt row, committed), calls t
 action with no transaction open, then writes the outcome together with the saga's
 next state and the next attempt begun. Whatever instant a process dies at, the log
 tells a successor what may have happened, and the successor calls the unfinished
-step again with the same idempotency key.
+step again with the same idempotency key. A ``Parallel`` group's members do the same
+side by side (``group``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from sagakit.definition import Direction, Saga, idempotency_key
+from sagakit.group import GroupRun
 from sagakit.invoke import ATTEMPT_STATUS, hear, invoke, waiting_context
 from sagakit.observer import SagaObserver
 from sagakit.progress import (
@@ -26,6 +28,7 @@ from sagakit.progress import (
     current_step,
     decide,
     end_wait,
+    group_at,
     stop_forward,
 )
 from sagakit.state import (
@@ -64,6 +67,11 @@ class Executor:
         self._store, self._observer, self._deps, self._owner = store, observer, deps, owner
         self._clock, self._sleep, self._uniform = clock, sleep, uniform
 
+    def first_attempt(self, saga: Saga, state: SagaState) -> AttemptStart | None:
+        """The attempt a new saga is stored with, begun: its first step's (a group's
+        members begin their own, side by side, once it is driven)."""
+        return None if group_at(saga, state) is not None else self.attempt_start(saga, state)
+
     def attempt_start(self, saga: Saga, state: SagaState) -> AttemptStart:
         """The next attempt of the saga's current step, starting now."""
         step = current_step(saga, state)
@@ -82,16 +90,17 @@ class Executor:
         """Drive a held saga until it is terminal or parked for a long retry.
 
         ``begun`` is an attempt already recorded as started with the saga (its first,
-        written when the saga was created): its history then starts here and comes back
-        whole. ``claimed`` says the saga was taken over from the log, so attempts a
-        dead process left open are closed as ``interrupted`` before the next begins.
+        written when the saga was created). ``claimed`` says the saga was taken over
+        from the log, so attempts a dead process left open are closed as
+        ``interrupted`` before the next begins; otherwise this engine has just created
+        it, and its history starts here and comes back whole.
         """
         close_interrupted = claimed
-        history: list[AttemptRecord] | None = [] if begun is not None else None
+        history: list[AttemptRecord] | None = None if claimed else []
         while state.status.is_active:
             if begun is None and self._deadline_passed(state):
                 failure = Failure(
-                    step=current_step(saga, state).name,
+                    step=saga.label(state.cursor),
                     direction=Direction.FORWARD,
                     code="deadline_exceeded",
                     error=f"the saga's deadline of {saga.deadline} passed",
@@ -105,6 +114,26 @@ class Executor:
                 if waited is None:  # parked until its event or its timeout
                     return DriveResult(state, _whole(history))
                 state = waited
+                continue
+            if begun is None and group_at(saga, state) is not None:
+                run = GroupRun(
+                    saga=saga,
+                    state=state,
+                    store=self._store,
+                    deps=self._deps,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                    uniform=self._uniform,
+                    deadline_passed=self._deadline_passed,
+                    close_interrupted=close_interrupted,
+                    recorded=self._recorded,
+                )
+                await run.run()
+                state, close_interrupted = run.state, run.close_interrupted
+                if history is not None:
+                    history.extend(run.records)
+                if await run.parked():
+                    return DriveResult(state, _whole(history))
                 continue
             if begun is None:
                 begun = self.attempt_start(saga, state)
@@ -128,6 +157,7 @@ class Executor:
                 retry_after is None
                 and next_state.status.is_active
                 and next_state.wait_until is None
+                and group_at(saga, next_state) is None
                 and not self._deadline_passed(next_state)
             ):
                 # The next attempt begins in the same transaction; it starts no earlier
@@ -142,8 +172,7 @@ class Executor:
                 retry_after=retry_after,
                 release=park,
             )
-            _log_attempt(begun, end)
-            self._observer.attempt_finished(state, begun, end)
+            self._recorded(state, begun, end)
             if history is not None:
                 history.append(AttemptRecord.of(begun, end))
             state, begun = next_state, next_start
@@ -155,6 +184,10 @@ class Executor:
                 await self._sleep(retry_after.total_seconds())
         self._observer.saga_settled(state)
         return DriveResult(state, _whole(history))
+
+    def _recorded(self, state: SagaState, start: AttemptStart, end: AttemptEnd) -> None:
+        _log_attempt(start, end)
+        self._observer.attempt_finished(state, start, end)
 
     def _decide(
         self, saga: Saga, state: SagaState, begun: AttemptStart, outcome: Outcome

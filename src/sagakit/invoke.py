@@ -11,7 +11,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sagakit.definition import Direction, Saga, StepContext, idempotency_key
+from sagakit.definition import JSON, Direction, Saga, Step, StepContext, idempotency_key
 from sagakit.errors import StepRejected
 from sagakit.progress import Outcome, OutcomeKind
 from sagakit.state import AttemptStart, AttemptStatus, SagaState, Signal, SignalKind
@@ -26,7 +26,8 @@ ATTEMPT_STATUS = {
 
 
 async def invoke(saga: Saga, state: SagaState, start: AttemptStart, deps: Any) -> Outcome:
-    step = saga.steps[state.cursor]
+    """Call the action of ``start``'s step (a group's member, or the step at the cursor)."""
+    step = saga.steps[saga.step_index[start.step]]
     forward = start.direction is Direction.FORWARD
     action = step.action if forward else step.compensation
     assert action is not None, "the cursor never rests on a step without compensation"
@@ -38,7 +39,7 @@ async def invoke(saga: Saga, state: SagaState, start: AttemptStart, deps: Any) -
         idempotency_key=start.idempotency_key,
         attempt=start.attempt,
         input=saga.action_input(state.input),
-        results=state.results,
+        results=_seen(saga, state, step) if forward else state.results,
         deps=deps,
         result=None if forward else state.results.get(step.name),
         forward_known=not forward and step.name in state.results,
@@ -76,6 +77,16 @@ async def invoke(saga: Saga, state: SagaState, start: AttemptStart, deps: Any) -
             error=f"the action's result is not JSON-serialisable: {error}",
         )
     return Outcome(kind=OutcomeKind.SUCCEEDED, result=result)
+
+
+def _seen(saga: Saga, state: SagaState, step: Step) -> dict[str, JSON]:
+    """The results a forward action sees: a group's member sees those of the steps
+    before its group, never its fellow members' (which may or may not be in yet), so
+    every attempt of it is called alike."""
+    if step.group is None:
+        return state.results
+    before = {s.name for s in saga.steps[: saga.spans[saga.step_index[step.name]].start]}
+    return {name: result for name, result in state.results.items() if name in before}
 
 
 def hear(saga: Saga, state: SagaState, signal: Signal, deps: Any) -> Outcome:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from sagakit.definition import JSON, Direction, RetryPolicy, Saga, Step
-from sagakit.state import Failure, SagaState, SagaStatus
+from sagakit.state import Failure, MemberProgress, SagaState, SagaStatus
 
 
 class OutcomeKind(StrEnum):
@@ -61,10 +61,93 @@ def decide(saga: Saga, state: SagaState, outcome: Outcome, *, uniform: Uniform) 
 def stop_forward(saga: Saga, state: SagaState, failure: Failure) -> SagaState:
     """Stop going forward (deadline, abort) and compensate every step that was started.
 
-    The step under the cursor counts as started once an attempt of it has begun.
+    The step under the cursor counts as started once an attempt of it has begun; at a
+    group, each member that was attempted does (see ``member_started``).
     """
-    first_to_undo = state.cursor if state.attempt > 0 else state.cursor - 1
+    if group_at(saga, state) is not None:
+        first_to_undo = saga.spans[state.cursor].stop - 1
+    else:
+        first_to_undo = state.cursor if state.attempt > 0 else state.cursor - 1
     return _begin_compensation(saga, state.evolve(wait_until=None), first_to_undo, failure)
+
+
+def group_at(saga: Saga, state: SagaState) -> range | None:
+    """The steps of the ``Parallel`` group the saga is running, if it is at one."""
+    if state.status is not SagaStatus.RUNNING or saga.steps[state.cursor].group is None:
+        return None
+    return saga.spans[state.cursor]
+
+
+def pending_members(saga: Saga, state: SagaState) -> list[Step]:
+    """The members of the group at the cursor that have not succeeded, in order."""
+    span = group_at(saga, state)
+    assert span is not None, "only a saga at a group has members"
+    return [saga.steps[i] for i in span if saga.steps[i].name not in state.results]
+
+
+def member_started(state: SagaState, name: str) -> bool:
+    """Whether a group member may have acted: it succeeded, or an attempt of it began
+    (its outcome, whatever it was, may still land)."""
+    return name in state.results or member_progress(state, name).attempts > 0
+
+
+def begin_member(state: SagaState, name: str) -> SagaState:
+    """The member's next attempt is begun: its count, saved with its attempt row, says
+    how many a successor must number after."""
+    begun = MemberProgress(attempts=member_progress(state, name).attempts + 1)
+    return state.evolve(members={**state.members, name: begun})
+
+
+def decide_member(
+    saga: Saga, state: SagaState, name: str, outcome: Outcome, *, now: float, uniform: Uniform
+) -> Decision:
+    """The state after ``outcome`` of member ``name``'s attempt, the group still going.
+
+    A success is kept; the last one moves the saga past the group. A retryable failure
+    with attempts left backs the member off until ``now`` plus the delay (the others go
+    on). Any other failure fails the group: every member that was attempted is
+    compensated, last first, then the steps before the group.
+    """
+    span = group_at(saga, state)
+    assert span is not None, "a member's outcome is decided while its group runs"
+    step = saga.steps[saga.step_index[name]]
+    if outcome.kind is OutcomeKind.SUCCEEDED:
+        results = {**state.results, name: outcome.result}
+        if all(saga.steps[i].name in results for i in span):
+            return Decision(state=_advance_to(saga, state, span.stop, results))
+        return Decision(state=state.evolve(results=results))
+    attempts = member_progress(state, name).attempts
+    if _may_retry(step.retry, attempts, outcome):
+        delay = _wait(step.retry.delay_before(attempts + 1, uniform=uniform), outcome, step.retry)
+        backing_off = MemberProgress(attempts=attempts, retry_at=now + delay.total_seconds())
+        members = {**state.members, name: backing_off}
+        return Decision(state=state.evolve(members=members), retry_after=delay)
+    failure = _failure(step, Direction.FORWARD, outcome)
+    return Decision(state=_begin_compensation(saga, state, span.stop - 1, failure))
+
+
+def member_settled(state: SagaState, name: str, outcome: Outcome) -> SagaState:
+    """The outcome of a member's attempt that was in flight when its group stopped
+    going forward: a success is kept, so its compensation gets its result; anything
+    else changes nothing (the member is compensated as started either way)."""
+    if outcome.kind is OutcomeKind.SUCCEEDED:
+        return state.evolve(results={**state.results, name: outcome.result})
+    return state
+
+
+def group_retry_at(saga: Saga, state: SagaState) -> float:
+    """When the earliest pending member of the group at the cursor is due (0: now)."""
+    return min(
+        member_progress(state, step.name).retry_at or 0.0 for step in pending_members(saga, state)
+    )
+
+
+def member_progress(state: SagaState, name: str) -> MemberProgress:
+    """A group member's progress (none yet: no attempt, nothing to wait for)."""
+    return state.members.get(name) or _NOT_ATTEMPTED
+
+
+_NOT_ATTEMPTED = MemberProgress()
 
 
 def begin_wait(saga: Saga, state: SagaState, result: JSON, *, until: float) -> SagaState:
@@ -108,10 +191,14 @@ def _after_forward(saga: Saga, state: SagaState, outcome: Outcome, uniform: Unif
 
 
 def _advance(saga: Saga, state: SagaState, step: Step, result: JSON) -> SagaState:
-    results = {**state.results, step.name: result}
-    cursor = state.cursor + 1
+    return _advance_to(saga, state, state.cursor + 1, {**state.results, step.name: result})
+
+
+def _advance_to(saga: Saga, state: SagaState, cursor: int, results: dict[str, JSON]) -> SagaState:
     status = SagaStatus.COMPLETED if cursor == len(saga.steps) else SagaStatus.RUNNING
-    return state.evolve(status=status, cursor=cursor, attempt=0, attempt_base=0, results=results)
+    return state.evolve(
+        status=status, cursor=cursor, attempt=0, attempt_base=0, results=results, members={}
+    )
 
 
 def _after_compensation(
@@ -161,11 +248,19 @@ def _begin_compensation(
 
 
 def _compensate_from(saga: Saga, state: SagaState, index: int) -> SagaState:
-    """Point the cursor at the highest step at or below ``index`` that has a compensation."""
-    while index >= 0 and saga.steps[index].compensation is None:
+    """Point the cursor at the highest step at or below ``index`` to undo: one with a
+    compensation, and in a group, a member that was started (one never attempted did
+    nothing)."""
+    while index >= 0 and not _to_undo(saga.steps[index], state):
         index -= 1
     status = SagaStatus.COMPENSATING if index >= 0 else SagaStatus.COMPENSATED
     return state.evolve(status=status, cursor=max(index, 0), attempt=0, attempt_base=0)
+
+
+def _to_undo(step: Step, state: SagaState) -> bool:
+    if step.compensation is None:
+        return False
+    return step.group is None or member_started(state, step.name)
 
 
 def _failure(step: Step, direction: Direction, outcome: Outcome) -> Failure:

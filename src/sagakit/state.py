@@ -1,9 +1,10 @@
 """A saga instance as the store keeps it: one row of state plus append-only attempts.
 
 The state is a cursor over the definition's steps. While ``running`` it points at the
-next forward step; while ``compensating`` at the next step to undo, walking back to
-the first; when ``failed`` at the compensation that gave up, so an operator's retry
-resumes exactly there.
+next forward step (the first member of a ``Parallel`` group, whose members each keep
+their own count in ``members``); while ``compensating`` at the next step to undo,
+walking back to the first; when ``failed`` at the compensation that gave up, so an
+operator's retry resumes exactly there.
 """
 
 from __future__ import annotations
@@ -75,6 +76,33 @@ class Failure:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MemberProgress:
+    """How far one member of a ``Parallel`` group has got going forward."""
+
+    attempts: int = 0
+    """Attempts begun: each is written ahead with this count, so a successor numbers
+    the next one after them."""
+    retry_at: float | None = None
+    """When its next attempt is due, after a failure it backs off from; None: now."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attempts": self.attempts, "retry_at": self.retry_at}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MemberProgress:
+        return cls(attempts=data["attempts"], retry_at=data.get("retry_at"))
+
+
+def members_to_json(members: dict[str, MemberProgress]) -> dict[str, Any] | None:
+    """As stored: None when the saga is at no group, which most writes are."""
+    return {name: member.to_json() for name, member in members.items()} or None
+
+
+def members_from_json(data: dict[str, Any] | None) -> dict[str, MemberProgress]:
+    return {name: MemberProgress.from_json(member) for name, member in (data or {}).items()}
+
+
+@dataclass(frozen=True, kw_only=True)
 class SagaState:
     id: str
     name: str
@@ -97,6 +125,10 @@ class SagaState:
     wait_until: float | None = None
     """Set while the step under the cursor, its action done, waits for its event: when
     the wait times out. None otherwise."""
+    members: dict[str, MemberProgress] = field(default_factory=dict)
+    """While the cursor is at a ``Parallel`` group, and once it failed: each attempted
+    member's progress, by name (``attempt`` stays 0 there). A member succeeded once its
+    name is in ``results``."""
     retry_at: float | None = None
     """Read-only, from the store: when it will offer the saga for its next attempt, if
     that is still ahead. The saga is *waiting*: its last attempt failed (a participant

@@ -30,7 +30,7 @@ from sagakit.admin.schemas import (
 from sagakit.definition import Direction, Saga
 from sagakit.errors import SagaNotFound, UnknownSagaError
 from sagakit.handle import SagaHandle
-from sagakit.state import AttemptRecord, AttemptStatus, Failure, SagaEvent, SagaState
+from sagakit.state import AttemptRecord, AttemptStatus, Failure, SagaEvent, SagaState, SagaStatus
 from sagakit.store.tables import sagas
 
 
@@ -131,8 +131,8 @@ class SagaAdmin:
     async def counts(self) -> StatusCounts:
         counts = await self._history.count_by_status()
         waiting: Counter[str] = Counter()
-        for name, version, _status, cursor, count in await self._history.count_waiting():
-            waiting[self._step_name(name, version, cursor)] += count
+        for name, version, status, cursor, count in await self._history.count_waiting():
+            waiting[self._step_name(name, version, status, cursor)] += count
         return StatusCounts(counts=counts, total=sum(counts.values()), waiting=dict(waiting))
 
     async def show(self, saga_id: str) -> SagaDetail:
@@ -182,14 +182,13 @@ class SagaAdmin:
         return conditions
 
     def _summary(self, state: SagaState) -> SagaSummary:
-        steps = self._step_names(state)
         return SagaSummary(
             id=state.id,
             name=state.name,
             version=state.version,
             status=state.status,
             subject=self.subject.of(state) if self.subject else None,
-            step=steps[state.cursor] if state.cursor < len(steps) else None,
+            step=self._step_at(state),
             attempt=state.attempt,
             failure=_failure(state.failure),
             compensation_failure=_failure(state.compensation_failure),
@@ -208,17 +207,25 @@ class SagaAdmin:
             return None
         return wait.event if wait else None
 
-    def _step_name(self, name: str, version: int, cursor: int) -> str:
+    def _step_name(self, name: str, version: int, status: str, cursor: int) -> str:
         try:
-            return self._engine.definition_for(name, version).steps[cursor].name
+            return _at(self._engine.definition_for(name, version), status, cursor)
         except (UnknownSagaError, IndexError):
             return f"{name} v{version} step {cursor}"
 
-    def _step_names(self, state: SagaState) -> list[str]:
+    def _step_at(self, state: SagaState) -> str | None:
         try:
-            return [step.name for step in self._engine.definition(state).steps]
-        except UnknownSagaError:  # an old definition: list the saga all the same
-            return []
+            return _at(self._engine.definition(state), state.status, state.cursor)
+        except (UnknownSagaError, IndexError):  # an old definition, or a saga done
+            return None
+
+
+def _at(saga: Saga, status: str, cursor: int) -> str:
+    """The step a saga is at; going forward at a ``Parallel`` group, its members, joined
+    by ``+`` ("reserve+quote"): they run side by side."""
+    if status == SagaStatus.RUNNING:
+        return saga.label(cursor)
+    return saga.steps[cursor].name
 
 
 def _waits(

@@ -88,10 +88,17 @@ class GatedStore:
         )
 
     async def begin_attempt(
-        self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
+        self,
+        state: SagaState,
+        start: AttemptStart,
+        *,
+        next_state: SagaState | None = None,
+        close_interrupted: bool = False,
     ) -> None:
         await self._process.io()
-        await self._store.begin_attempt(state, start, close_interrupted=close_interrupted)
+        await self._store.begin_attempt(
+            state, start, next_state=next_state, close_interrupted=close_interrupted
+        )
 
     async def finish_attempt(
         self,

@@ -78,7 +78,12 @@ class InMemorySagaStore:
         return created
 
     async def begin_attempt(
-        self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
+        self,
+        state: SagaState,
+        start: AttemptStart,
+        *,
+        next_state: SagaState | None = None,
+        close_interrupted: bool = False,
     ) -> None:
         row = self._fenced(state)
         history = self._attempts[state.id]
@@ -87,7 +92,7 @@ class InMemorySagaStore:
                 if record.status is AttemptStatus.STARTED:
                     history[i] = replace(record, status=AttemptStatus.INTERRUPTED)
         _append_started(history, start)
-        self._save(row, replace(row.state, attempt=start.attempt), renew=True)
+        self._save(row, next_state or replace(row.state, attempt=start.attempt), renew=True)
 
     async def finish_attempt(
         self,

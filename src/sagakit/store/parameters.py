@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagakit.state import AttemptEnd, AttemptStart, SagaEvent, SagaState, Signal
+from sagakit.state import (
+    AttemptEnd,
+    AttemptStart,
+    SagaEvent,
+    SagaState,
+    Signal,
+    members_to_json,
+)
 
 
 def saga_params(state: SagaState, *, owner: str, lease: float) -> dict[str, Any]:
@@ -34,6 +41,7 @@ def progress_params(state: SagaState) -> dict[str, Any]:
         "failure": failure.to_json() if failure else None,
         "compensation_failure": gave_up.to_json() if gave_up else None,
         "wait_until": state.wait_until,
+        "members": members_to_json(state.members) if state.members else None,
         "updated_at": state.updated_at,
     }
 

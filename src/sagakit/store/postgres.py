@@ -31,12 +31,14 @@ from sagakit.store.instrumentation import NOT_INSTRUMENTED, StoreInstrumentation
 from sagakit.store.parameters import (
     fencing_params,
     finished_params,
+    progress_params,
     saga_params,
     started_params,
     state_params,
 )
 from sagakit.store.postgres_statements import (
     BEGIN,
+    BEGIN_SAVING,
     CREATE,
     FINISH,
     FINISH_BATCH_COLUMNS,
@@ -67,9 +69,9 @@ class PostgresWriter:
             )
         self._engine = engine
         self._dialect = engine.dialect
-        self._create, self._begin, self._finish, self._finish_many = (
+        self._create, self._begin, self._begin_saving, self._finish, self._finish_many = (
             compiled(statement, engine.dialect)
-            for statement in (CREATE, BEGIN, FINISH, FINISH_MANY)
+            for statement in (CREATE, BEGIN, BEGIN_SAVING, FINISH, FINISH_MANY)
         )
         self._instrumentation = instrumentation or NOT_INSTRUMENTED
         self._finishes = WriteBatches(
@@ -145,7 +147,12 @@ class PostgresWriter:
         await asyncio.get_running_loop().run_in_executor(self._threads, transaction)
 
     async def begin_attempt(
-        self, state: SagaState, start: AttemptStart, *, close_interrupted: bool
+        self,
+        state: SagaState,
+        start: AttemptStart,
+        *,
+        next_state: SagaState | None,
+        close_interrupted: bool,
     ) -> None:
         params = {
             **fencing_params(state),
@@ -153,7 +160,11 @@ class PostgresWriter:
             "lease": self._lease,
             "close_interrupted": close_interrupted,
         }
-        if await self._fetch(self._begin, params) != 1:
+        statement = self._begin
+        if next_state is not None:
+            params.update(progress_params(next_state), updated_at=start.started_at)
+            statement = self._begin_saving
+        if await self._fetch(statement, params) != 1:
             raise lease_lost(state)
 
     async def finish_attempt(

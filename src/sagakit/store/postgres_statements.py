@@ -51,6 +51,7 @@ from sagakit.store.statements import (
     CLOSE_INTERRUPTED,
     INSERT_SAGA,
     RENEW_LEASE,
+    SAVE_PROGRESS,
     SAVE_STATE,
     Source,
     bound,
@@ -78,8 +79,8 @@ def _has_next(p: Source) -> ColumnElement[bool]:
     return p("has_next", Boolean())
 
 
-def _begin() -> Executable:
-    saga = RENEW_LEASE.returning(sagas.c.id).cte("saga")
+def _begin(fenced_update: Update) -> Executable:
+    saga = fenced_update.returning(sagas.c.id).cte("saga")
     closed = CLOSE_INTERRUPTED.where(
         bound("close_interrupted", Boolean()), _matched(saga, bound)
     ).cte("closed")
@@ -103,8 +104,10 @@ def _finish_one() -> Executable:
     return select(func.count()).select_from(saga).add_cte(finished, started)
 
 
-BEGIN = _begin()
+BEGIN = _begin(RENEW_LEASE)
 """Renew the lease, close interrupted attempts (``close_interrupted``), start one."""
+BEGIN_SAVING = _begin(SAVE_PROGRESS)
+"""The same, saving the saga's progress too (a group member's count of attempts)."""
 FINISH = _finish_one()
 """Save the saga's state, finish its attempt, start the next one (``has_next``)."""
 

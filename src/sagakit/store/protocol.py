@@ -51,10 +51,19 @@ class SagaStore(Protocol[AlongsideT]):
         """
 
     async def begin_attempt(
-        self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
+        self,
+        state: SagaState,
+        start: AttemptStart,
+        *,
+        next_state: SagaState | None = None,
+        close_interrupted: bool = False,
     ) -> None:
         """Record that an attempt is about to run, and renew the lease.
 
+        The saga's ``attempt`` becomes the attempt's number; or, given ``next_state``
+        (with the same status), the saga's progress becomes ``next_state``'s, in the same
+        transaction: a ``Parallel`` group's member counts its attempts there, and a
+        successor must find the count with the row or number its next attempt twice.
         ``close_interrupted`` marks attempts left ``started`` by a process that died as
         ``interrupted``: the caller has just claimed the saga and will call them again.
         """

@@ -15,6 +15,7 @@ from sagakit.state import (
     SagaStatus,
     Signal,
     SignalKind,
+    members_from_json,
 )
 
 
@@ -33,6 +34,7 @@ def to_state(row: Row[Any]) -> SagaState:
         compensation_failure=Failure.from_json(row.compensation_failure),
         deadline_at=row.deadline_at,
         wait_until=row.wait_until,
+        members=members_from_json(row.members),
         fencing_token=row.fencing_token,
         created_at=row.created_at,
         updated_at=row.updated_at,

@@ -177,14 +177,25 @@ class SqlSagaStore:
         return created
 
     async def begin_attempt(
-        self, state: SagaState, start: AttemptStart, *, close_interrupted: bool = False
+        self,
+        state: SagaState,
+        start: AttemptStart,
+        *,
+        next_state: SagaState | None = None,
+        close_interrupted: bool = False,
     ) -> None:
         if self._postgres is not None:
-            await self._postgres.begin_attempt(state, start, close_interrupted=close_interrupted)
+            await self._postgres.begin_attempt(
+                state, start, next_state=next_state, close_interrupted=close_interrupted
+            )
             return
         started = started_params(start)
         renewal = {**fencing_params(state), **started, "lease": self._lease}
-        writes = [Write(RENEW_LEASE, renewal, fenced=state)]
+        if next_state is None:
+            writes = [Write(RENEW_LEASE, renewal, fenced=state)]
+        else:
+            saved = {**progress_params(next_state), **renewal, "updated_at": start.started_at}
+            writes = [Write(SAVE_PROGRESS, saved, fenced=state)]
         if close_interrupted:
             writes.append(Write(CLOSE_INTERRUPTED, {"saga": state.id}))
         writes.append(Write(START_ATTEMPT, started))

@@ -119,6 +119,7 @@ def progress_values(p: Source = bound) -> dict[str, ColumnElement[Any]]:
             "failure",
             "compensation_failure",
             "wait_until",
+            "members",
             "updated_at",
         )
     }
@@ -208,9 +209,9 @@ RENEW_LEASE = (
 SAVE_PROGRESS = (
     update(sagas).where(fenced()).values({**progress_values(), "lease_expires_at": renewed_lease()})
 )
-"""An ordinary step: the same status, no retry, the lease kept. SQLite rewrites the
-index entries of every column a statement sets, changed or not, so leaving out the
-status and the due time spares two indexes."""
+"""An ordinary step, or a group member's attempt begun: the same status, no retry, the
+lease kept. SQLite rewrites the index entries of every column a statement sets, changed
+or not, so leaving out the status and the due time spares two indexes."""
 SAVE_STATE = update(sagas).where(fenced()).values(state_values())
 CLOSE_INTERRUPTED = (
     update(attempts)

@@ -47,6 +47,7 @@ sagas = Table(
     Column("compensation_failure", Json),
     Column("deadline_at", Double),
     Column("wait_until", Double),
+    Column("members", Json),
     Column("owner", String(200)),
     Column("lease_expires_at", Double),
     Column("fencing_token", BigInteger, nullable=False),

@@ -14,7 +14,19 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Column, MetaData, String, Table, select
 
-from sagakit import JSON, Await, Rows, Saga, SagaEngine, SagaState, SqlSagaStore, Step, StepContext
+from sagakit import (
+    JSON,
+    Await,
+    Parallel,
+    RetryPolicy,
+    Rows,
+    Saga,
+    SagaEngine,
+    SagaState,
+    SqlSagaStore,
+    Step,
+    StepContext,
+)
 from sagakit.admin import DashboardLook, SagaAdmin, Subject, bearer_token, install_admin
 from sagakit.errors import StepRejected
 
@@ -255,3 +267,63 @@ async def test_a_saga_waiting_for_an_event_says_which_and_until_when(
     assert after["status"] == "completed" and after["waiting_for"] is None
     assert [(w["event"], w["ended_by"]) for w in after["waits"]] == [("paid", "event")]
     assert 'class="bar status-waited"' in waited
+
+
+class Unavailable(Exception):
+    pass
+
+
+async def busy(context: StepContext) -> JSON:
+    raise Unavailable("no car before a minute")
+
+
+TRIP = Saga(
+    name="trip",
+    version=1,
+    steps=(
+        Parallel(
+            Step("hotel", reserve, compensation=release, timeout=STEP_TIMEOUT),
+            Step(
+                "car",
+                busy,
+                compensation=release,
+                timeout=STEP_TIMEOUT,
+                retry=RetryPolicy(
+                    initial_interval=timedelta(minutes=1), maximum_interval=timedelta(minutes=1)
+                ),
+            ),
+        ),
+    ),
+)
+
+
+async def test_a_saga_at_a_group_names_its_members_and_shows_each_ones_attempts(
+    sql_store: SqlSagaStore,
+) -> None:
+    engine = SagaEngine(store=sql_store, sagas=[TRIP])
+    app = FastAPI()
+    install_admin(app, route_class=bearer_token(TOKEN))
+    app.state.saga_admin = SagaAdmin(history=sql_store, engine=engine)
+    handle = await engine.start(TRIP, input={})
+    async with asyncio.timeout(60):
+        while (await handle.status()).retry_at is None:  # noqa: ASYNC110  (parking)
+            await asyncio.sleep(0.01)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://admin") as client:
+        detail = (await client.get(f"/admin/sagas/{handle.id}", headers=AUTH)).json()
+        counts = (await client.get("/admin/counts", headers=AUTH)).json()
+        picture = await client.get(f"/admin/sagas/{handle.id}/timeline.svg", headers=AUTH)
+    await engine.close()
+
+    assert detail["status"] == "running" and detail["step"] == "hotel+car"
+    assert detail["steps"] == ["hotel", "car"]
+    assert sorted((a["step"], a["status"]) for a in detail["attempts"]) == [
+        ("car", "failed"),
+        ("hotel", "succeeded"),
+    ]
+    assert {a["idempotency_key"] for a in detail["attempts"]} == {
+        f"{handle.id}:hotel:forward",
+        f"{handle.id}:car:forward",
+    }
+    assert counts["waiting"] == {"hotel+car": 1}
+    assert ">hotel<" in picture.text and ">car<" in picture.text

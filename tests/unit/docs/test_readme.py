@@ -73,3 +73,16 @@ def test_the_readme_wait_example_is_confirmed_then_shipped(tmp_path: Path) -> No
     example = next(block for block in README_BLOCKS if "engine.send(" in block)
 
     assert run(example, tmp_path).strip() == "completed True"
+
+
+def test_the_readme_parallel_example_undoes_every_attempted_member_then_the_payment(
+    tmp_path: Path,
+) -> None:
+    example = next(block for block in README_BLOCKS if "Parallel(" in block)
+
+    assert run(example, tmp_path).splitlines() == [
+        "cancelling car",
+        "cancelling hotel",
+        "cancelling payment",
+        "compensated car",
+    ]
