@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
@@ -67,11 +67,16 @@ async def refund(
 async def confirm(
     body: ConfirmationRequest,
     key: IdempotencyKey,
+    request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    """The card holder's answer to a payment's challenge: the first answer stands."""
-    return answered(await database.run(service.confirm, body, key=key, rules=settings.key_rules))
+    """The card holder's answer to a payment's challenge: the first answer stands; the
+    order service is told of it (``POST /payment-events``) once it is recorded."""
+    answer = await database.run(service.confirm, body, key=key, rules=settings.key_rules)
+    if not answer.is_refusal:
+        request.app.state.webhooks.poke()
+    return answered(answer)
 
 
 @queries.get("", response_model=PaymentList, response_model_exclude_none=True)
