@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from checkout.books import read_payments
 from checkout.common.database import Database
 from checkout.common.refusals import BusinessError
 from checkout.payment import challenges, domain
@@ -188,3 +189,17 @@ async def test_a_second_refund_key_after_a_void_says_voided_and_changes_nothing(
     assert outcome == RefundOutcome(order_id, "voided", AMOUNT)
     assert (await stored(db, order_id)).status == "voided"
 
+
+async def test_the_books_count_only_money_taken_and_name_open_challenges(db: Database) -> None:
+    voided, declined, confirmed, waiting = (str(uuid.uuid4()) for _ in range(4))
+    for order_id in (voided, declined, confirmed, waiting):
+        await charge(db, order_id)
+    await refund(db, voided)
+    await answer(db, await stored(db, declined), "declined")
+    await answer(db, await stored(db, confirmed), "confirmed")
+
+    book = await db.run(read_payments)
+
+    assert list(book.charges) == [(confirmed, AMOUNT)]
+    assert list(book.refunds) == []
+    assert list(book.awaiting) == [waiting]
