@@ -161,7 +161,11 @@ async def running_orders(
         inventory=pooled(settings.inventory_url),
         shipping=pooled(settings.shipping_url),
     )
-    participants = Participants(clients=clients, token=settings.service_token.get_secret_value())
+    participants = Participants(
+        clients=clients,
+        token=settings.service_token.get_secret_value(),
+        confirmation_timeout=timedelta(seconds=settings.confirmation_timeout_seconds),
+    )
     store = SqlSagaStore(
         database.engine,
         lease_duration=timedelta(seconds=settings.lease_seconds),
