@@ -11,8 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from checkout.common.schemas import MAX_AMOUNT, Money, PlainText, ShortText
 
-PaymentMethod = Literal["credit_card", "debit_card", "paypal", "declined_card"]
-OrderStatus = Literal["pending", "completed", "cancelled", "failed"]
+PaymentMethod = Literal["credit_card", "debit_card", "paypal", "declined_card", "card_3ds"]
+OrderStatus = Literal["pending", "awaiting_confirmation", "completed", "cancelled", "failed"]
+ChallengeOutcome = Literal["confirmed", "declined"]
+HOLDER_CONFIRMS = frozenset({"card_3ds"})
+"""Payment methods whose charge may wait for the card holder's confirmation."""
 MAX_ITEMS = 100
 MAX_QUANTITY = 10_000
 
@@ -98,6 +101,16 @@ class SagaOut(BaseModel):
     steps: list[StepOut]
 
 
+class NextActionOut(BaseModel):
+    """What the customer must do for the order to go on."""
+
+    type: Literal["confirm_payment"]
+    challenge_id: str
+    confirm_by: datetime = Field(
+        description="When the order stops waiting: it is then cancelled and nothing is charged"
+    )
+
+
 class OrderOut(BaseModel):
     id: str
     customer_id: str
@@ -112,6 +125,10 @@ class OrderOut(BaseModel):
     )
     compensation_failure: FailureOut | None = Field(
         description="For a failed order: the compensation that could not finish"
+    )
+    next_action: NextActionOut | None = Field(
+        default=None,
+        description="While the order is awaiting_confirmation: what the customer must do",
     )
     saga: SagaOut
 
@@ -128,3 +145,4 @@ class ListFilters(BaseModel):
     status: OrderStatus | None = None
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=1_000_000)
+
