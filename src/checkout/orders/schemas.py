@@ -3,6 +3,7 @@ a request that no real customer could send is refused before anything is stored.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -146,3 +147,26 @@ class ListFilters(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
+
+class ConfirmationRequest(Strict):
+    """The customer's answer to the payment's challenge (``next_action.challenge_id``)."""
+
+    challenge_id: uuid.UUID
+    outcome: ChallengeOutcome
+
+
+class PaymentEvent(Strict):
+    """The payment service's notice of a card holder's answer (its webhook)."""
+
+    event_id: uuid.UUID
+    order_id: uuid.UUID
+    payment_id: ShortText
+    challenge_id: uuid.UUID
+    outcome: ChallengeOutcome
+
+
+class PaymentEventOut(BaseModel):
+    order_id: str
+    recorded: bool = Field(
+        description="False when the order had this answer already (a notice sent twice)"
+    )
