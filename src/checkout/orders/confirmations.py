@@ -186,8 +186,8 @@ class Confirmations:
         ):
             raise ConfirmationRefused(
                 "confirmation_timed_out",
-                "The order stopped waiting for the payment's confirmation: it is cancelled "
-                "and nothing was charged.",
+                "The order stopped waiting for the payment's confirmation (its confirm_by "
+                "passed): it is cancelled, and nothing is charged.",
             )
         if held is not None or (refused is not None and refused.code == "another_event"):
             raise ConfirmationRefused(
