@@ -4,7 +4,9 @@ The chaos run reads them from the four real databases, the simulator from its
 in-process participants; both judge them here, with the same rules:
 
 - every saga is terminal, and none waits for an operator (``failed``);
-- per order, payments net of refunds equal the total when completed, 0 otherwise;
+- per order, payments net of refunds equal the total when completed, 0 otherwise (a
+  payment whose holder never confirmed it, declined or voided, took no money);
+- no payment still waits for its holder's confirmation;
 - per product, stock received (initial plus restocks) = available + units of
   completed orders;
 - no stock held for an order that did not complete;
@@ -25,7 +27,7 @@ from sqlalchemy import Connection, select
 
 from checkout.inventory.tables import products, reservation_lines, reservations
 from checkout.orders.tables import order_items, orders
-from checkout.payment.tables import payments, refunds
+from checkout.payment.tables import MONEY_TAKEN, payments, refunds
 from checkout.shipping.tables import shipments
 from sagakit.store import sagas
 
@@ -44,7 +46,10 @@ class OrderBook:
 @dataclass(frozen=True, kw_only=True)
 class PaymentBook:
     charges: Sequence[tuple[str, Decimal]]
+    """(order id, amount) of every payment that took money (refunded since or not)."""
     refunds: Sequence[tuple[str, Decimal]]
+    awaiting: Sequence[str] = ()
+    """The order id of every payment still waiting for its holder's confirmation."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +109,9 @@ def _judge_payments(books: Books, ledger: Ledger, completed: set[str]) -> None:
     for order_id, amount in ledger.payment.refunds:
         net[order_id] -= amount
     _at_most_one(books, "payment", Counter(order_id for order_id, _ in ledger.payment.charges))
+    for order_id in sorted(set(ledger.payment.awaiting)):
+        status = ledger.orders.statuses.get(order_id)
+        books.violate(f"order {order_id} ({status}): its payment still waits for a confirmation")
     for order_id, total in ledger.orders.totals.items():
         expected = total if order_id in completed else Decimal("0")
         if net.get(order_id, Decimal("0")) != expected:
@@ -172,9 +180,14 @@ def read_payments(connection: Connection) -> PaymentBook:
     refunded = select(payments.c.order_id, refunds.c.amount).join(
         refunds, refunds.c.payment_id == payments.c.id
     )
+    charged = select(payments.c.order_id, payments.c.amount).where(
+        payments.c.status.in_(MONEY_TAKEN)
+    )
+    awaiting = select(payments.c.order_id).where(payments.c.status == "requires_confirmation")
     return PaymentBook(
-        charges=connection.execute(select(payments.c.order_id, payments.c.amount)).all(),
+        charges=connection.execute(charged).all(),
         refunds=connection.execute(refunded).all(),
+        awaiting=connection.execute(awaiting).scalars().all(),
     )
 
 

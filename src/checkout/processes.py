@@ -103,6 +103,8 @@ class System:
         env.setdefault("PAYMENT_URL", self.url("payment"))
         env.setdefault("INVENTORY_URL", self.url("inventory"))
         env.setdefault("SHIPPING_URL", self.url("shipping"))
+        if "orders" in self.ports:  # where the payment service tells what card holders answered
+            env.setdefault("ORDERS_URL", self.url("orders"))
         return env
 
     def check_ports(self) -> None:

@@ -21,7 +21,7 @@ async def run_worker(settings: OrdersSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_orders(settings) as (_service, engine):
-        log.warning("worker %s is recovering sagas; Ctrl-C stops it", engine.owner)
+    async with running_orders(settings) as running:
+        log.warning("worker %s is recovering sagas; Ctrl-C stops it", running.engine.owner)
         await stop.wait()
-    log.warning("worker %s stopped", engine.owner)
+    log.warning("worker %s stopped", running.engine.owner)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -26,11 +26,13 @@ def build_app(
     routers: Sequence[APIRouter],
     database: Database | None = None,
     faults: FaultInjector | None = None,
+    background: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """A participant app. A ``database`` passed in stays the caller's to dispose.
 
     Faults are installed only when ``settings.faults_enabled``; ``faults`` lets tests
-    pass an injector with a deterministic random source.
+    pass an injector with a deterministic random source. ``background`` is work the
+    service does while it runs (given the app, entered once it has started).
     """
     owned = database is None
     db = (
@@ -40,10 +42,13 @@ def build_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            await db.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with background(app) if background is not None else nullcontext():
+                yield
+        finally:
+            if owned:
+                await db.dispose()
 
     app = FastAPI(title=title, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -22,8 +23,9 @@ from checkout.common.outages import (
 )
 from checkout.observability import SagaMetrics, install_observability
 from checkout.observability.metrics import StatementsSent
-from checkout.orders import routes
+from checkout.orders import confirmation_routes, routes
 from checkout.orders.access import Gate
+from checkout.orders.confirmations import Confirmations
 from checkout.orders.customer_tokens import customer_tokens
 from checkout.orders.operators import install_operators, order_admin
 from checkout.orders.participants import ParticipantClients, Participants
@@ -56,10 +58,12 @@ def create_app(
             observer=saga_metrics,
             instrumentation=store_counters,
             participant_transport=participant_transport,
-        ) as (service, engine):
-            app.state.orders = service
+        ) as running:
+            engine = running.engine
+            app.state.orders = running.service
+            app.state.confirmations = running.confirmations
             app.state.engine = engine
-            app.state.database = service.database
+            app.state.database = running.service.database
             store = engine.store
             assert isinstance(store, SqlSagaStore), "running_orders builds a SQL store"
             app.state.store = store
@@ -112,6 +116,7 @@ def create_app(
     )
 
     app.include_router(routes.router)
+    app.include_router(confirmation_routes.router)
     install_operators(app)
     return app
 
@@ -131,6 +136,13 @@ def _healthy(
     return check
 
 
+@dataclass(frozen=True)
+class RunningOrders:
+    service: OrderService
+    confirmations: Confirmations
+    engine: SagaEngine[Alongside]
+
+
 @asynccontextmanager
 async def running_orders(
     settings: OrdersSettings,
@@ -138,7 +150,7 @@ async def running_orders(
     observer: SagaObserver | None = None,
     instrumentation: StoreInstrumentation | None = None,
     participant_transport: httpx.AsyncBaseTransport | None = None,
-) -> AsyncIterator[tuple[OrderService, SagaEngine[Alongside]]]:
+) -> AsyncIterator[RunningOrders]:
     """The order service's moving parts, and a recovery loop that finishes any saga
     whose process died or whose retry fell due; all stopped cleanly on exit."""
     database = Database(settings.database_url, **settings.database_options())
@@ -161,7 +173,11 @@ async def running_orders(
         inventory=pooled(settings.inventory_url),
         shipping=pooled(settings.shipping_url),
     )
-    participants = Participants(clients=clients, token=settings.service_token.get_secret_value())
+    participants = Participants(
+        clients=clients,
+        token=settings.service_token.get_secret_value(),
+        confirmation_timeout=timedelta(seconds=settings.confirmation_timeout_seconds),
+    )
     store = SqlSagaStore(
         database.engine,
         lease_duration=timedelta(seconds=settings.lease_seconds),
@@ -190,8 +206,9 @@ async def running_orders(
     worker = asyncio.create_task(
         engine.run_worker(poll_interval=settings.recovery_poll_seconds, stop=stop)
     )
+    confirmations = Confirmations(orders=service, engine=engine, store=store, payment=participants)
     try:
-        yield service, engine
+        yield RunningOrders(service, confirmations, engine)
     finally:
         stop.set()
         await worker

@@ -10,15 +10,22 @@ participant then only queues its own calls.
 
 Every call carries a W3C ``traceparent`` in the trace of the request that placed the
 order (kept in the saga's input, so a saga resumed elsewhere stays in its trace).
+
+Outside the saga, a customer's answer to a payment's challenge is relayed to the
+payment service here too (:meth:`Participants.confirm_payment`), on the same client.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from checkout.observability.tracing import TRACEPARENT, child_traceparent, current_traceparent
 from sagakit import JSON, StepContext
-from sagakit.http import ParticipantCaller, post_step
+from sagakit.http import IDEMPOTENCY_HEADER, ParticipantCaller, interpret, json_bytes, post_step
+
+CONFIRMATION_TIMEOUT = timedelta(minutes=15)
+"""How long the payment step waits for a card holder's answer, unless told otherwise."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,9 +40,18 @@ class ParticipantClients:
 
 
 class Participants:
-    def __init__(self, *, clients: ParticipantClients, token: str) -> None:
+    def __init__(
+        self,
+        *,
+        clients: ParticipantClients,
+        token: str,
+        confirmation_timeout: timedelta = CONFIRMATION_TIMEOUT,
+    ) -> None:
         self._clients = clients
         self._headers = {"Authorization": f"Bearer {token}"}
+        self.confirmation_timeout = confirmation_timeout
+        """How long the payment step waits for a card holder's answer (read by the
+        checkout when its wait begins)."""
 
     async def charge(self, context: StepContext) -> JSON:
         order = context.input
@@ -93,6 +109,21 @@ class Participants:
             context,
             {"order_id": context.input["order_id"]},
         )
+
+    async def confirm_payment(self, *, challenge_id: str, outcome: str) -> JSON:
+        """Relay a card holder's answer to the payment service, which keeps the first one
+        a challenge gets: its answer, or ``TransientError`` (no answer: send it again) or
+        ``StepRejected`` (refused) as ``sagakit.http`` reads it. The key is the answer
+        itself, so sending it again is safe."""
+        path = "/payments/confirmations"
+        headers = {
+            **self._headers,
+            TRACEPARENT: child_traceparent(current_traceparent.get()),
+            IDEMPOTENCY_HEADER: f"{challenge_id}:{outcome}",
+        }
+        body = json_bytes({"challenge_id": challenge_id, "outcome": outcome})
+        answer = await self._clients.payment.post(path, body=body, headers=headers)
+        return interpret(answer, where=f"POST {self._clients.payment.base_url}{path}")
 
     async def _post(
         self, client: ParticipantCaller, path: str, context: StepContext, body: JSON

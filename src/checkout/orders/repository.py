@@ -9,19 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.orders.tables import order_items, orders
 from sagakit import Rows
 from sagakit.store import sagas
 
-SAGA_STATUSES_BY_ORDER_STATUS = {
-    "pending": ("running", "compensating"),
-    "completed": ("completed",),
-    "cancelled": ("compensated",),
-    "failed": ("failed",),
-}
+ENDED_SAGA_STATUS = {"completed": "completed", "cancelled": "compensated", "failed": "failed"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,12 +90,23 @@ async def list_orders(
     if customer_id is not None:
         conditions.append(orders.c.customer_id == customer_id)
     if status is not None:
-        conditions.append(sagas.c.status.in_(SAGA_STATUSES_BY_ORDER_STATUS[status]))
+        conditions.append(_with_status(status))
     joined = orders.join(sagas, sagas.c.id == orders.c.id)
     count = select(func.count()).select_from(joined).where(*conditions)
     total = (await connection.execute(count)).scalar_one()
     page = await _load(connection, conditions, joined=True, limit=limit, offset=offset)
     return page, total
+
+
+def _with_status(status: str) -> ColumnElement[bool]:
+    """Orders whose status is ``status``, as :func:`checkout.orders.views.order_status`
+    tells it from their saga's."""
+    waiting = and_(sagas.c.status == "running", sagas.c.wait_until.is_not(None))
+    if status == "awaiting_confirmation":
+        return waiting
+    if status == "pending":
+        return and_(sagas.c.status.in_(("running", "compensating")), not_(waiting))
+    return sagas.c.status == ENDED_SAGA_STATUS[status]
 
 
 async def _load(

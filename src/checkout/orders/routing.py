@@ -52,6 +52,11 @@ class ReadOrderRoute(APIRoute):
         return _admitting(super().get_route_handler(), Door.READ)
 
 
+class ConfirmPaymentRoute(APIRoute):
+    def get_route_handler(self) -> Handler:
+        return _admitting(super().get_route_handler(), Door.CONFIRM)
+
+
 class ListOrdersRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         return _admitting(super().get_route_handler(), Door.LIST)

@@ -2,6 +2,12 @@
 
 If a step fails for good, the steps before it are undone in reverse: the shipment
 cancelled, the reservation released, the payment refunded.
+
+A card that asks its holder to confirm (3-D Secure) answers the charge with a
+challenge: the payment step then waits for the holder's answer (the event
+``payment_confirmation``, :mod:`checkout.orders.confirmations`), and a decline, or no
+answer within the confirmation timeout, cancels the order; the payment, never
+captured, is voided by its refund.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from checkout.orders.participants import Participants
-from sagakit import JSON, Action, RetryPolicy, Saga, Step, StepContext
+from sagakit import JSON, Action, Await, RetryPolicy, Saga, Step, StepContext, StepRejected
 
 STEP_TIMEOUT = timedelta(seconds=5)
 """The longest one attempt of a step may take. The participant client's own timeout
@@ -40,6 +46,11 @@ Waiting costs nothing: a saga backing off for longer than half its lease is park
 holding no task, connection or lease, and any process picks it up when it is due."""
 
 
+CONFIRMATION_EVENT = "payment_confirmation"
+"""The card holder's answer to the payment's challenge: ``{"challenge_id", "outcome"}``
+with ``outcome`` ``confirmed`` or ``declined``, as the payment service recorded it."""
+
+
 async def charge(context: StepContext[Participants]) -> JSON:
     return await context.deps.charge(context)
 
@@ -64,7 +75,35 @@ async def cancel_shipment(context: StepContext[Participants]) -> JSON:
     return await context.deps.cancel_shipment(context)
 
 
-def _step(name: str, action: Action, compensation: Action) -> Step:
+def challenge_of(payment: JSON) -> str | None:
+    """The id of the challenge a payment's holder must answer, if it has one."""
+    challenge = payment.get("challenge") if isinstance(payment, dict) else None
+    found = challenge.get("id") if isinstance(challenge, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def needs_confirmation(payment: JSON) -> bool:
+    """Whether the charge waits for its holder: only then does the payment step wait."""
+    return isinstance(payment, dict) and payment.get("status") == "requires_confirmation"
+
+
+def confirmation_timeout(context: StepContext[Participants]) -> timedelta:
+    return context.deps.confirmation_timeout
+
+
+def answered(context: StepContext[Participants], answer: JSON) -> JSON:
+    """The payment once its holder confirmed; a decline cancels the order."""
+    if not isinstance(answer, dict) or answer.get("challenge_id") != challenge_of(context.result):
+        raise StepRejected("The answer is for another challenge.", code="challenge_mismatch")
+    outcome = answer.get("outcome")
+    if outcome == "declined":
+        raise StepRejected("The card holder declined the payment.", code="payment_declined")
+    if outcome != "confirmed":
+        raise StepRejected(f"Unknown answer {outcome!r}.", code="confirmation_not_understood")
+    return {**context.result, "status": "captured"}
+
+
+def _step(name: str, action: Action, compensation: Action, wait: Await | None = None) -> Step:
     return Step(
         name,
         action=action,
@@ -72,14 +111,24 @@ def _step(name: str, action: Action, compensation: Action) -> Step:
         retry=FORWARD_RETRY,
         compensation_retry=COMPENSATION_RETRY,
         timeout=STEP_TIMEOUT,
+        wait=wait,
     )
 
+
+HOLDER_ANSWERS = Await(
+    event=CONFIRMATION_EVENT,
+    timeout=confirmation_timeout,
+    on_event=answered,
+    when=needs_confirmation,
+)
+"""The payment step waits only for a charge that asks its holder, for as long as the
+process's ``Participants.confirmation_timeout`` says when the wait begins."""
 
 CHECKOUT = Saga(
     name="checkout",
     version=1,
     steps=(
-        _step("payment", charge, refund),
+        _step("payment", charge, refund, wait=HOLDER_ANSWERS),
         _step("inventory", reserve, release),
         _step("shipping", ship, cancel_shipment),
     ),
@@ -87,4 +136,5 @@ CHECKOUT = Saga(
 """Version 1 of the checkout, the same in every process: the participants it calls
 reach its actions as ``context.deps`` (``SagaEngine(deps=Participants(...))``). Change
 the steps only under a new version number: sagas in flight finish on the version they
-started on."""
+started on. (The payment's wait came without one: it waits only for a charge that asks
+its holder, which no saga started before it could get.)"""

@@ -3,6 +3,7 @@ a request that no real customer could send is refused before anything is stored.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -11,8 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from checkout.common.schemas import MAX_AMOUNT, Money, PlainText, ShortText
 
-PaymentMethod = Literal["credit_card", "debit_card", "paypal", "declined_card"]
-OrderStatus = Literal["pending", "completed", "cancelled", "failed"]
+PaymentMethod = Literal["credit_card", "debit_card", "paypal", "declined_card", "card_3ds"]
+OrderStatus = Literal["pending", "awaiting_confirmation", "completed", "cancelled", "failed"]
+ChallengeOutcome = Literal["confirmed", "declined"]
+HOLDER_CONFIRMS = frozenset({"card_3ds"})
+"""Payment methods whose charge may wait for the card holder's confirmation."""
 MAX_ITEMS = 100
 MAX_QUANTITY = 10_000
 
@@ -98,6 +102,16 @@ class SagaOut(BaseModel):
     steps: list[StepOut]
 
 
+class NextActionOut(BaseModel):
+    """What the customer must do for the order to go on."""
+
+    type: Literal["confirm_payment"]
+    challenge_id: str
+    confirm_by: datetime = Field(
+        description="When the order stops waiting: it is then cancelled and nothing is charged"
+    )
+
+
 class OrderOut(BaseModel):
     id: str
     customer_id: str
@@ -112,6 +126,10 @@ class OrderOut(BaseModel):
     )
     compensation_failure: FailureOut | None = Field(
         description="For a failed order: the compensation that could not finish"
+    )
+    next_action: NextActionOut | None = Field(
+        default=None,
+        description="While the order is awaiting_confirmation: what the customer must do",
     )
     saga: SagaOut
 
@@ -128,3 +146,27 @@ class ListFilters(BaseModel):
     status: OrderStatus | None = None
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class ConfirmationRequest(Strict):
+    """The customer's answer to the payment's challenge (``next_action.challenge_id``)."""
+
+    challenge_id: uuid.UUID
+    outcome: ChallengeOutcome
+
+
+class PaymentEvent(Strict):
+    """The payment service's notice of a card holder's answer (its webhook)."""
+
+    event_id: uuid.UUID
+    order_id: uuid.UUID
+    payment_id: ShortText
+    challenge_id: uuid.UUID
+    outcome: ChallengeOutcome
+
+
+class PaymentEventOut(BaseModel):
+    order_id: str
+    recorded: bool = Field(
+        description="False when the order had this answer already (a notice sent twice)"
+    )

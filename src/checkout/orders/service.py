@@ -22,9 +22,28 @@ from checkout.common.database import Database
 from checkout.observability.tracing import TRACEPARENT, current_traceparent
 from checkout.orders import repository
 from checkout.orders.repository import Order, OrderItem
-from checkout.orders.schemas import ListFilters, OrderList, OrderOut, OrderRequest
-from checkout.orders.views import order_view
-from sagakit import Alongside, Saga, SagaEngine, SagaNotFound, SqlSagaStore
+from checkout.orders.saga import CONFIRMATION_EVENT
+from checkout.orders.schemas import (
+    HOLDER_CONFIRMS,
+    ListFilters,
+    OrderList,
+    OrderOut,
+    OrderRequest,
+)
+from checkout.orders.views import order_view, waits_for_holder
+from sagakit import (
+    Alongside,
+    Saga,
+    SagaEngine,
+    SagaHandle,
+    SagaNotFound,
+    SagaState,
+    SqlSagaStore,
+)
+
+ASKING_POLL_SECONDS = 0.05
+"""How often a held request for an order whose card may ask its holder looks whether
+the order now waits for them; the engine tells of an end, not of a wait."""
 
 
 class OrderNotFound(Exception):
@@ -90,7 +109,11 @@ class OrderService:
             if earlier is None:
                 raise OrderInProgress from None
             return Placed(await self.get(earlier.id, wait_seconds=wait_seconds), True)
-        if wait_seconds > 0:
+        if wait_seconds > 0 and order.payment_method in HOLDER_CONFIRMS:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_seconds):
+                    await self._until_settled_or_asking(saga)
+        elif wait_seconds > 0:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_seconds):
                     # The saga runs here: its end and its history come back without a read.
@@ -106,18 +129,28 @@ class OrderService:
 
         With ``customer_id``, another customer's order is :class:`OrderNotFound`, as an
         unknown one is: the answer must not confirm that it exists. So ownership is
-        checked before waiting, or the wait would tell the two apart.
+        checked before waiting, or the wait would tell the two apart. An order that waits
+        for its card holder's answer is answered at once: only the answer moves it.
         """
+        order = await self.owned(order_id, customer_id=customer_id)
+        if wait_seconds > 0:
+            # The order row never changes; its status is its saga's, which _view reads.
+            saga = self._engine.handle(order_id)
+            with contextlib.suppress(SagaNotFound, TimeoutError):  # _view reports the rest
+                async with asyncio.timeout(wait_seconds):
+                    if order.payment_method in HOLDER_CONFIRMS:
+                        await self._until_settled_or_asking(saga)
+                    else:
+                        await saga.result()
+        return await self._view(order)
+
+    async def owned(self, order_id: str, *, customer_id: str | None = None) -> Order:
+        """The order, if there is one and it is ``customer_id``'s (any, without one)."""
         async with self._database.reading() as connection:
             order = await repository.get_order(connection, order_id)
         if order is None or customer_id not in (None, order.customer_id):
             raise OrderNotFound(order_id)
-        if wait_seconds > 0:
-            # The order row never changes; its status is its saga's, which _view reads.
-            with contextlib.suppress(SagaNotFound, TimeoutError):  # _view reports the rest
-                async with asyncio.timeout(wait_seconds):
-                    await self._engine.handle(order_id).result()
-        return await self._view(order)
+        return order
 
     async def list(self, filters: ListFilters) -> OrderList:
         async with self._database.reading() as connection:
@@ -134,7 +167,27 @@ class OrderService:
         state = await self._store.load(order.id)
         assert state is not None, "an order and its saga are created together"
         history = await self._store.attempts(order.id)
-        return order_view(order, self._engine.definition(state), state, history)
+        answered = waits_for_holder(state) and await self._wait_decided(state)
+        return order_view(order, self._engine.definition(state), state, history, answered=answered)
+
+    async def _wait_decided(self, state: SagaState) -> bool:
+        """Whether the holder's answer (or the wait's timeout) is recorded: the saga
+        waits no more, and is about to go on with it."""
+        return await self._store.signal(state.id, CONFIRMATION_EVENT) is not None
+
+    async def _until_settled_or_asking(self, saga: SagaHandle) -> None:
+        """Until the order's saga ends or waits for the card holder: no wait of ours
+        would end that one, and the customer needs the answer to give theirs."""
+        ended = asyncio.ensure_future(saga.result())
+        try:
+            while not ended.done():
+                state = await saga.status()
+                if waits_for_holder(state) and not await self._wait_decided(state):
+                    return
+                await asyncio.wait({ended}, timeout=ASKING_POLL_SECONDS)
+            await ended  # its error, if any, is the caller's
+        finally:
+            ended.cancel()  # giving up the wait never stops the saga
 
     async def _earlier(self, idempotency_key: str, fingerprint: str) -> Order | None:
         async with self._database.reading() as connection:

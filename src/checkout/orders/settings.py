@@ -3,6 +3,7 @@ which identity provider vouches for its customers."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Self
 
 from pydantic import Field, model_validator
@@ -10,7 +11,12 @@ from sqlalchemy.engine import make_url
 
 from checkout.common.settings import ServiceSettings, default_sqlite_url
 from checkout.orders.identity_settings import CustomerIdentitySettings
+from checkout.orders.participants import CONFIRMATION_TIMEOUT
 from checkout.orders.saga import COMPENSATION_ATTEMPTS, FORWARD_ATTEMPTS, STEP_TIMEOUT
+
+LONGEST_CONFIRMATION_TIMEOUT = timedelta(days=1)
+"""The bound on ``ORDERS_CONFIRMATION_TIMEOUT_SECONDS``: an order that waits for its
+customer holds nothing yet, but keeps them waiting for its outcome that long."""
 
 
 class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
@@ -66,6 +72,15 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     """Attempts of each compensation before the saga ends ``failed`` for an operator: the
     checkout's own number, or fewer."""
     owner: str | None = Field(default=None, validation_alias="ORDERS_OWNER")
+    confirmation_timeout_seconds: float = Field(
+        default=CONFIRMATION_TIMEOUT.total_seconds(),
+        gt=0,
+        le=LONGEST_CONFIRMATION_TIMEOUT.total_seconds(),
+        validation_alias="ORDERS_CONFIRMATION_TIMEOUT_SECONDS",
+    )
+    """How long an order paid with a card that asks its holder (3-D Secure) waits for the
+    answer before it is cancelled and the payment voided. Read when the wait begins: a
+    change applies to the orders that start waiting after it."""
 
     def database_options(self) -> dict[str, Any]:
         """The store's pool on PostgreSQL (``sagakit.open_database`` keeps it fixed)."""

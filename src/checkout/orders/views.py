@@ -1,4 +1,9 @@
-"""An order as its API shows it: the order, its status, and its saga's history."""
+"""An order as its API shows it: the order, its status, and its saga's history.
+
+An order's status is its saga's, but for one moment the customer must know about: the
+payment step waiting for the card holder's answer is ``awaiting_confirmation``, with
+the challenge to answer and until when (``next_action``).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from checkout.orders.repository import Order
+from checkout.orders.saga import challenge_of
 from checkout.orders.schemas import (
     Address,
     AttemptsOut,
     FailureOut,
+    NextActionOut,
     OrderItemOut,
     OrderOut,
     OrderStatus,
@@ -27,13 +34,32 @@ ORDER_STATUS: dict[SagaStatus, OrderStatus] = {
 }
 
 
+def waits_for_holder(state: SagaState) -> bool:
+    """Whether the saga waits for the card holder's answer (the checkout waits for
+    nothing else)."""
+    return state.status is SagaStatus.RUNNING and state.wait_until is not None
+
+
+def order_status(state: SagaState, *, answered: bool = False) -> OrderStatus:
+    """``answered``: the holder's answer is in, and the saga is about to act on it."""
+    if waits_for_holder(state) and not answered:
+        return "awaiting_confirmation"
+    return ORDER_STATUS[state.status]
+
+
 def order_view(
-    order: Order, saga: Saga, state: SagaState, history: Sequence[AttemptRecord]
+    order: Order,
+    saga: Saga,
+    state: SagaState,
+    history: Sequence[AttemptRecord],
+    *,
+    answered: bool = False,
 ) -> OrderOut:
+    status = order_status(state, answered=answered)
     return OrderOut(
         id=order.id,
         customer_id=order.customer_id,
-        status=ORDER_STATUS[state.status],
+        status=status,
         total=order.total,
         payment_method=order.payment_method,
         items=[
@@ -44,12 +70,21 @@ def order_view(
         created_at=_utc(order.created_at),
         failure=_failure(state.failure) if state.status is not SagaStatus.COMPLETED else None,
         compensation_failure=_failure(state.compensation_failure),
+        next_action=_next_action(state) if status == "awaiting_confirmation" else None,
         saga=SagaOut(
             id=state.id,
             status=state.status.value,
             steps=[_step(step.name, history) for step in saga.steps],
         ),
     )
+
+
+def _next_action(state: SagaState) -> NextActionOut | None:
+    challenge = challenge_of(state.results.get("payment"))
+    confirm_by = _time(state.wait_until)
+    if challenge is None or confirm_by is None:
+        return None
+    return NextActionOut(type="confirm_payment", challenge_id=challenge, confirm_by=confirm_by)
 
 
 def _step(name: str, history: Sequence[AttemptRecord]) -> StepOut:

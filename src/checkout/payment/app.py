@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
+
+import httpx
 from fastapi import FastAPI
 
 from checkout.common.app import build_app
@@ -9,6 +12,7 @@ from checkout.common.database import Database
 from checkout.common.faults import FaultInjector
 from checkout.payment import routes
 from checkout.payment.settings import PaymentSettings
+from checkout.payment.webhooks import WebhookSender
 
 
 def create_app(
@@ -16,14 +20,30 @@ def create_app(
     *,
     database: Database | None = None,
     faults: FaultInjector | None = None,
+    orders_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """The payment app; settings come from the environment unless given."""
+    """The payment app; settings come from the environment unless given. With an
+    ``orders_transport`` the notices to the order service go through it (tests)."""
     settings = settings if settings is not None else PaymentSettings()
-    return build_app(
+    app = build_app(
         title="Payment service",
         settings=settings,
         database_url=settings.database_url,
         routers=[routes.orchestrated, routes.queries],
         database=database,
         faults=faults,
+        background=_delivering_notices,
     )
+    app.state.webhooks = WebhookSender(
+        database=app.state.database,
+        orders_url=settings.orders_url,
+        token=settings.service_token.get_secret_value(),
+        timeout_seconds=settings.webhook_timeout_seconds,
+        transport=orders_transport,
+    )
+    return app
+
+
+def _delivering_notices(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    sender: WebhookSender = app.state.webhooks
+    return sender.running()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from checkout.common.app import DatabaseDep, SettingsDep
@@ -13,6 +13,8 @@ from checkout.common.schemas import IdempotencyKey, OrderId
 from checkout.payment import domain, service
 from checkout.payment.schemas import (
     ChargeRequest,
+    ConfirmationOut,
+    ConfirmationRequest,
     PaymentList,
     PaymentOut,
     RefundOut,
@@ -57,7 +59,27 @@ async def refund(
     return answered(await database.run(service.refund, body, key=key, rules=settings.key_rules))
 
 
-@queries.get("", response_model=PaymentList)
+@orchestrated.post(
+    "/confirmations",
+    response_model=ConfirmationOut,
+    responses=refusals(404, 409),
+)
+async def confirm(
+    body: ConfirmationRequest,
+    key: IdempotencyKey,
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """The card holder's answer to a payment's challenge: the first answer stands; the
+    order service is told of it (``POST /payment-events``) once it is recorded."""
+    answer = await database.run(service.confirm, body, key=key, rules=settings.key_rules)
+    if not answer.is_refusal:
+        request.app.state.webhooks.poke()
+    return answered(answer)
+
+
+@queries.get("", response_model=PaymentList, response_model_exclude_none=True)
 async def list_payments(order_id: OrderId, database: DatabaseDep) -> PaymentList:
     found = await database.run(domain.list_payments, order_id=str(order_id))
     return PaymentList(items=[service.payment_out(payment) for payment in found])

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from checkout.common.answers import SAFE, Answer, KeyRules
+from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
 from checkout.common.effects import EffectLedger
-from checkout.payment import domain
-from checkout.payment.schemas import ChargeRequest, PaymentOut, RefundOut, RefundRequest
+from checkout.payment import challenges, domain
+from checkout.payment.schemas import (
+    ChallengeOut,
+    ChargeRequest,
+    ConfirmationOut,
+    ConfirmationRequest,
+    PaymentOut,
+    RefundOut,
+    RefundRequest,
+)
 from checkout.payment.tables import answers, compensated_orders, payments
 
 LEDGER = EffectLedger(
@@ -25,9 +33,15 @@ LEDGER = EffectLedger(
 
 
 def payment_out(payment: domain.Payment) -> PaymentOut:
-    status = "refunded" if payment.status == "refunded" else "captured"
-    return PaymentOut(
-        id=payment.id, order_id=payment.order_id, amount=payment.amount, status=status
+    challenge = ChallengeOut(id=payment.challenge_id) if payment.challenge_id else None
+    return PaymentOut.model_validate(
+        {
+            "id": payment.id,
+            "order_id": payment.order_id,
+            "amount": payment.amount,
+            "status": payment.status,
+            "challenge": challenge,
+        }
     )
 
 
@@ -43,7 +57,7 @@ def charge(
             payment_method=request.payment_method,
             idempotency_key=effect_key,
         )
-        return Answer(201, payment_out(payment).model_dump(mode="json"))
+        return Answer(201, payment_out(payment).model_dump(mode="json", exclude_none=True))
 
     return LEDGER.apply_once(
         connection,
@@ -79,9 +93,43 @@ def refund(
     )
 
 
+def confirm(
+    connection: Connection, request: ConfirmationRequest, *, key: str, rules: KeyRules = SAFE
+) -> Answer:
+    """The card holder's answer to a challenge; the payment's first answer stands
+    whatever the key (:func:`checkout.payment.challenges.answer`)."""
+
+    def decide(connection: Connection) -> Answer:
+        payment = challenges.answer(
+            connection, challenge_id=str(request.challenge_id), outcome=request.outcome
+        )
+        out = ConfirmationOut.model_validate(
+            {
+                "payment_id": payment.id,
+                "order_id": payment.order_id,
+                "challenge_id": payment.challenge_id,
+                "outcome": payment.challenge_answer,
+                "status": payment.status,
+            }
+        )
+        return Answer(200, out.model_dump(mode="json"))
+
+    return answer_once(
+        connection,
+        answers,
+        key=key,
+        operation="confirm",
+        request=request,
+        decide=decide,
+        rules=rules,
+    )
+
+
 def _refund_answer(outcome: domain.RefundOutcome) -> Answer:
-    if outcome.status == "refunded":
-        out = RefundOut(order_id=outcome.order_id, status="refunded", amount=outcome.amount)
+    if outcome.status in ("refunded", "voided"):
+        out = RefundOut.model_validate(
+            {"order_id": outcome.order_id, "status": outcome.status, "amount": outcome.amount}
+        )
     else:
         out = RefundOut(order_id=outcome.order_id, status="nothing_to_refund")
     return Answer(200, out.model_dump(mode="json", exclude_none=True))

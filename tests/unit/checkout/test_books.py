@@ -75,3 +75,11 @@ def test_a_saga_waiting_for_an_operator_is_a_violation() -> None:
     assert f"order {UNDONE}: saga ended failed ({{'step': 'payment'}})" in violations(
         replace(CLEAN, orders=orders)
     )
+
+
+def test_a_payment_still_waiting_for_its_holder_is_a_violation() -> None:
+    payment = replace(CLEAN.payment, awaiting=[UNDONE])
+
+    assert violations(replace(CLEAN, payment=payment)) == [
+        f"order {UNDONE} (compensated): its payment still waits for a confirmation"
+    ]

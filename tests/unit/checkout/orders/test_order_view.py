@@ -183,3 +183,37 @@ def test_order_times_without_a_zone_are_shown_as_utc(saga: Saga) -> None:
     view = order_view(ORDER, saga, state(SagaStatus.COMPLETED), [])
 
     assert view.created_at == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+CHALLENGED = {"id": "pay-1", "status": "requires_confirmation", "challenge": {"id": "ch-1"}}
+
+
+def test_a_saga_waiting_for_the_card_holder_shows_what_the_customer_must_do(saga: Saga) -> None:
+    waiting = state(SagaStatus.RUNNING, results={"payment": CHALLENGED}, wait_until=1_700_000_900.0)
+
+    view = order_view(ORDER, saga, waiting, [])
+
+    assert view.status == "awaiting_confirmation"
+    assert view.next_action is not None
+    assert (view.next_action.type, view.next_action.challenge_id) == ("confirm_payment", "ch-1")
+    assert view.next_action.confirm_by == datetime.fromtimestamp(1_700_000_900.0, UTC)
+
+
+def test_once_the_holder_answered_the_waiting_order_is_pending_again(saga: Saga) -> None:
+    waiting = state(SagaStatus.RUNNING, results={"payment": CHALLENGED}, wait_until=1_700_000_900.0)
+
+    view = order_view(ORDER, saga, waiting, [], answered=True)
+
+    assert (view.status, view.next_action) == ("pending", None)
+
+
+def test_no_answer_in_time_shows_the_order_cancelled_at_payment(saga: Saga) -> None:
+    timed_out = Failure(
+        step="payment", direction=FORWARD, error="no answer in time", code="event_timeout"
+    )
+
+    view = order_view(ORDER, saga, state(SagaStatus.COMPENSATED, failure=timed_out), [])
+
+    assert (view.status, view.next_action) == ("cancelled", None)
+    assert view.failure is not None
+    assert (view.failure.step, view.failure.code) == ("payment", "event_timeout")

@@ -40,3 +40,23 @@ def test_a_pool_of_no_connections_is_refused(monkeypatch: pytest.MonkeyPatch) ->
 
     with pytest.raises(ValueError, match="ORDERS_DATABASE_CONNECTIONS"):
         OrdersSettings(**TOKENS)
+
+
+def test_an_order_waits_fifteen_minutes_for_a_card_holder_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert OrdersSettings(**TOKENS).confirmation_timeout_seconds == 900
+
+    monkeypatch.setenv("ORDERS_CONFIRMATION_TIMEOUT_SECONDS", "2.5")
+
+    assert OrdersSettings(**TOKENS).confirmation_timeout_seconds == 2.5
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "86401", "nan", "soon"])
+def test_a_confirmation_timeout_that_is_not_positive_or_over_a_day_is_refused(
+    monkeypatch: pytest.MonkeyPatch, seconds: str
+) -> None:
+    monkeypatch.setenv("ORDERS_CONFIRMATION_TIMEOUT_SECONDS", seconds)
+
+    with pytest.raises(ValueError, match="ORDERS_CONFIRMATION_TIMEOUT_SECONDS"):
+        OrdersSettings(**TOKENS)
