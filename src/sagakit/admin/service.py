@@ -153,7 +153,7 @@ class SagaAdmin:
             events=[
                 EventOut(kind=e.kind, actor=e.actor, at=_utc(e.at), detail=e.detail) for e in events
             ],
-            waits=_waits(definition, attempts, events),
+            waits=_waits(definition, state, attempts, events),
         )
 
     async def retry(self, saga_id: str, *, actor: str) -> SagaDetail:
@@ -229,12 +229,16 @@ def _at(saga: Saga, status: str, cursor: int) -> str:
 
 
 def _waits(
-    definition: Saga, attempts: Sequence[AttemptRecord], events: Sequence[SagaEvent]
+    definition: Saga,
+    state: SagaState,
+    attempts: Sequence[AttemptRecord],
+    events: Sequence[SagaEvent],
 ) -> list[WaitOut]:
     """Each wait begun: from its step's succeeded action to the signal that ended it,
-    read from the log (the engine records the end as an ``event`` or ``timeout``)."""
+    read from the log (the engine records the end as an ``event`` or ``timeout``), or
+    still going on. A step whose action asked for no wait (``Await.when``) had none."""
     waits = []
-    for step in definition.steps:
+    for index, step in enumerate(definition.steps):
         if step.wait is None:
             continue
         began = [
@@ -256,6 +260,9 @@ def _waits(
             ),
             None,
         )
+        waiting = state.wait_until is not None and state.cursor == index
+        if ended is None and not waiting:
+            continue
         waits.append(
             WaitOut(
                 step=step.name,
