@@ -264,11 +264,11 @@ class SagaEngine(Generic[AlongsideT]):
         """Send the saga the event ``event``, for a step that waits (or will wait) for it.
 
         The first event recorded under a name is final: the same event sent again (the
-        same ``key``, by default the payload's digest) is a duplicate, ``recorded`` False;
-        a different one, or one that comes after the wait timed out, raises
-        ``EventRefused``, as does an event the saga never waits for or a saga that no
-        longer runs. A recorded event is durable; the saga, if it waits, is driven on
-        at once here, or by whichever engine holds or claims it.
+        same ``key``, by default the payload's digest) is a duplicate, ``recorded`` False,
+        however late it comes; a different one, or one after the wait timed out, raises
+        ``EventRefused``, as does an event the saga never waits for, or a first event
+        for a saga that no longer runs. A recorded event is durable; the saga, if it
+        waits, is driven on at once here, or by whichever engine holds or claims it.
         """
         state = await self.store.load(saga_id)
         if state is None:
@@ -285,32 +285,27 @@ class SagaEngine(Generic[AlongsideT]):
                 f"it waits for {sorted(waits) or 'no event'}",
                 code="not_awaited",
             )
-        if state.status is not SagaStatus.RUNNING or waits[event] < state.cursor:
+        key = key or _digest(payload)
+        held = await self.store.signal(saga_id, event)
+        if held is None and (state.status is not SagaStatus.RUNNING or waits[event] < state.cursor):
             raise EventRefused(
                 f"saga {saga_id} is {state.status} and no longer waits for {event!r}",
                 code="not_running",
             )
-        signal = Signal(
-            saga_id=saga_id,
-            name=event,
-            kind=SignalKind.EVENT,
-            key=key or _digest(payload),
-            payload=payload,
-            sender=sender,
-            at=self._clock(),
-        )
-        delivery = await self.store.deliver(signal)
-        held = delivery.signal
-        if held.kind is SignalKind.TIMEOUT:
-            raise EventRefused(
-                f"saga {saga_id} stopped waiting for {event!r}: it timed out first",
-                code="timed_out",
+        if held is None:
+            signal = Signal(
+                saga_id=saga_id,
+                name=event,
+                kind=SignalKind.EVENT,
+                key=key,
+                payload=payload,
+                sender=sender,
+                at=self._clock(),
             )
-        if held.key != signal.key:
-            raise EventRefused(
-                f"saga {saga_id} already received another {event!r} event (key {held.key})",
-                code="another_event",
-            )
+            delivery = await self.store.deliver(signal)
+        else:  # decided already: the answer is the same however late this copy comes
+            delivery = Delivery(held, recorded=False)
+        _refuse_unless_kept(saga_id, event, key, delivery.signal)
         if delivery.recorded:
             await self._wake(saga_id)
         return delivery
@@ -442,6 +437,20 @@ class SagaEngine(Generic[AlongsideT]):
     def _notify(self, saga_id: str) -> None:
         for woken in self._waiters.get(saga_id, ()):
             woken.set()
+
+
+def _refuse_unless_kept(saga_id: str, event: str, key: str, held: Signal) -> None:
+    """Nothing if the saga keeps this very event; else why it takes none."""
+    if held.kind is SignalKind.TIMEOUT:
+        raise EventRefused(
+            f"saga {saga_id} stopped waiting for {event!r}: it timed out first",
+            code="timed_out",
+        )
+    if held.key != key:
+        raise EventRefused(
+            f"saga {saga_id} already received another {event!r} event (key {held.key})",
+            code="another_event",
+        )
 
 
 def _digest(payload: JSON) -> str:

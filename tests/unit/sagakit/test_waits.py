@@ -160,7 +160,7 @@ async def test_no_event_in_time_compensates_the_step_whose_action_acted(world: W
     assert world.bank.calls == ["challenge", f"void {{'challenge': 'ch-{state.id[:4]}'}}"]
     with pytest.raises(EventRefused) as late:
         await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
-    assert late.value.code == "not_running"
+    assert late.value.code == "timed_out"
 
 
 async def test_an_event_that_finds_the_timeout_recorded_is_refused_as_too_late(world: World):
@@ -457,3 +457,29 @@ async def test_a_saga_backing_off_is_due_at_its_deadline_not_after_its_retry(wor
     assert done.status is SagaStatus.COMPENSATED
     assert done.failure is not None and done.failure.code == "deadline_exceeded"
     assert world.bank.calls[-1].startswith("void ")
+
+
+async def test_a_duplicate_after_the_saga_moved_on_is_still_a_duplicate(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+    world.clock.advance(timedelta(seconds=31))
+    await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+    await engine.handle(state.id).result()
+
+    again = await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+    with pytest.raises(EventRefused) as other:
+        await engine.send(state.id, "confirmation", {"outcome": "declined"})
+
+    assert not again.recorded
+    assert other.value.code == "another_event"
+
+
+async def test_a_first_event_for_a_saga_that_moved_on_is_refused(world: World):
+    engine = world.engine()
+    state = await parked(engine)
+
+    await (await engine.abort(state.id)).result()
+    with pytest.raises(EventRefused) as late:
+        await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+
+    assert late.value.code == "not_running"
