@@ -51,7 +51,7 @@ async def test_an_order_is_sent_again_through_an_outage_and_every_answer_counted
     service, waits = Outage(), Waits()
     counts = ClientCounts(names={"http://orders": "orders"})
     async with httpx.AsyncClient(transport=httpx.MockTransport(service)) as client:
-        order_id = await place(
+        placed = await place(
             client,
             ORDER,
             lambda: ["http://orders"],
@@ -60,7 +60,7 @@ async def test_an_order_is_sent_again_through_an_outage_and_every_answer_counted
             sleep=waits,
         )
 
-    assert order_id == "order-1"
+    assert placed["id"] == "order-1"
     assert service.keys == ["key-1"] * 4
     assert waits.seconds == [0.2, 2.0, 0.2]  # the 503's Retry-After is honoured
     assert (counts.connection_errors, counts.unavailable, counts.other_server_errors) == (1, 1, 1)

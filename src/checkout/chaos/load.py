@@ -48,6 +48,12 @@ def plan_orders(count: int, rng: random.Random) -> list[PlannedOrder]:
         + ["declined"] * 10
         + ["undeliverable"] * 10
         + ["unknown_product"] * 5
+        # paid by card_3ds: the holder answers in time, twice, declines, late or never
+        + ["3ds_confirm"] * 6
+        + ["3ds_twice"] * 3
+        + ["3ds_decline"] * 2
+        + ["3ds_late"] * 2
+        + ["3ds_never"] * 2
     )
     return [_order(rng.choice(kinds), rng) for _ in range(count)]
 
@@ -77,11 +83,17 @@ def _order(kind: str, rng: random.Random) -> PlannedOrder:
         "customer_id": f"chaos-{rng.randint(1, 50)}",
         "items": items,
         "shipping_address": {**ADDRESS, "country": "XX" if kind == "undeliverable" else "Country"},
-        "payment_method": "declined_card"
-        if kind == "declined"
-        else rng.choice(["credit_card", "debit_card", "paypal"]),
+        "payment_method": _payment_method(kind, rng),
     }
     return PlannedOrder(kind, body, str(uuid.uuid4()))
+
+
+def _payment_method(kind: str, rng: random.Random) -> str:
+    if kind == "declined":
+        return "declined_card"
+    if kind.startswith("3ds_"):
+        return "card_3ds"
+    return rng.choice(["credit_card", "debit_card", "paypal"])
 
 
 class OrderRefused(Exception):
@@ -101,8 +113,9 @@ async def place(
     counts: ClientCounts,
     give_up_after: float = 180.0,
     sleep: Sleep = asyncio.sleep,
-) -> str:
-    """POST the order, with its Idempotency-Key, to live orchestrators until one answers.
+) -> dict[str, Any]:
+    """POST the order, with its Idempotency-Key, to live orchestrators until one answers;
+    the order as it answered.
 
     A killed, restarting or paused orchestrator, or a database that is down, costs a
     retry, never a lost or doubled order: the key makes every retry return the order
@@ -124,8 +137,8 @@ async def place(
         else:
             counts.answered(url, response)
             if response.status_code in (200, 201):
-                order_id: str = response.json()["id"]
-                return order_id
+                placed: dict[str, Any] = response.json()
+                return placed
             if response.status_code < 500 and response.status_code != 409:
                 raise OrderRefused(f"{response.status_code}: {response.text[:300]}")
             wait = retry_after(response)

@@ -26,6 +26,7 @@ from checkout.chaos.config import (
     ChaosConfig,
     ChaosResult,
 )
+from checkout.chaos.confirmations import CONFIRMATION_TIMEOUT_SECONDS
 from checkout.chaos.databases import (
     DEFAULT_POSTGRES_URL,
     drop_command,
@@ -161,6 +162,7 @@ def _system(config: ChaosConfig, urls: dict[str, str], folder: Path) -> System:
         "ORDERS_CALL_TIMEOUT_SECONDS": str(CALL_TIMEOUT_SECONDS),
         "ORDERS_LEASE_SECONDS": str(LEASE_SECONDS),
         "ORDERS_RECOVERY_POLL_SECONDS": "0.3",
+        "ORDERS_CONFIRMATION_TIMEOUT_SECONDS": str(CONFIRMATION_TIMEOUT_SECONDS),
         "CHECKOUT_DATA_DIR": str(folder),
     }
     if config.idempotency_disabled:

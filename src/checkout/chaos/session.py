@@ -8,7 +8,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,6 +16,13 @@ from rich.progress import Progress, TaskID
 
 from checkout.chaos.clients import ClientCounts
 from checkout.chaos.config import ChaosConfig, ChaosResult
+from checkout.chaos.confirmations import (
+    PLANS,
+    Holder,
+    answer,
+    holder_violations,
+    holders_summary,
+)
 from checkout.chaos.db_restarts import DatabaseRestarts
 from checkout.chaos.faults import Faults
 from checkout.chaos.invariants import check_books, pending_sagas
@@ -50,6 +57,7 @@ class ChaosSession:
         self.admin = {"Authorization": f"Bearer {system.env['ADMIN_TOKEN']}"}
         self.retries: Counter[str] = Counter()
         self.clients = ClientCounts(names={system.url(name): name for name in system.ports})
+        self.holders: list[Holder] = []
 
     async def run(self) -> ChaosResult:
         config = self.config
@@ -89,6 +97,7 @@ class ChaosSession:
                 self.urls, stock_received=stock_received(stock, restocker), order_ids=order_ids
             ),
         )
+        books.violations.extend(await self._holders_told_the_truth())
         return ChaosResult(
             sagas=len(order_ids),
             kills=mayhem.kills,
@@ -119,6 +128,8 @@ class ChaosSession:
             notes.append(f"database restarts: {self.restarts.summary()} ({self.restarts.cluster})")
         if kills.done:
             notes.append(f"participants killed: {kills.summary()}")
+        if self.holders:
+            notes.append(f"card holders: {holders_summary(self.holders)}")
         if self.clients.failures:
             kinds = ", ".join(f"{k} ×{n}" for k, n in self.clients.failures.most_common())
             notes.append(f"the customers' connection errors and timeouts: {kinds}")
@@ -167,9 +178,10 @@ class ChaosSession:
             # many tasks as slots, not as orders, so a long run stops at once on Ctrl-C.
             for index, order in orders:
                 await mayhem.admit(index)
-                order_ids.add(
-                    await place(client, order, mayhem.live, rng=self.rng, counts=self.clients)
-                )
+                placed = await place(client, order, mayhem.live, rng=self.rng, counts=self.clients)
+                order_ids.add(placed["id"])
+                if order.kind in PLANS:  # its holder answers on the side
+                    group.create_task(self._hold(client, placed, order.kind, mayhem))
                 self.placed += 1
                 self.progressed.set()
                 progress.advance(placing)
@@ -186,6 +198,23 @@ class ChaosSession:
         except ExceptionGroup as failures:
             raise failures.exceptions[0] from failures
         return order_ids
+
+    async def _hold(
+        self, client: httpx.AsyncClient, placed: dict[str, Any], plan: str, mayhem: Mayhem
+    ) -> None:
+        holder = await answer(client, placed, plan, mayhem.live, rng=self.rng, counts=self.clients)
+        self.holders.append(holder)
+
+    async def _holders_told_the_truth(self) -> list[str]:
+        """The card holders' answers against how their orders ended."""
+        finals: dict[str, Any] = {}
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
+            for holder in self.holders:
+                url = f"{self.system.url('orders')}/orders/{holder.order_id}"
+                response = await client.get(url)
+                response.raise_for_status()
+                finals[holder.order_id] = response.json()
+        return holder_violations(self.holders, finals)
 
     async def _settle(self, progress: Progress | LineProgress, task: TaskID) -> None:
         loop = asyncio.get_running_loop()
