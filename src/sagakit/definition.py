@@ -307,10 +307,16 @@ class Parallel:
         object.__setattr__(self, "steps", tuple(replace(step, group=label) for step in steps))
 
 
+Deadline = timedelta | Callable[[Any], timedelta]
+"""How long a saga may go forward: fixed, or read from the engine's ``deps`` at start."""
+
+
 @dataclass(frozen=True, init=False)
 class Saga:
     """A named, versioned business process. ``deadline`` bounds its forward progress:
-    once it passes, the saga stops going forward and compensates what it started.
+    once it passes, the saga stops going forward and compensates what it started. It
+    may be read from the engine's ``deps`` when a saga starts (a setting of the
+    process), and is then stored with the saga: another process does not move it.
 
     ``input_type`` (a pydantic model or a dataclass) makes the input typed: ``start``
     validates what it is given against it and stores it as JSON, and actions receive
@@ -328,7 +334,7 @@ class Saga:
     name: str
     version: int
     steps: tuple[Step, ...]
-    deadline: timedelta | None = None
+    deadline: Deadline | None = None
     input_type: type[Any] | None = None
     step_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
     spans: tuple[range, ...] = field(init=False, repr=False, compare=False)
@@ -339,7 +345,7 @@ class Saga:
         name: str,
         version: int,
         steps: Iterable[Step | Parallel],
-        deadline: timedelta | None = None,
+        deadline: Deadline | None = None,
         input_type: type[Any] | None = None,
     ) -> None:
         flat = tuple(
@@ -394,6 +400,15 @@ class Saga:
             spans += [range(start, end)] * (end - start)
             start = end
         return tuple(spans)
+
+    def deadline_for(self, deps: Any) -> timedelta | None:
+        """How long a saga started now may go forward, in a process with ``deps``."""
+        if self.deadline is None or isinstance(self.deadline, timedelta):
+            return self.deadline
+        deadline = self.deadline(deps)
+        if deadline <= timedelta(0):
+            raise ValueError(f"saga {self.name!r}: its deadline must be positive")
+        return deadline
 
     @property
     def key(self) -> tuple[str, int]:

@@ -96,6 +96,7 @@ class SagaEngine(Generic[AlongsideT]):
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
         self._clock = clock
+        self._deps = deps
         self._executor = Executor(
             store=store,
             observer=self.observer,
@@ -145,7 +146,8 @@ class SagaEngine(Generic[AlongsideT]):
         """The initial state of a saga, not yet stored (see ``start``)."""
         self.definition_for(saga.name, saga.version)  # registered, or say how to
         now = self._clock()
-        deadline = now + saga.deadline.total_seconds() if saga.deadline else None
+        limit = saga.deadline_for(self._deps)
+        deadline = now + limit.total_seconds() if limit else None
         return SagaState(
             id=saga_id or str(uuid.uuid4()),
             name=saga.name,

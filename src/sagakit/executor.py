@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sagakit.definition import Direction, Saga, idempotency_key
@@ -103,7 +103,7 @@ class Executor:
                     step=saga.label(state.cursor),
                     direction=Direction.FORWARD,
                     code="deadline_exceeded",
-                    error=f"the saga's deadline of {saga.deadline} passed",
+                    error=f"its deadline passed ({_utc(state.deadline_at)})",
                 )
                 next_state = stop_forward(saga, state, failure)
                 await self._store.transition(state, next_state)
@@ -292,3 +292,7 @@ def _log_attempt(start: AttemptStart, end: AttemptEnd) -> None:
 
 def _whole(history: list[AttemptRecord] | None) -> tuple[AttemptRecord, ...] | None:
     return tuple(history) if history is not None else None
+
+
+def _utc(epoch: float | None) -> str:
+    return datetime.fromtimestamp(epoch or 0.0, UTC).isoformat(timespec="seconds")

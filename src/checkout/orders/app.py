@@ -177,6 +177,7 @@ async def running_orders(
         clients=clients,
         token=settings.service_token.get_secret_value(),
         confirmation_timeout=timedelta(seconds=settings.confirmation_timeout_seconds),
+        order_deadline=timedelta(seconds=settings.deadline_seconds),
     )
     store = SqlSagaStore(
         database.engine,

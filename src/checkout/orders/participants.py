@@ -25,6 +25,7 @@ from sagakit import JSON, StepContext
 from sagakit.http import IDEMPOTENCY_HEADER, ParticipantCaller, interpret, json_bytes, post_step
 
 CONFIRMATION_TIMEOUT = timedelta(minutes=15)
+ORDER_DEADLINE = timedelta(hours=1)
 """How long the payment step waits for a card holder's answer, unless told otherwise."""
 
 
@@ -46,12 +47,16 @@ class Participants:
         clients: ParticipantClients,
         token: str,
         confirmation_timeout: timedelta = CONFIRMATION_TIMEOUT,
+        order_deadline: timedelta = ORDER_DEADLINE,
     ) -> None:
         self._clients = clients
         self._headers = {"Authorization": f"Bearer {token}"}
         self.confirmation_timeout = confirmation_timeout
         """How long the payment step waits for a card holder's answer (read by the
         checkout when its wait begins)."""
+        self.order_deadline = order_deadline
+        """How long an order may take to complete (read when it is placed): past it,
+        the order is cancelled and what it holds (stock, money) is given back."""
 
     async def charge(self, context: StepContext) -> JSON:
         order = context.input

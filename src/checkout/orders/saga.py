@@ -91,6 +91,10 @@ def confirmation_timeout(context: StepContext[Participants]) -> timedelta:
     return context.deps.confirmation_timeout
 
 
+def order_deadline(participants: Participants) -> timedelta:
+    return participants.order_deadline
+
+
 def answered(context: StepContext[Participants], answer: JSON) -> JSON:
     """The payment once its holder confirmed; a decline cancels the order."""
     if not isinstance(answer, dict) or answer.get("challenge_id") != challenge_of(context.result):
@@ -132,6 +136,9 @@ CHECKOUT = Saga(
         _step("inventory", reserve, release),
         _step("shipping", ship, cancel_shipment),
     ),
+    # An order that cannot complete in time (a participant down for longer) is
+    # cancelled: the stock it reserved and the money it took go back.
+    deadline=order_deadline,
 )
 """Version 1 of the checkout, the same in every process: the participants it calls
 reach its actions as ``context.deps`` (``SagaEngine(deps=Participants(...))``). Change

@@ -11,10 +11,11 @@ from sqlalchemy.engine import make_url
 
 from checkout.common.settings import ServiceSettings, default_sqlite_url
 from checkout.orders.identity_settings import CustomerIdentitySettings
-from checkout.orders.participants import CONFIRMATION_TIMEOUT
+from checkout.orders.participants import CONFIRMATION_TIMEOUT, ORDER_DEADLINE
 from checkout.orders.saga import COMPENSATION_ATTEMPTS, FORWARD_ATTEMPTS, STEP_TIMEOUT
 
 LONGEST_CONFIRMATION_TIMEOUT = timedelta(days=1)
+LONGEST_ORDER_DEADLINE = timedelta(days=7)
 """The bound on ``ORDERS_CONFIRMATION_TIMEOUT_SECONDS``: an order that waits for its
 customer holds nothing yet, but keeps them waiting for its outcome that long."""
 
@@ -81,6 +82,25 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     """How long an order paid with a card that asks its holder (3-D Secure) waits for the
     answer before it is cancelled and the payment voided. Read when the wait begins: a
     change applies to the orders that start waiting after it."""
+    deadline_seconds: float = Field(
+        default=ORDER_DEADLINE.total_seconds(),
+        gt=0,
+        le=LONGEST_ORDER_DEADLINE.total_seconds(),
+        validation_alias="ORDERS_DEADLINE_SECONDS",
+    )
+    """How long an order may take to complete: past it, the order is cancelled and what
+    it holds (the reservation, the payment) is given back. Read when the order is placed.
+    Longer than the confirmation timeout, so that it never cuts a card holder short."""
+
+    @model_validator(mode="after")
+    def _deadline_outlasts_the_confirmation(self) -> Self:
+        if self.deadline_seconds <= self.confirmation_timeout_seconds:
+            raise ValueError(
+                "ORDERS_DEADLINE_SECONDS must be longer than ORDERS_CONFIRMATION_TIMEOUT_SECONDS "
+                f"({self.deadline_seconds:g} ≤ {self.confirmation_timeout_seconds:g}): an order "
+                "would be cancelled while its card holder may still confirm"
+            )
+        return self
 
     def database_options(self) -> dict[str, Any]:
         """The store's pool on PostgreSQL (``sagakit.open_database`` keeps it fixed)."""

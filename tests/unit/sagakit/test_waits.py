@@ -483,3 +483,20 @@ async def test_a_first_event_for_a_saga_that_moved_on_is_refused(world: World):
         await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
 
     assert late.value.code == "not_running"
+
+
+async def test_a_deadline_read_from_the_deps_is_fixed_when_the_saga_starts(world: World):
+    @dataclass
+    class Patience:
+        deadline: timedelta
+
+    patience = Patience(timedelta(minutes=2))
+    timed = Saga(name="timed", version=1, steps=PAY.steps, deadline=lambda deps: deps.deadline)
+    engine = SagaEngine(store=world.store, sagas=[timed], deps=patience, clock=world.clock)
+
+    handle = await engine.start(timed, input={})
+    patience.deadline = timedelta(hours=5)  # a later change moves no saga's deadline
+    state = await handle.status()
+    await engine.close()
+
+    assert state.deadline_at == world.clock.now + 120

@@ -12,9 +12,11 @@ from datetime import timedelta
 import httpx
 import pytest
 import respx
+from pydantic import ValidationError
 
 from checkout.orders.participants import ParticipantClients, Participants
 from checkout.orders.saga import CHECKOUT, CONFIRMATION_EVENT
+from checkout.orders.settings import OrdersSettings
 from sagakit import InMemorySagaStore, SagaEngine, SagaState, SagaStatus
 from sagakit.http.transport_client import TransportParticipantClient
 from tests.unit.checkout.orders.test_checkout_saga import INVENTORY, ORDER, PAYMENT, SHIPPING, ok
@@ -170,3 +172,13 @@ async def test_a_card_that_asks_nothing_does_not_wait(checkout: Checkout) -> Non
     done = await checkout.engine.run(CHECKOUT, input=ORDER)
 
     assert done.status is SagaStatus.COMPLETED and done.wait_until is None
+
+
+def test_an_order_deadline_shorter_than_the_confirmation_wait_is_refused() -> None:
+    with pytest.raises(ValidationError, match="ORDERS_DEADLINE_SECONDS must be longer"):
+        OrdersSettings(
+            service_token="s" * 32,
+            admin_token="a" * 32,
+            ORDERS_DEADLINE_SECONDS=600,
+            ORDERS_CONFIRMATION_TIMEOUT_SECONDS=900,
+        )
