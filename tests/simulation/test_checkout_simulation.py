@@ -47,6 +47,10 @@ def test_seeds_under_every_kind_of_mayhem_keep_the_books() -> None:
     assert search.counts["compensated"] > 0
     assert search.counts["late deliveries"] > 0
     assert search.counts["crashes"] > 0
+    # card_3ds holders answering in time, twice, against each other, late and never
+    assert search.counts["events recorded"] > 0
+    assert search.counts["events duplicate"] > 0
+    assert search.counts["events payment answered 409"] > 0
 
 
 def test_a_calm_world_completes_every_order_that_can_complete() -> None:

@@ -23,7 +23,7 @@ from checkout.inventory import tables as inventory_tables
 from checkout.inventory.schemas import ReleaseRequest, ReserveRequest
 from checkout.payment import service as payment
 from checkout.payment import tables as payment_tables
-from checkout.payment.schemas import ChargeRequest, RefundRequest
+from checkout.payment.schemas import ChargeRequest, ConfirmationRequest, RefundRequest
 from checkout.shipping import service as shipping
 from checkout.shipping import tables as shipping_tables
 from checkout.shipping.schemas import CancelRequest, ShipRequest
@@ -92,6 +92,7 @@ def checkout_participants(rules: KeyRules = SAFE) -> dict[str, ServiceModel]:
             {
                 "POST /payments": (ChargeRequest, payment.charge),
                 "POST /payments/refunds": (RefundRequest, payment.refund),
+                "POST /payments/confirmations": (ConfirmationRequest, payment.confirm),
             },
             rules=rules,
         ),

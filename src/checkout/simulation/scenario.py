@@ -28,11 +28,23 @@ from checkout.books import (
 from checkout.common.answers import SAFE, KeyRules
 from checkout.inventory import domain as stock
 from checkout.orders.participants import ParticipantClients, Participants
-from checkout.orders.saga import CHECKOUT
+from checkout.orders.saga import CHECKOUT, CONFIRMATION_EVENT
+from checkout.payment import domain as payment_domain
 from checkout.simulation.participants import ServiceModel, checkout_participants
-from sagakit import Saga, SagaState
+from sagakit import Saga, SagaState, SagaStatus
 from sagakit.http.transport_client import TransportParticipantClient
-from sagakit.simulation import Abort, Change, Event, Participant, SimulatedTransport, Start, World
+from sagakit.simulation import (
+    Abort,
+    Change,
+    Event,
+    Participant,
+    Prepared,
+    Request,
+    Send,
+    SimulatedTransport,
+    Start,
+    World,
+)
 
 CALL_TIMEOUT = timedelta(seconds=2)
 PLENTIFUL = ("widget", "gadget", "gizmo")
@@ -44,6 +56,18 @@ ADDRESS = {
     "postal_code": "00000",
     "country": "Country",
 }
+CONFIRMATION_TIMEOUT = timedelta(seconds=20)
+"""How long a card_3ds order waits for its holder here: answers land before, around and
+after it."""
+HOLDERS = {
+    "3ds_confirm": (("confirmed", (0.0, 15.0)),),
+    "3ds_decline": (("declined", (0.0, 15.0)),),
+    "3ds_twice": (("confirmed", (0.0, 15.0)), ("confirmed", (0.0, 15.0))),
+    "3ds_conflict": (("confirmed", (0.0, 15.0)), ("declined", (0.0, 15.0))),
+    "3ds_late": (("confirmed", (18.0, 40.0)),),
+    "3ds_never": (),
+}
+"""What each kind of card holder answers, and when (seconds after the order is placed)."""
 KINDS = (
     ["ok"] * 8
     + ["scarce"] * 6
@@ -51,6 +75,7 @@ KINDS = (
     + ["undeliverable"] * 2
     + ["unknown_product"] * 1
     + ["too_many"] * 1
+    + list(HOLDERS)
 )
 
 
@@ -76,7 +101,11 @@ class CheckoutScenario:
             inventory=self._client("inventory"),
             shipping=self._client("shipping"),
         )
-        self._participants = Participants(clients=clients, token="simulated")
+        self._participants = Participants(
+            clients=clients, token="simulated", confirmation_timeout=CONFIRMATION_TIMEOUT
+        )
+        self._told: dict[str, list[tuple[str, str]]] = {}
+        """Per card_3ds order: (the answer its holder gave, what its sender was told)."""
 
     def participants(self) -> Mapping[str, Participant]:
         return self._services
@@ -97,6 +126,11 @@ class CheckoutScenario:
             at = rng.uniform(0, duration * 0.8)
             starts.append(Start(at=at, saga=CHECKOUT, input=order.input, saga_id=order.id))
         events += starts
+        for start in starts:
+            for outcome, (earliest, latest) in HOLDERS.get(self._orders[start.saga_id].kind, ()):
+                events.append(
+                    self._holder(start, outcome, start.at + rng.uniform(earliest, latest))
+                )
         for _ in range(rng.choice((0, 1, 2, 3))):
             units = rng.randint(1, 5)
             events.append(
@@ -111,6 +145,56 @@ class CheckoutScenario:
             target = rng.choice(starts)
             events.append(Abort(at=target.at + rng.uniform(0, 5), saga_id=target.saga_id))
         return events
+
+    def _holder(self, start: Start, outcome: str, at: float) -> Send:
+        """The card holder answers the payment service, whose webhook sends the order's
+        saga what it recorded (the first answer stands), as the order service would."""
+        order_id = start.saga_id
+        told = self._told.setdefault(order_id, [])
+
+        def prepare() -> Prepared:
+            found = self._services["payment"].read(
+                lambda connection: payment_domain.list_payments(connection, order_id=order_id)
+            )
+            challenge = next((p.challenge_id for p in found if p.challenge_id), None)
+            if challenge is None:
+                return None  # not asked yet
+            reply = self._services["payment"](
+                Request(
+                    "payment",
+                    "POST /payments/confirmations",
+                    {"challenge_id": challenge, "outcome": outcome},
+                    key=f"holder:{challenge}:{outcome}",
+                )
+            )
+            if reply.status != 200:
+                return f"payment answered {reply.status}"
+            recorded = reply.body["outcome"]
+            return {"challenge_id": challenge, "outcome": recorded}, f"{challenge}:{recorded}"
+
+        return Send(
+            at=at,
+            saga_id=order_id,
+            event=CONFIRMATION_EVENT,
+            prepare=prepare,
+            answered=lambda answer: told.append((outcome, answer)),
+        )
+
+    def _holders_told_the_truth(self, sagas: Mapping[str, SagaState]) -> list[str]:
+        violations = []
+        for order_id, told in self._told.items():
+            state = sagas.get(order_id)
+            if state is None:
+                continue
+            kind = self._orders[order_id].kind
+            recorded = {outcome for outcome, answer in told if answer == "recorded"}
+            completed = state.status is SagaStatus.COMPLETED
+            where = f"order {order_id} ({kind}, {state.status}): {told}"
+            if completed and recorded != {"confirmed"}:
+                violations.append(f"an order its holder did not confirm completed: {where}")
+            if len(recorded) > 1:
+                violations.append(f"two answers were recorded for one order: {where}")
+        return violations
 
     def check(self, sagas: Mapping[str, SagaState]) -> list[str]:
         accepted = {order_id for order_id in sagas if order_id in self._orders}
@@ -135,7 +219,7 @@ class CheckoutScenario:
             shipping=self._services["shipping"].read(read_shipments),
         )
         books = judge(ledger, stock_received=self._stock_received, accepted=accepted)
-        return books.violations
+        return books.violations + self._holders_told_the_truth(sagas)
 
     def _client(self, name: str) -> TransportParticipantClient:
         return TransportParticipantClient(
@@ -159,7 +243,9 @@ class CheckoutScenario:
             "order_id": order_id,
             "customer_id": f"customer-{rng.randint(1, 5)}",
             "total": f"{total:.2f}",
-            "payment_method": "declined_card" if kind == "declined" else "credit_card",
+            "payment_method": {"declined": "declined_card"}.get(
+                kind, "card_3ds" if kind in HOLDERS else "credit_card"
+            ),
             "lines": [{"product_id": p, "quantity": q} for p, q in lines],
             "address": {**ADDRESS, "country": "XX" if kind == "undeliverable" else "Country"},
         }

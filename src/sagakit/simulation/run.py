@@ -52,18 +52,29 @@ class Abort:
     saga_id: str
 
 
+Prepared = tuple[JSON, str | None] | str | None
+"""What ``Send.prepare`` decides: the payload and key to send, an answer that ends the
+send without sending (a string), or None: not yet, ask again shortly."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Send:
     """Someone outside sends a saga its event (a webhook, a customer), through whichever
     orchestrator is up, retrying while none is or while the saga is not yet stored, as a
     webhook retries on errors. ``answered`` hears how it ended: ``recorded``,
-    ``duplicate``, or the code of the engine's refusal (``timed_out``, ...)."""
+    ``duplicate``, or the code of the engine's refusal (``timed_out``, ...).
+
+    ``prepare``, when given, is asked before each try for what to send: a sender that
+    first needs the world to be ready (a challenge to answer) returns None until it is;
+    a sender still unready when the saga has ended is answered ``never asked``.
+    """
 
     at: float
     saga_id: str
     event: str
-    payload: JSON
+    payload: JSON = None
     key: str | None = None
+    prepare: Callable[[], Prepared] | None = None
     answered: Callable[[str], None] = lambda _answer: None
 
 
@@ -295,12 +306,21 @@ class _Run:
         """Until an orchestrator answers: an answer, a refusal included, ends it."""
         while True:
             live = self.orchestrators.live()
-            if live:
+            prepared: Prepared = (event.payload, event.key)
+            if event.prepare is not None:
+                prepared = event.prepare()
+                if prepared is None:
+                    state = await self.store.load(event.saga_id)
+                    prepared = "never asked" if state and state.status.is_terminal else None
+            if isinstance(prepared, str):
+                self.counts[f"events {prepared}"] += 1
+                event.answered(prepared)
+                return
+            if live and prepared is not None:
+                payload, key = prepared
                 name = self.rng.choice(live)
                 engine = self.orchestrators.engines[name]
-                send = engine.send(
-                    event.saga_id, event.event, event.payload, key=event.key, sender="outside"
-                )
+                send = engine.send(event.saga_id, event.event, payload, key=key, sender="outside")
                 task = self.orchestrators.spawn(name, send)
                 try:
                     delivery = await asyncio.shield(task)
