@@ -46,6 +46,8 @@ from sagakit.unavailable import OutageLog, is_unavailable
 
 log = logging.getLogger("sagakit")
 
+CLOCK_CHECK_SECONDS = 60.0
+"""How often an engine keeping the store's time reads it again: clocks drift slowly."""
 LOCAL_POLL_SECONDS = 5.0
 """How often a waiter re-reads a saga this engine drives: it is woken at the end anyway."""
 WAIT_POLL_SECONDS = 0.2
@@ -61,6 +63,9 @@ class SagaEngine(Generic[AlongsideT]):
     here, below what the definitions ask. ``owner`` names this process in leases;
     ``max_concurrency`` bounds how many sagas it drives at once. ``clock``, ``sleep``
     and ``uniform`` (the jitter source) are injectable so tests never wait on real time.
+    Without a ``clock`` the engine keeps the store's time (the database's, read again
+    every ``CLOCK_CHECK_SECONDS``): deadlines, waits and delays then mean the same in
+    every process, whatever its own clock says.
 
     ``start`` stores a saga and drives it in the background, ``run`` drives it to its
     end in the foreground, and the ``SagaHandle`` they give (or ``handle(id)``) waits
@@ -81,7 +86,7 @@ class SagaEngine(Generic[AlongsideT]):
         attempt_limit: AttemptLimit | None = None,
         owner: str | None = None,
         max_concurrency: int = 64,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         sleep: Sleep = asyncio.sleep,
         uniform: Uniform = random.uniform,
         observer: SagaObserver | None = None,
@@ -95,12 +100,16 @@ class SagaEngine(Generic[AlongsideT]):
         self._attempt_limit = attempt_limit
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
+        self._store_time: StoreTime | None = None
+        if clock is None:
+            self._store_time = StoreTime(store)
+            clock = self._store_time.now
         self._clock = clock
         self._deps = deps
         self._executor = Executor(
             store=store,
             observer=self.observer,
-            clock=clock,
+            clock=self._clock,
             sleep=sleep,
             uniform=uniform,
             deps=deps,
@@ -178,6 +187,7 @@ class SagaEngine(Generic[AlongsideT]):
         blocking SQLAlchemy connection and may write anything; ``InMemorySagaStore``
         takes none.
         """
+        await self._keep_time()
         new = self.new_state(saga, input=input, saga_id=saga_id)
         # The first attempt is begun in the same write: one transaction fewer per saga.
         first = self._executor.first_attempt(self.definition(new), new)
@@ -208,6 +218,7 @@ class SagaEngine(Generic[AlongsideT]):
 
     async def recover(self, *, limit: int | None = None) -> int:
         """Claim the sagas that are due and unheld and drive them to rest; returns how many."""
+        await self._keep_time()
         claimed = await self.store.claim_due(owner=self.owner, limit=limit or self._max_concurrency)
         if claimed:
             self.observer.sagas_claimed(claimed)
@@ -272,6 +283,7 @@ class SagaEngine(Generic[AlongsideT]):
         for a saga that no longer runs. A recorded event is durable; the saga, if it
         waits, is driven on at once here, or by whichever engine holds or claims it.
         """
+        await self._keep_time()
         state = await self.store.load(saga_id)
         if state is None:
             raise SagaNotFound(f"no saga has id {saga_id}")
@@ -312,6 +324,10 @@ class SagaEngine(Generic[AlongsideT]):
             await self._wake(saga_id)
         return delivery
 
+    async def _keep_time(self) -> None:
+        if self._store_time is not None:
+            await self._store_time.keep()
+
     async def _wake(self, saga_id: str) -> None:
         """Drive a saga that has just been sent its event, if it waits for it and nobody
         holds it; otherwise its holder, or the worker that claims it when due, goes on."""
@@ -329,6 +345,7 @@ class SagaEngine(Generic[AlongsideT]):
         a failing pass (the database restarting, say) is logged and tried again.
         """
         while not stop.is_set():
+            await self._keep_time()
             free = self._max_concurrency - len(self._driving)
             claimed: Sequence[SagaState] = []
             if free > 0:
@@ -439,6 +456,32 @@ class SagaEngine(Generic[AlongsideT]):
     def _notify(self, saga_id: str) -> None:
         for woken in self._waiters.get(saga_id, ()):
             woken.set()
+
+
+class StoreTime:
+    """This process's clock, set by the store's: ``time.time()`` plus the offset the
+    store last measured (0 until it has)."""
+
+    def __init__(self, store: SagaStore[Any]) -> None:
+        self._store = store
+        self._offset = 0.0
+        self._checked: float | None = None
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    async def keep(self) -> None:
+        """Read the store's time again if it is time to. A failed read keeps the offset
+        last measured: the write that needs the store says why it failed."""
+        checked = time.monotonic()
+        if self._checked is not None and checked - self._checked < CLOCK_CHECK_SECONDS:
+            return
+        self._checked = checked
+        try:
+            self._offset = await self._store.clock_offset()
+        except Exception as error:
+            if not is_unavailable(error):
+                log.warning("reading the store's clock failed: %s", error)
 
 
 def _refuse_unless_kept(saga_id: str, event: str, key: str, held: Signal) -> None:

@@ -144,6 +144,10 @@ class GatedStore:
         await self._process.io()
         return await self._store.signal(saga_id, name)
 
+    async def clock_offset(self) -> float:
+        await self._process.io()
+        return await self._store.clock_offset()
+
     async def events(self, saga_id: str) -> Sequence[SagaEvent]:
         await self._process.io()
         return await self._store.events(saga_id)

@@ -155,6 +155,9 @@ class InMemorySagaStore:
             row.next_attempt_at = self._clock()
         return Delivery(signal, recorded=True)
 
+    async def clock_offset(self) -> float:
+        return 0.0  # one process, one clock
+
     async def signal(self, saga_id: str, name: str) -> Signal | None:
         return self._signals.get((saga_id, name))
 

@@ -124,5 +124,9 @@ class SagaStore(Protocol[AlongsideT]):
     async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
         """The saga's history, oldest first."""
 
+    async def clock_offset(self) -> float:
+        """Seconds to add to this process's clock (``time.time``) to read the store's:
+        the database's clock, which every process sharing the store agrees on."""
+
     @property
     def lease_duration(self) -> timedelta: ...

@@ -13,6 +13,7 @@ never wait for, or take, the same saga.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -75,6 +76,7 @@ from sagakit.store.statements import (
     START_ATTEMPT,
     WAITING,
     WAKE,
+    database_now,
 )
 from sagakit.store.tables import ACTIVE_STATUSES, sagas
 
@@ -281,6 +283,15 @@ class SqlSagaStore:
                 raise SagaNotFound(f"no saga has id {signal.saga_id}") from None
             return Delivery(held, recorded=False)
         return Delivery(signal, recorded=True)
+
+    async def clock_offset(self) -> float:
+        async with reading(self._engine) as conn:
+            before = time.time()
+            now = (await conn.execute(select(database_now()))).scalar_one()
+            after = time.time()
+        # The database read its clock somewhere in the round trip: its middle, within
+        # half the round trip's length.
+        return float(now) - (before + after) / 2
 
     async def signal(self, saga_id: str, name: str) -> Signal | None:
         async with reading(self._engine) as conn:

@@ -99,3 +99,11 @@ async def test_a_wait_that_runs_out_is_ended_by_the_worker_that_claims_it(
     signal = await sql_store.signal(state.id, "paid")
     assert signal is not None and signal.kind.value == "timeout"
     await engine.close()
+
+
+async def test_the_sql_store_tells_its_clock_apart_from_this_processes(
+    sql_store: SqlSagaStore,
+):
+    # The database runs on this machine: its clock is this process's, give or take the
+    # round trip; what matters is that the offset is read from the database.
+    assert abs(await sql_store.clock_offset()) < 5.0

@@ -4,6 +4,7 @@ refused; and the saga aborted, or past its deadline, while it waits."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -500,3 +501,21 @@ async def test_a_deadline_read_from_the_deps_is_fixed_when_the_saga_starts(world
     await engine.close()
 
     assert state.deadline_at == world.clock.now + 120
+
+
+class AnHourAhead(InMemorySagaStore):
+    """A store whose clock is an hour ahead of this process's."""
+
+    async def clock_offset(self) -> float:
+        return 3600.0
+
+
+async def test_without_a_clock_the_engine_keeps_the_stores_time():
+    engine = SagaEngine(store=AnHourAhead(), sagas=[DEADLINED], deps=Bank())
+
+    handle = await engine.start(DEADLINED, input={})
+    state = await handle.status()
+    await engine.close()
+
+    assert state.deadline_at is not None
+    assert state.deadline_at > time.time() + 3600  # the store's hour ahead, plus 90 s
