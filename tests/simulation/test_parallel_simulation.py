@@ -39,14 +39,12 @@ from sagakit.simulation import (
     Mayhem,
     Options,
     Participant,
-    Reply,
-    Request,
-    SimulatedTransport,
     Start,
     World,
     run_seeds,
     simulate,
 )
+from tests.support.keepers import Keeper, simulated_clients
 
 OPTIONS = Options(lease=timedelta(seconds=10))
 DESKS = ("bank", "hotel", "flight", "car", "tickets")
@@ -58,40 +56,6 @@ PATIENT = replace(
     maximum_attempts=6,
 )
 """The car desk's back-off: past half the lease, so the saga parks mid-group for it."""
-
-
-class Desk:
-    """A participant that keeps what it books under the request's idempotency key: the
-    first answer is final (a refusal too), and cancelling what it never booked leaves
-    a tombstone that refuses the booking if it arrives later."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self.kept: dict[str, str] = {}  # forward key -> saga
-        self._answers: dict[str, Reply] = {}
-        self._tombstones: set[str] = set()
-
-    def __call__(self, request: Request) -> Reply:
-        key = request.key or ""
-        if key in self._answers:
-            return self._answers[key]
-        if request.operation == "POST /book":
-            if key in self._tombstones:
-                reply = Reply(409, {"detail": {"code": "cancelled", "message": "cancelled"}})
-            elif request.body["refused_by"] == self._name:
-                reply = Reply(409, {"detail": {"code": "full", "message": f"{self._name} full"}})
-            else:
-                self.kept[key] = request.body["saga"]
-                reply = Reply(201, {"booked": key})
-        elif request.operation == "POST /cancel":
-            forward = request.body["forward_key"]
-            if self.kept.pop(forward, None) is None:
-                self._tombstones.add(forward)
-            reply = Reply(200, {"cancelled": forward})
-        else:
-            return Reply(404, {"detail": "Not Found"})
-        self._answers[key] = reply
-        return reply
 
 
 async def book(context: StepContext[Any, Any]) -> JSON:
@@ -121,17 +85,17 @@ TRIP = Saga(
 )
 
 
+def _desk_model(name: str) -> Keeper:
+    """A desk that refuses the bookings of a saga it is full for."""
+    return Keeper(
+        "book", "cancel", refuses=lambda body: "full" if body["refused_by"] == name else None
+    )
+
+
 class TripScenario:
     def __init__(self, world: World) -> None:
-        self._desks = {name: Desk(name) for name in DESKS}
-        self._clients = {
-            name: TransportParticipantClient(
-                f"http://{name}",
-                transport=SimulatedTransport(world.network, name),
-                timeout_seconds=2.0,
-            )
-            for name in DESKS
-        }
+        self._desks = {name: _desk_model(name) for name in DESKS}
+        self._clients = simulated_clients(world, DESKS)
         self.refused: dict[str, str] = {}  # saga -> the desk that refuses it
 
     def participants(self) -> Mapping[str, Participant]:

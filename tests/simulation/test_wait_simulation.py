@@ -38,50 +38,17 @@ from sagakit.simulation import (
     Mayhem,
     Options,
     Participant,
-    Reply,
-    Request,
     Send,
-    SimulatedTransport,
     Start,
     World,
     run_seeds,
     simulate,
 )
+from tests.support.keepers import Keeper, simulated_clients
 
 WAIT = timedelta(seconds=20)
 OPTIONS = Options(lease=timedelta(seconds=10))
 PLANS = ("confirm", "decline", "never", "twice", "conflict", "early", "late")
-
-
-class Keeper:
-    """A participant that keeps what it does under the request's idempotency key: the
-    first answer is final, an undo of what never happened leaves a tombstone."""
-
-    def __init__(self, do: str, undo: str) -> None:
-        self._do, self._undo = f"POST /{do}", f"POST /{undo}"
-        self.kept: dict[str, str] = {}  # forward key -> saga
-        self._answers: dict[str, Reply] = {}
-        self._tombstones: set[str] = set()
-
-    def __call__(self, request: Request) -> Reply:
-        key = request.key or ""
-        if key in self._answers:
-            return self._answers[key]
-        if request.operation == self._do:
-            if key in self._tombstones:
-                reply = Reply(409, {"detail": {"code": "undone", "message": "undone already"}})
-            else:
-                self.kept[key] = request.body["saga"]
-                reply = Reply(201, {"kept": key})
-        elif request.operation == self._undo:
-            forward = request.body["forward_key"]
-            if self.kept.pop(forward, None) is None:
-                self._tombstones.add(forward)
-            reply = Reply(200, {"undone": forward})
-        else:
-            return Reply(404, {"detail": "Not Found"})
-        self._answers[key] = reply
-        return reply
 
 
 async def _call(context: StepContext[Any, Any], path: str, body: JSON) -> JSON:
@@ -136,14 +103,7 @@ class WaitScenario:
             "bank": Keeper("hold", "release"),
             "warehouse": Keeper("hold", "release"),
         }
-        self._clients = {
-            name: TransportParticipantClient(
-                f"http://{name}",
-                transport=SimulatedTransport(world.network, name),
-                timeout_seconds=2.0,
-            )
-            for name in self._participants
-        }
+        self._clients = simulated_clients(world, self._participants)
         self.answers: dict[str, list[tuple[str, str]]] = defaultdict(list)
         """Per saga: (the outcome sent, what its sender was told)."""
 
