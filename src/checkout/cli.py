@@ -347,6 +347,10 @@ def bench_memory(
         10_000
     ),
     concurrency: Annotated[int, typer.Option(help="Clients in the closed loop.")] = 32,
+    waiting: Annotated[
+        bool,
+        typer.Option(help="Every order pays by card_3ds and is never confirmed: they wait."),
+    ] = False,
 ) -> None:
     """The order service's memory (RSS) as sagas pile up, every K sagas."""
     from checkout.bench.memory import MemoryPoint, measure_memory
@@ -361,7 +365,9 @@ def bench_memory(
         growth = point.rss_mib / baseline[0] - 1
         typer.echo(f"| {point.sagas} | {point.rss_mib:.1f} | {growth:+.1%} |")
 
-    points = measure_memory(sagas=sagas, every=every, concurrency=concurrency, on_point=report)
+    points = measure_memory(
+        sagas=sagas, every=every, concurrency=concurrency, on_point=report, waiting=waiting
+    )
     typer.echo(
         f"RSS grew {points[-1].rss_mib / points[0].rss_mib - 1:+.1%} from {points[0].sagas} "
         f"to {points[-1].sagas} sagas"

@@ -72,7 +72,7 @@ async def stock_products(client: httpx.AsyncClient, inventory_url: str, admin_to
         response.raise_for_status()
 
 
-def order_body(index: int) -> dict[str, Any]:
+def order_body(index: int, *, payment_method: str = "credit_card") -> dict[str, Any]:
     """The seed's order; every tenth compensates at the last step (country XX)."""
     first, second = PRODUCTS[index % 10], PRODUCTS[(index + 1) % 10]
     return {
@@ -82,7 +82,7 @@ def order_body(index: int) -> dict[str, Any]:
             {"product_id": second, "name": "Product 2", "price": 15.0, "quantity": 1},
         ],
         "shipping_address": {**ADDRESS, "country": "XX" if index % 10 == 9 else "Country"},
-        "payment_method": "credit_card",
+        "payment_method": payment_method,
     }
 
 
@@ -128,13 +128,15 @@ async def closed_loop(
     return Measurement(orders, concurrency, time.perf_counter() - started, tuple(latencies))
 
 
-def through_order_service(client: httpx.AsyncClient, url: str) -> Callable[[int], Awaitable[None]]:
-    """Place an order and hold the answer until it settles (``Prefer: wait``)."""
+def through_order_service(
+    client: httpx.AsyncClient, url: str, *, payment_method: str = "credit_card"
+) -> Callable[[int], Awaitable[None]]:
+    """Place an order and hold the answer until it settles (``Prefer: wait``), or waits
+    for its card holder."""
 
     async def place(index: int) -> None:
-        response = await client.post(
-            f"{url}/orders", json=order_body(index), headers={"Prefer": "wait=60"}
-        )
+        body = order_body(index, payment_method=payment_method)
+        response = await client.post(f"{url}/orders", json=body, headers={"Prefer": "wait=60"})
         response.raise_for_status()
         if response.json()["status"] == "pending":
             raise RuntimeError(f"order {response.json()['id']} still pending after 60 s")

@@ -3,7 +3,8 @@
 The real system runs (four uvicorn processes, every database on SQLite); a closed loop
 of C clients places orders through ``POST /orders`` and holds each until it settles.
 After every K sagas the order service's RSS is read from ``/proc/<pid>/status``
-(``VmRSS``), so this runs on Linux.
+(``VmRSS``), so this runs on Linux. With ``waiting``, every order pays by ``card_3ds``
+and its holder never answers (the orders wait a day): the sagas pile up waiting.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from checkout.processes import SERVICES, System, free_port, generated_tokens
 from checkout.progress_bars import progress_bar
 from checkout.stopping import run_until_stopped
 
+WAIT_A_DAY = {
+    "ORDERS_CONFIRMATION_TIMEOUT_SECONDS": str(24 * 3600),
+    "ORDERS_DEADLINE_SECONDS": str(2 * 24 * 3600),
+}
+"""No order's wait ends during the run: every saga placed stays waiting."""
+
 
 @dataclass(frozen=True)
 class MemoryPoint:
@@ -35,6 +42,7 @@ def measure_memory(
     concurrency: int,
     on_point: Callable[[MemoryPoint], None] = lambda _point: None,
     show_progress: bool = True,
+    waiting: bool = False,
 ) -> list[MemoryPoint]:
     """Drive ``sagas`` sagas; after every ``every`` read the order service's RSS and
     report it to ``on_point`` at once (a long run shows its figures as it goes)."""
@@ -47,6 +55,7 @@ def measure_memory(
                 **generated_tokens(),
                 "CHECKOUT_DATA_DIR": str(folder),
                 **{f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()},
+                **(WAIT_A_DAY if waiting else {}),
             },
             ports={s.name: free_port() for s in SERVICES},
             log_dir=folder / "logs",
@@ -55,8 +64,9 @@ def measure_memory(
             system.check_ports()
             system.start()
             system.wait_healthy(timeout=60)
+            payment_method = "card_3ds" if waiting else "credit_card"
             return run_until_stopped(
-                _drive(system, sagas, every, concurrency, on_point, show_progress)
+                _drive(system, sagas, every, concurrency, on_point, show_progress, payment_method)
             )
         finally:
             system.stop()
@@ -76,13 +86,14 @@ async def _drive(
     concurrency: int,
     on_point: Callable[[MemoryPoint], None],
     show_progress: bool,
+    payment_method: str,
 ) -> list[MemoryPoint]:
     limits = httpx.Limits(max_connections=concurrency + 4)
     orders = system.processes["orders"].pid
     points: list[MemoryPoint] = []
     async with httpx.AsyncClient(timeout=httpx.Timeout(90.0), limits=limits) as client:
         await stock_products(client, system.url("inventory"), system.env["ADMIN_TOKEN"])
-        place = through_order_service(client, system.url("orders"))
+        place = through_order_service(client, system.url("orders"), payment_method=payment_method)
         with progress_bar(show=show_progress) as progress:
             task = progress.add_task("sagas", total=sagas)
             done = 0
