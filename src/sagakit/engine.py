@@ -425,6 +425,7 @@ class SagaEngine(Generic[AlongsideT]):
         None if the engine had to let go of the saga (see the log).
         """
         self._driving.add(state.id)
+        self.observer.saga_held(state.id)
         try:
             async with self._slots:
                 return await self._executor.drive(
@@ -448,6 +449,7 @@ class SagaEngine(Generic[AlongsideT]):
             return None
         finally:
             self._driving.discard(state.id)
+            self.observer.saga_let_go(state.id)
             self._notify(state.id)
 
     def _forget(self, task: asyncio.Task[DriveResult | None]) -> None:

@@ -24,6 +24,12 @@ class SagaObserver(Protocol):
 
     def lease_lost(self, saga_id: str) -> None: ...
 
+    def saga_held(self, saga_id: str) -> None:
+        """This process began driving the saga (started, claimed, woken or retried)."""
+
+    def saga_let_go(self, saga_id: str) -> None:
+        """This process stopped driving the saga: it ended, parked, or was lost."""
+
 
 class NoObserver:
     def saga_started(self, state: SagaState) -> None:
@@ -39,4 +45,10 @@ class NoObserver:
         pass
 
     def lease_lost(self, saga_id: str) -> None:
+        pass
+
+    def saga_held(self, saga_id: str) -> None:
+        pass
+
+    def saga_let_go(self, saga_id: str) -> None:
         pass

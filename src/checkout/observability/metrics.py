@@ -36,7 +36,7 @@ class SagaMetrics:
         self._in_flight: set[str] = set()
         in_flight = Gauge(
             "checkout_sagas_in_flight",
-            "Sagas this process has started or taken over and not yet settled.",
+            "Sagas this process is driving now (not those parked to wait or retry later).",
             registry=registry,
         )
         in_flight.set_function(lambda: len(self._in_flight))
@@ -97,7 +97,6 @@ class SagaMetrics:
 
     def saga_started(self, state: SagaState) -> None:
         self.started.labels(state.name).inc()
-        self._in_flight.add(state.id)
 
     def attempt_finished(self, state: SagaState, start: AttemptStart, end: AttemptEnd) -> None:
         direction = start.direction.value
@@ -110,14 +109,19 @@ class SagaMetrics:
 
     def saga_settled(self, state: SagaState) -> None:
         self.finished.labels(state.name, state.status.value).inc()
-        self._in_flight.discard(state.id)
 
     def sagas_claimed(self, states: Sequence[SagaState]) -> None:
         self.claimed.inc(len(states))
-        self._in_flight.update(state.id for state in states)
 
     def lease_lost(self, saga_id: str) -> None:
         self.leases_lost.inc()
+
+    def saga_held(self, saga_id: str) -> None:
+        self._in_flight.add(saga_id)
+
+    def saga_let_go(self, saga_id: str) -> None:
+        # Parked sagas (waiting for an event or a long retry) are let go too, so the
+        # set holds only what this process drives now, whoever finishes the rest.
         self._in_flight.discard(saga_id)
 
     def refresh_statuses(

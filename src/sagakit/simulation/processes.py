@@ -197,6 +197,12 @@ class TraceObserver:
     def lease_lost(self, saga_id: str) -> None:
         self._trace(self._name, f"saga {short(saga_id)} lease lost", saga_id=saga_id)
 
+    def saga_held(self, saga_id: str) -> None:
+        pass  # the trace already says why: started, taken over or woken
+
+    def saga_let_go(self, saga_id: str) -> None:
+        pass
+
 
 class Orchestrators:
     """``count`` orchestrator processes named ``orch-1`` …, each with an engine."""

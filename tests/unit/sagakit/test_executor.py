@@ -338,6 +338,12 @@ class RecordingObserver:
     def lease_lost(self, saga_id):
         self.seen.append(("lease_lost", saga_id))
 
+    def saga_held(self, saga_id):
+        self.seen.append(("held", saga_id))
+
+    def saga_let_go(self, saga_id):
+        self.seen.append(("let_go", saga_id))
+
 
 async def test_an_observer_hears_every_attempt_and_the_outcome(store, clock, participant):
     participant.on("inventory", F, Behaviour.REJECT)
@@ -347,14 +353,16 @@ async def test_an_observer_hears_every_attempt_and_the_outcome(store, clock, par
         store=store, sagas=[saga], clock=clock, sleep=clock.sleep, observer=observer
     )
 
-    await engine.run(saga, input={})
+    state = await engine.run(saga, input={})
 
     assert observer.seen == [
         ("started", "running"),
+        ("held", state.id),
         ("attempt", "payment:forward:succeeded"),
         ("attempt", "inventory:forward:rejected"),
         ("attempt", "payment:compensate:succeeded"),
         ("settled", "compensated"),
+        ("let_go", state.id),
     ]
 
 

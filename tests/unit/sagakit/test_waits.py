@@ -519,3 +519,39 @@ async def test_without_a_clock_the_engine_keeps_the_stores_time():
 
     assert state.deadline_at is not None
     assert state.deadline_at > time.time() + 3600  # the store's hour ahead, plus 90 s
+
+
+class Holding:
+    """An observer that keeps the sagas this process says it drives now."""
+
+    def __init__(self) -> None:
+        self.held: set[str] = set()
+        self.holds: list[str] = []
+
+    def saga_started(self, state: SagaState) -> None: ...
+    def attempt_finished(self, state: SagaState, start: object, end: object) -> None: ...
+    def saga_settled(self, state: SagaState) -> None: ...
+    def sagas_claimed(self, states: object) -> None: ...
+    def lease_lost(self, saga_id: str) -> None: ...
+
+    def saga_held(self, saga_id: str) -> None:
+        self.held.add(saga_id)
+        self.holds.append(saga_id)
+
+    def saga_let_go(self, saga_id: str) -> None:
+        self.held.discard(saga_id)
+
+
+async def test_a_saga_that_parks_to_wait_is_let_go_and_held_again_when_woken(world: World):
+    holding = Holding()
+    engine = SagaEngine(
+        store=world.store, sagas=[PAY], deps=world.bank, clock=world.clock, observer=holding
+    )
+    state = await parked(engine)
+    assert holding.holds == [state.id] and holding.held == set()
+
+    await engine.send(state.id, "confirmation", {"outcome": "confirmed"})
+    done = await engine.handle(state.id).result()
+
+    assert done.status is SagaStatus.COMPLETED
+    assert holding.holds == [state.id, state.id] and holding.held == set()
