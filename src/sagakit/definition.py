@@ -85,6 +85,12 @@ class StepContext(Generic[Deps, Input]):
     """In a compensation: whether the forward step succeeded (``result`` is its answer)."""
     forward_key: str | None = None
     """In a compensation: the idempotency key of the forward step it undoes."""
+    key_issued_at: float | None = None
+    """When the saga started (Unix seconds, the engine's clock): no request under any of
+    its keys was sent earlier, so a participant can bound how long it must keep a key."""
+    deadline: float | None = None
+    """When this attempt times out (Unix seconds, the engine's clock): after it the
+    engine no longer waits for the answer, so a participant need not act on it."""
 
 
 Action = Callable[[StepContext[Any, Any]], Awaitable[JSON]]

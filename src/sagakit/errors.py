@@ -12,6 +12,12 @@ How an action's error steers a saga:
   the policy gives up, the outcome is unknown, so the step is compensated as if it
   had happened (a participant makes compensating something that never happened a
   no-op).
+- ``OutcomeUnknown``: the participant would not act on this request because it came
+  too late (past its deadline, or under a key older than the participant keeps
+  keys). This request did nothing, but an earlier one under the same key may have,
+  and the participant may no longer remember it, so the answer cannot be judged:
+  a forward step ends with an unknown outcome and is compensated without a retry; a
+  compensation is retried (each attempt carries a new deadline).
 - ``RetryPolicy`` says otherwise where the defaults do not fit: errors that match its
   ``refuse_on`` are refusals, and only those that match its ``retry_on`` (and not its
   ``non_retryable_error_types``) are retried; any other error ends the step at once
@@ -56,6 +62,18 @@ class TransientError(SagaError):
     def __init__(self, message: str, *, retry_after: timedelta | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class OutcomeUnknown(SagaError):
+    """The participant refused to act on a request that came too late; whether an
+    earlier request under its key acted is unknown (see the module's notes).
+
+    ``code`` says why: ``request_expired`` (past its deadline) or ``key_expired``.
+    """
+
+    def __init__(self, message: str, *, code: str = "outcome_unknown") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class UnknownSagaError(SagaError):

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from sagakit.definition import JSON, Direction, Saga, Step, StepContext, idempotency_key
-from sagakit.errors import StepRejected
+from sagakit.errors import OutcomeUnknown, StepRejected
 from sagakit.progress import Outcome, OutcomeKind
 from sagakit.state import AttemptStart, AttemptStatus, SagaState, Signal, SignalKind
 
@@ -44,6 +44,8 @@ async def invoke(saga: Saga, state: SagaState, start: AttemptStart, deps: Any) -
         result=None if forward else state.results.get(step.name),
         forward_known=not forward and step.name in state.results,
         forward_key=None if forward else idempotency_key(state.id, step.name, Direction.FORWARD),
+        key_issued_at=state.created_at,
+        deadline=start.started_at + step.timeout.total_seconds(),
     )
     try:
         async with asyncio.timeout(step.timeout.total_seconds()):
@@ -53,6 +55,11 @@ async def invoke(saga: Saga, state: SagaState, start: AttemptStart, deps: Any) -
         return Outcome(kind=OutcomeKind.TIMED_OUT, error=f"no answer within {seconds:g}s")
     except StepRejected as rejected:
         return Outcome(kind=OutcomeKind.REJECTED, error=str(rejected), code=rejected.code)
+    except OutcomeUnknown as unknown:
+        # Forward, another attempt under the same key would be refused the same way;
+        # a compensation's next attempt carries a new deadline.
+        kind = OutcomeKind.FATAL if forward else OutcomeKind.FAILED
+        return Outcome(kind=kind, error=str(unknown), code=unknown.code)
     except Exception as error:
         policy = step.retry if forward else step.compensation_retry
         described = f"{type(error).__name__}: {error}"

@@ -1,10 +1,17 @@
 """Calling a participant over HTTP from a step, with the error rules the engine expects.
 
-The idempotency key travels in the ``Idempotency-Key`` header. An answer maps to the
-engine's error hierarchy like this:
+The idempotency key travels in the ``Idempotency-Key`` header, with two times (Unix
+seconds on the engine's clock) that let a participant forget keys safely:
+``Idempotency-Key-Issued-At``, when the saga started (no request under its keys is
+older), and ``Request-Deadline``, when this attempt times out. A participant that keeps
+keys for a while refuses, without acting, a request past its deadline or whose key is
+older than it keeps keys, with 410. An answer maps to the engine's error hierarchy
+like this:
 
 - 2xx: the step's result is the JSON body.
 - 408, 425, 429 and every 5xx: ``TransientError`` (retry with the same key).
+- 410: ``OutcomeUnknown``: too late to act, and an earlier request under the key may
+  have acted, so the step is compensated, never judged afresh.
 - 401 and 403: ``TransientError`` too, with a message naming the token: a wrong token
   is an operator's mistake, not the customer's, so it must not read as a refusal; the
   retries run out and the saga ends visibly instead.
@@ -37,9 +44,12 @@ from typing import Any, Protocol
 import httpx
 
 from sagakit.definition import JSON, RetryPolicy, StepContext
-from sagakit.errors import StepRejected, TransientError
+from sagakit.errors import OutcomeUnknown, StepRejected, TransientError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+KEY_ISSUED_HEADER = "Idempotency-Key-Issued-At"
+DEADLINE_HEADER = "Request-Deadline"
+TOO_LATE = 410
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 
 
@@ -76,12 +86,26 @@ async def post_step(
 ) -> JSON:
     """POST ``json`` to ``path`` of ``client``'s service for the step in ``context``;
     the answer's JSON or an error."""
-    answer = await client.post(
-        path,
-        body=json_bytes(json),
-        headers={**(headers or {}), IDEMPOTENCY_HEADER: context.idempotency_key},
-    )
+    answer = await client.post(path, body=json_bytes(json), headers=call_headers(context, headers))
     return interpret(answer, where=f"POST {client.base_url}{path}")
+
+
+def call_headers(
+    context: StepContext[Any, Any], headers: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``headers`` and the call's own: its idempotency key, and the times a participant
+    needs to forget keys safely when the engine knows them."""
+    own = {IDEMPOTENCY_HEADER: context.idempotency_key}
+    if context.key_issued_at is not None:
+        own[KEY_ISSUED_HEADER] = unix_seconds(context.key_issued_at)
+    if context.deadline is not None:
+        own[DEADLINE_HEADER] = unix_seconds(context.deadline)
+    return {**(headers or {}), **own}
+
+
+def unix_seconds(moment: float) -> str:
+    """A time as the headers carry it: Unix seconds with millisecond precision."""
+    return f"{moment:.3f}"
 
 
 def json_bytes(body: Any) -> bytes:
@@ -100,6 +124,9 @@ def interpret(answer: Answer, *, where: str) -> JSON:
         return result
     if status >= 500 or status in RETRYABLE_CLIENT_ERRORS:
         raise TransientError(f"{where} answered {status}", retry_after=_retry_after(answer.headers))
+    if status == TOO_LATE:
+        code, message = _refusal(answer)
+        raise OutcomeUnknown(f"{where} answered {status}: {message}", code=code)
     if status in (401, 403):
         raise TransientError(
             f"{where} answered {status}: check the service token the orchestrator sends"
@@ -131,8 +158,13 @@ def transient(error: BaseException) -> bool:
 
 
 def refused(error: BaseException) -> bool:
-    """Whether an httpx call's error is the participant refusing: any other 4xx."""
-    return isinstance(error, httpx.HTTPStatusError) and not transient(error)
+    """Whether an httpx call's error is the participant refusing: any other 4xx but
+    410 (too late to act: the outcome is unknown, so the step is compensated)."""
+    return (
+        isinstance(error, httpx.HTTPStatusError)
+        and error.response.status_code != TOO_LATE
+        and not transient(error)
+    )
 
 
 def wait_asked(error: BaseException) -> timedelta | None:
@@ -147,8 +179,8 @@ def wait_asked(error: BaseException) -> timedelta | None:
 
 HTTP_RETRY = RetryPolicy(retry_on=transient, refuse_on=refused, wait_asked=wait_asked)
 """The usual rule for a step that calls with httpx: transport errors, 408, 425, 429 and
-5xx retried (honouring ``Retry-After``); any other 4xx refuses; anything else (a bug in
-the action) ends the step with an unknown outcome. ``dataclasses.replace`` it to change
+5xx retried (honouring ``Retry-After``); any other 4xx but 410 refuses; anything else
+(a 410, a bug in the action) ends the step with an unknown outcome. ``dataclasses.replace`` it to change
 the intervals or attempts."""
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import pytest
 
-from sagakit import StepRejected, TransientError
+from sagakit import OutcomeUnknown, StepRejected, TransientError
 from sagakit.http import Answer, interpret, post_step
 from tests.support.step_context import PAY_CONTEXT
 
@@ -93,3 +93,24 @@ def test_a_refusal_without_json_is_still_a_refusal():
     with pytest.raises(StepRejected, match="bad") as refused:
         interpret(Answer(400, {}, b"bad"), where=WHERE)
     assert refused.value.code == "http_400"
+
+
+async def test_post_step_sends_when_the_key_was_issued_and_when_the_attempt_times_out():
+    participant = FakeParticipant(answer(201, {"id": "p1"}))
+    context = replace(PAY_CONTEXT, key_issued_at=1_700_000_000.0, deadline=1_700_000_010.25)
+
+    await post_step(participant, "/pay", context=context, json={})
+
+    [(_, _, headers)] = participant.sent
+    assert headers["Idempotency-Key-Issued-At"] == "1700000000.000"
+    assert headers["Request-Deadline"] == "1700000010.250"
+
+
+def test_a_410_is_too_late_to_act_so_the_outcome_is_unknown_not_a_refusal():
+    too_late = answer(410, {"detail": {"code": "key_expired", "message": "key too old"}})
+
+    with pytest.raises(OutcomeUnknown, match="key too old") as raised:
+        interpret(too_late, where=WHERE)
+
+    assert raised.value.code == "key_expired"
+    assert not isinstance(raised.value, StepRejected | TransientError)
