@@ -180,8 +180,8 @@ def wait_asked(error: BaseException) -> timedelta | None:
 HTTP_RETRY = RetryPolicy(retry_on=transient, refuse_on=refused, wait_asked=wait_asked)
 """The usual rule for a step that calls with httpx: transport errors, 408, 425, 429 and
 5xx retried (honouring ``Retry-After``); any other 4xx but 410 refuses; anything else
-(a 410, a bug in the action) ends the step with an unknown outcome. ``dataclasses.replace`` it to change
-the intervals or attempts."""
+(a 410, a bug in the action) ends the step with an unknown outcome.
+``dataclasses.replace`` it to change the intervals or attempts."""
 
 
 def _retry_after(headers: Mapping[str, str]) -> timedelta | None:
