@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sagakit.errors import LeaseLost, SagaError, SagaNotFound
+from sagakit.retention import OnPrune, Pruned, Retention
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
@@ -23,6 +24,7 @@ from sagakit.state import (
     SagaStatus,
     Signal,
 )
+from sagakit.store.tables import FINISHED_STATUSES
 
 
 @dataclass
@@ -189,6 +191,48 @@ class InMemorySagaStore:
 
     async def attempts(self, saga_id: str) -> Sequence[AttemptRecord]:
         return list(self._attempts.get(saga_id, []))
+
+    async def prune(self, retention: Retention, *, on_prune: OnPrune | None = None) -> Pruned:
+        """Delete one batch of finished sagas (see :mod:`sagakit.retention`); ``on_prune``
+        gets None for a connection."""
+        chosen = self._prunable(retention)[: retention.batch]
+        if not chosen:
+            return Pruned()
+        if on_prune is not None:
+            await on_prune(None, chosen)
+        rows = 0
+        for state in chosen:
+            del self._rows[state.id]
+            rows += 1 + len(self._attempts.pop(state.id, []))
+            rows += len(self._events.pop(state.id, []))
+            for key in [key for key in self._signals if key[0] == state.id]:
+                del self._signals[key]
+                rows += 1
+        return Pruned(len(chosen), rows)
+
+    async def count_prunable(self, retention: Retention) -> int:
+        return len(self._prunable(retention))
+
+    async def oldest_finished(self) -> float | None:
+        return min((state.updated_at for state in self._finished()), default=None)
+
+    def _finished(self) -> list[SagaState]:
+        finished = [row.state for row in self._rows.values()]
+        return [state for state in finished if state.status.value in FINISHED_STATUSES]
+
+    def _prunable(self, retention: Retention) -> list[SagaState]:
+        """The sagas ``retention`` lets go, oldest first (as the SQL store decides)."""
+        finished = sorted(self._finished(), key=lambda state: state.updated_at)
+        bounds: list[float] = []
+        if retention.keep_for is not None:
+            bounds.append(self._clock() - retention.keep_for.total_seconds())
+        if retention.keep_last == 0:
+            return finished
+        if retention.keep_last is not None and len(finished) >= retention.keep_last:
+            bounds.append(finished[-retention.keep_last].updated_at)
+        if not bounds:
+            return []
+        return [state for state in finished if state.updated_at < max(bounds)]
 
     def _is_free(self, row: _Row, now: float) -> bool:
         return row.lease_expires_at is None or row.lease_expires_at < now

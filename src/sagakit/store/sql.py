@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sagakit.database import reading
 from sagakit.errors import SagaNotFound
+from sagakit.retention import OnPrune, Pruned, Retention
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
@@ -54,6 +55,7 @@ from sagakit.store.parameters import (
     state_params,
 )
 from sagakit.store.portable import EngineTransport
+from sagakit.store.pruning import count_prunable, oldest_finished, prune_batch
 from sagakit.store.rows import to_attempt, to_signal, to_state
 from sagakit.store.statements import (
     CLAIM,
@@ -346,6 +348,20 @@ class SqlSagaStore:
             rows = (await conn.execute(page)).all()
             total = (await conn.execute(count)).scalar_one()
         return [to_state(row) for row in rows], int(total)
+
+    async def prune(self, retention: Retention, *, on_prune: OnPrune | None = None) -> Pruned:
+        """Delete one batch of finished sagas' history (see :mod:`sagakit.retention`);
+        ``on_prune`` gets the ``AsyncConnection`` of the deleting transaction."""
+        async with self._engine.begin() as conn:
+            return await prune_batch(conn, retention, on_prune)
+
+    async def count_prunable(self, retention: Retention) -> int:
+        async with reading(self._engine) as conn:
+            return await count_prunable(conn, retention)
+
+    async def oldest_finished(self) -> float | None:
+        async with reading(self._engine) as conn:
+            return await oldest_finished(conn)
 
     async def count_by_status(self) -> dict[str, int]:
         async with reading(self._engine) as conn:

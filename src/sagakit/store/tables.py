@@ -30,6 +30,7 @@ metadata = MetaData()
 Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 ACTIVE_STATUSES = ("running", "compensating")
+FINISHED_STATUSES = ("completed", "compensated")
 
 sagas = Table(
     "sagakit_sagas",
@@ -71,6 +72,13 @@ Index(
     sqlite_where=sagas.c.status.in_(ACTIVE_STATUSES),
 )
 Index("ix_sagakit_sagas_status_created", sagas.c.status, sagas.c.created_at)
+# Pruning reads the oldest finished sagas first (sagakit.retention).
+Index(
+    "ix_sagakit_sagas_finished",
+    sagas.c.updated_at,
+    postgresql_where=sagas.c.status.in_(FINISHED_STATUSES),
+    sqlite_where=sagas.c.status.in_(FINISHED_STATUSES),
+)
 
 attempts = Table(
     "sagakit_attempts",
