@@ -38,6 +38,7 @@ from sagakit.errors import (
 )
 from sagakit.handle import SagaHandle
 from sagakit.observer import SagaObserver
+from sagakit.retention import PrunableStore, Pruned, Pruner, Retention
 from sagakit.state import (
     AttemptEnd,
     AttemptRecord,
@@ -73,6 +74,10 @@ __all__ = [
     "LeaseLost",
     "OutcomeUnknown",
     "Parallel",
+    "PrunableStore",
+    "Pruned",
+    "Pruner",
+    "Retention",
     "RetryPolicy",
     "Rows",
     "Saga",

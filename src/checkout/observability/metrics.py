@@ -15,7 +15,15 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from sagakit import AttemptEnd, AttemptStart, AttemptStatus, Direction, SagaState, SagaStatus
+from sagakit import (
+    AttemptEnd,
+    AttemptStart,
+    AttemptStatus,
+    Direction,
+    Pruned,
+    SagaState,
+    SagaStatus,
+)
 
 STEP_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -88,6 +96,21 @@ class SagaMetrics:
             registry=registry,
         )
         self._waited_on: set[str] = set()
+        self.pruned_sagas = Counter(
+            "checkout_saga_history_pruned_sagas",
+            "Finished sagas whose history the retention policy deleted.",
+            registry=registry,
+        )
+        self.pruned_rows = Counter(
+            "checkout_saga_history_pruned_rows",
+            "Rows deleted with them (sagas, attempts, events, signals).",
+            registry=registry,
+        )
+        self.oldest_finished = Gauge(
+            "checkout_saga_history_oldest_finished_timestamp_seconds",
+            "When the oldest finished saga still kept finished (NaN: none is kept).",
+            registry=registry,
+        )
         self.admin_actions = Counter(
             "checkout_admin_actions",
             "Operator retries and aborts through the admin API.",
@@ -115,6 +138,14 @@ class SagaMetrics:
 
     def lease_lost(self, saga_id: str) -> None:
         self.leases_lost.inc()
+
+    def history_pruned(self, pruned: Pruned) -> None:
+        self.pruned_sagas.inc(pruned.sagas)
+        self.pruned_rows.inc(pruned.rows)
+
+    def refresh_oldest_finished(self, finished_at: float | None) -> None:
+        """When the oldest finished saga still kept finished (None: none is kept)."""
+        self.oldest_finished.set(finished_at if finished_at is not None else float("nan"))
 
     def saga_held(self, saga_id: str) -> None:
         self._in_flight.add(saga_id)

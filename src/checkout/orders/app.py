@@ -29,10 +29,19 @@ from checkout.orders.confirmations import Confirmations
 from checkout.orders.customer_tokens import customer_tokens
 from checkout.orders.operators import install_operators, order_admin
 from checkout.orders.participants import ParticipantClients, Participants
+from checkout.orders.repository import keep_outcomes
 from checkout.orders.saga import CHECKOUT
 from checkout.orders.service import OrderService
 from checkout.orders.settings import OrdersSettings
-from sagakit import Alongside, AttemptLimit, SagaEngine, SagaObserver, SqlSagaStore
+from sagakit import (
+    Alongside,
+    AttemptLimit,
+    Pruned,
+    Pruner,
+    SagaEngine,
+    SagaObserver,
+    SqlSagaStore,
+)
 from sagakit.http import ParticipantCaller
 from sagakit.http.aiohttp_client import AiohttpParticipantClient
 from sagakit.http.transport_client import TransportParticipantClient
@@ -58,6 +67,7 @@ def create_app(
             observer=saga_metrics,
             instrumentation=store_counters,
             participant_transport=participant_transport,
+            pruned=saga_metrics.history_pruned,
         ) as running:
             engine = running.engine
             app.state.orders = running.service
@@ -79,6 +89,7 @@ def create_app(
     async def refresh_status_counts() -> None:
         counts = await app.state.saga_admin.counts()
         saga_metrics.refresh_statuses(counts.counts, counts.waiting)
+        saga_metrics.refresh_oldest_finished(await app.state.store.oldest_finished())
 
     app = FastAPI(title="Order service", lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
@@ -150,9 +161,12 @@ async def running_orders(
     observer: SagaObserver | None = None,
     instrumentation: StoreInstrumentation | None = None,
     participant_transport: httpx.AsyncBaseTransport | None = None,
+    pruned: Callable[[Pruned], None] = lambda _pruned: None,
 ) -> AsyncIterator[RunningOrders]:
-    """The order service's moving parts, and a recovery loop that finishes any saga
-    whose process died or whose retry fell due; all stopped cleanly on exit."""
+    """The order service's moving parts, a recovery loop that finishes any saga whose
+    process died or whose retry fell due, and a pruner that deletes finished sagas'
+    history under the retention settings (``pruned`` hears each pass); all stopped
+    cleanly on exit."""
     database = Database(settings.database_url, **settings.database_options())
 
     def pooled(url: str) -> ParticipantCaller:
@@ -207,12 +221,15 @@ async def running_orders(
     worker = asyncio.create_task(
         engine.run_worker(poll_interval=settings.recovery_poll_seconds, stop=stop)
     )
+    pruner = Pruner(store, settings.retention, on_prune=keep_outcomes, reported=pruned)
+    pruning = asyncio.create_task(pruner.run(interval=settings.prune_interval_seconds, stop=stop))
     confirmations = Confirmations(orders=service, engine=engine, store=store, payment=participants)
     try:
         yield RunningOrders(service, confirmations, engine)
     finally:
         stop.set()
         await worker
+        await pruning
         await engine.close()
         await clients.aclose()
         store.close()

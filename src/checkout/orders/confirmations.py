@@ -128,7 +128,12 @@ class Confirmations:
     async def _state(self, order_id: str) -> SagaState:
         state = await self._store.load(order_id)
         if state is None:
-            raise OrderNotFound(order_id)
+            await self._orders.owned(order_id)  # OrderNotFound if there is no such order
+            # Its saga finished long ago and its history was pruned.
+            raise ConfirmationRefused(
+                "not_awaiting_confirmation",
+                "The order is not waiting for a payment confirmation.",
+            )
         return state
 
     async def _relay(self, challenge: str, outcome: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import Select, select
 from checkout.common.outages import UNAVAILABLE
 from checkout.common.responses import BODY, UNAUTHORIZED
 from checkout.common.routing import AdminRoute
+from checkout.orders.repository import keep_outcomes
 from checkout.orders.tables import orders
 from sagakit import SagaEngine, SagaState, SqlSagaStore
 from sagakit.admin import DashboardLook, SagaAdmin, Subject, install_admin
@@ -35,7 +36,13 @@ CUSTOMER = Subject(label="Customer", of=_customer_of, sagas_of=_orders_of)
 def order_admin(
     store: SqlSagaStore, engine: SagaEngine, *, on_action: Callable[[str], None]
 ) -> SagaAdmin:
-    return SagaAdmin(history=store, engine=engine, subject=CUSTOMER, on_action=on_action)
+    return SagaAdmin(
+        history=store,
+        engine=engine,
+        subject=CUSTOMER,
+        on_action=on_action,
+        on_prune=keep_outcomes,
+    )
 
 
 def install_operators(app: FastAPI) -> None:

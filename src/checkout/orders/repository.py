@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.orders.tables import order_items, orders
-from sagakit import Rows
+from sagakit import Rows, SagaState
 from sagakit.store import sagas
 
 ENDED_SAGA_STATUS = {"completed": "completed", "cancelled": "compensated", "failed": "failed"}
@@ -38,6 +38,17 @@ class Order:
     created_at: datetime
     idempotency_key: str | None = None
     request_fingerprint: str | None = None
+    outcome: Outcome | None = None
+    """Set once the saga's history is pruned: how it ended."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """A finished saga's end, kept on its order when its history is pruned."""
+
+    status: str
+    failure: dict[str, str] | None
+    history_pruned_at: datetime
 
 
 def order_rows(order: Order) -> tuple[Rows, Rows]:
@@ -91,7 +102,7 @@ async def list_orders(
         conditions.append(orders.c.customer_id == customer_id)
     if status is not None:
         conditions.append(_with_status(status))
-    joined = orders.join(sagas, sagas.c.id == orders.c.id)
+    joined = orders.outerjoin(sagas, sagas.c.id == orders.c.id)
     count = select(func.count()).select_from(joined).where(*conditions)
     total = (await connection.execute(count)).scalar_one()
     page = await _load(connection, conditions, joined=True, limit=limit, offset=offset)
@@ -100,13 +111,13 @@ async def list_orders(
 
 def _with_status(status: str) -> ColumnElement[bool]:
     """Orders whose status is ``status``, as :func:`checkout.orders.views.order_status`
-    tells it from their saga's."""
+    tells it from their saga's, or from the outcome kept when the saga was pruned."""
     waiting = and_(sagas.c.status == "running", sagas.c.wait_until.is_not(None))
     if status == "awaiting_confirmation":
         return waiting
     if status == "pending":
         return and_(sagas.c.status.in_(("running", "compensating")), not_(waiting))
-    return sagas.c.status == ENDED_SAGA_STATUS[status]
+    return func.coalesce(sagas.c.status, orders.c.outcome) == ENDED_SAGA_STATUS[status]
 
 
 async def _load(
@@ -117,7 +128,7 @@ async def _load(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Order]:
-    source = orders.join(sagas, sagas.c.id == orders.c.id) if joined else orders
+    source = orders.outerjoin(sagas, sagas.c.id == orders.c.id) if joined else orders
     query = (
         select(orders)
         .select_from(source)
@@ -155,6 +166,38 @@ async def _load(
             created_at=row.created_at,
             idempotency_key=row.idempotency_key,
             request_fingerprint=row.request_fingerprint,
+            outcome=_outcome(row),
         )
         for row in rows
     ]
+
+
+def _outcome(row: Any) -> Outcome | None:
+    if row.history_pruned_at is None:
+        return None
+    return Outcome(
+        status=row.outcome, failure=row.outcome_failure, history_pruned_at=row.history_pruned_at
+    )
+
+
+async def keep_outcomes(connection: AsyncConnection, states: Sequence[SagaState]) -> None:
+    """Copy each pruned saga's outcome onto its order, in the transaction that deletes
+    the saga's history (``Pruner(on_prune=...)``): both happen or neither."""
+    pruned_at = datetime.now(UTC)
+    await connection.execute(
+        update(orders)
+        .where(orders.c.id == bindparam("saga_id"))
+        .values(
+            outcome=bindparam("status"),
+            outcome_failure=bindparam("failure"),
+            history_pruned_at=pruned_at,
+        ),
+        [
+            {
+                "saga_id": state.id,
+                "status": state.status.value,
+                "failure": state.failure.to_json() if state.failure else None,
+            }
+            for state in states
+        ],
+    )

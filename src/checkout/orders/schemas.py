@@ -100,6 +100,13 @@ class SagaOut(BaseModel):
     id: str
     status: str
     steps: list[StepOut]
+    history: Literal["kept", "pruned"] = Field(
+        default="kept",
+        description=(
+            "'pruned' once the finished saga's history has been deleted under the "
+            "retention policy: the status and failure stay, the steps are gone"
+        ),
+    )
 
 
 class NextActionOut(BaseModel):

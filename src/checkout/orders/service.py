@@ -30,7 +30,7 @@ from checkout.orders.schemas import (
     OrderOut,
     OrderRequest,
 )
-from checkout.orders.views import order_view, waits_for_holder
+from checkout.orders.views import order_view, pruned_order_view, waits_for_holder
 from sagakit import (
     Alongside,
     Saga,
@@ -164,8 +164,11 @@ class OrderService:
         return OrderList(items=[await self._view(order) for order in page], total=total)
 
     async def _view(self, order: Order) -> OrderOut:
+        if order.outcome is not None:
+            return pruned_order_view(order)
         state = await self._store.load(order.id)
-        assert state is not None, "an order and its saga are created together"
+        if state is None:  # pruned since the order was read: its outcome is kept now
+            return pruned_order_view(await self.owned(order.id))
         history = await self._store.attempts(order.id)
         answered = waits_for_holder(state) and await self._wait_decided(state)
         return order_view(order, self._engine.definition(state), state, history, answered=answered)

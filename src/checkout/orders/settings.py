@@ -13,8 +13,11 @@ from checkout.common.settings import ServiceSettings, default_sqlite_url
 from checkout.orders.identity_settings import CustomerIdentitySettings
 from checkout.orders.participants import CONFIRMATION_TIMEOUT, ORDER_DEADLINE
 from checkout.orders.saga import COMPENSATION_ATTEMPTS, FORWARD_ATTEMPTS, STEP_TIMEOUT
+from sagakit import Retention
 
 LONGEST_CONFIRMATION_TIMEOUT = timedelta(days=1)
+HISTORY_RETENTION = Retention().keep_for or timedelta(days=30)
+"""sagakit's default: a finished saga's history is kept 30 days."""
 LONGEST_ORDER_DEADLINE = timedelta(days=7)
 """The bound on ``ORDERS_CONFIRMATION_TIMEOUT_SECONDS``: an order that waits for its
 customer holds nothing yet, but keeps them waiting for its outcome that long."""
@@ -91,6 +94,31 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
     """How long an order may take to complete: past it, the order is cancelled and what
     it holds (the reservation, the payment) is given back. Read when the order is placed.
     Longer than the confirmation timeout, so that it never cuts a card holder short."""
+    history_retention_seconds: float = Field(
+        default=HISTORY_RETENTION.total_seconds(),
+        ge=0,
+        validation_alias="ORDERS_HISTORY_RETENTION_SECONDS",
+    )
+    """How long a finished saga's history (its steps' attempts, operators' actions) is
+    kept after the order completed or was cancelled; then it is deleted in the background.
+    The order itself stays, with its status. Sagas still running, waiting or failed are
+    never deleted."""
+    history_keep_last: int | None = Field(
+        default=None, ge=0, validation_alias="ORDERS_HISTORY_KEEP_LAST"
+    )
+    """Also keep at most this many finished sagas' histories, the most recent (unset: no
+    count bound)."""
+    prune_interval_seconds: float = Field(
+        default=60.0, gt=0, validation_alias="ORDERS_PRUNE_INTERVAL_SECONDS"
+    )
+    """How often the order service deletes the history that retention lets go."""
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            keep_for=timedelta(seconds=self.history_retention_seconds),
+            keep_last=self.history_keep_last,
+        )
 
     @model_validator(mode="after")
     def _deadline_outlasts_the_confirmation(self) -> Self:

@@ -1,7 +1,9 @@
 """The orders database: orders and their items. The saga tables live beside them.
 
 An order has no status column: its status is its saga's, read through a join, so the
-two can never disagree.
+two can never disagree. When a finished saga's history is pruned, its outcome (final and
+never to change) is copied onto the order in the deleting transaction (``outcome``), so
+the order still tells how it ended.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ orders = Table(
     Column("idempotency_key", String(200)),
     Column("request_fingerprint", String(64)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(16)),
+    Column("outcome_failure", JSON),
+    Column("history_pruned_at", DateTime(timezone=True)),
     UniqueConstraint("idempotency_key", name="uq_orders_idempotency_key"),
     Index("ix_orders_customer_id", "customer_id"),
 )

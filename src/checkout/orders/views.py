@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from checkout.orders.repository import Order
 from checkout.orders.saga import challenge_of
@@ -57,17 +58,8 @@ def order_view(
 ) -> OrderOut:
     status = order_status(state, answered=answered)
     return OrderOut(
-        id=order.id,
-        customer_id=order.customer_id,
+        **_order_fields(order),
         status=status,
-        total=order.total,
-        payment_method=order.payment_method,
-        items=[
-            OrderItemOut(product_id=i.product_id, name=i.name, price=i.price, quantity=i.quantity)
-            for i in order.items
-        ],
-        shipping_address=Address.model_validate(order.shipping_address),
-        created_at=_utc(order.created_at),
         failure=_failure(state.failure) if state.status is not SagaStatus.COMPLETED else None,
         compensation_failure=_failure(state.compensation_failure),
         next_action=_next_action(state) if status == "awaiting_confirmation" else None,
@@ -77,6 +69,36 @@ def order_view(
             steps=[_step(step.name, history) for step in saga.steps],
         ),
     )
+
+
+def pruned_order_view(order: Order) -> OrderOut:
+    """An order whose finished saga's history was pruned: its kept outcome, no steps."""
+    assert order.outcome is not None
+    status = SagaStatus(order.outcome.status)
+    failure = Failure.from_json(order.outcome.failure)
+    return OrderOut(
+        **_order_fields(order),
+        status=ORDER_STATUS[status],
+        failure=_failure(failure) if status is not SagaStatus.COMPLETED else None,
+        compensation_failure=None,
+        next_action=None,
+        saga=SagaOut(id=order.id, status=status.value, steps=[], history="pruned"),
+    )
+
+
+def _order_fields(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "total": order.total,
+        "payment_method": order.payment_method,
+        "items": [
+            OrderItemOut(product_id=i.product_id, name=i.name, price=i.price, quantity=i.quantity)
+            for i in order.items
+        ],
+        "shipping_address": Address.model_validate(order.shipping_address),
+        "created_at": _utc(order.created_at),
+    }
 
 
 def _next_action(state: SagaState) -> NextActionOut | None:

@@ -18,7 +18,15 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
-from sagakit.admin.schemas import AbortRequest, SagaDetail, SagaFilters, SagaPage, StatusCounts
+from sagakit.admin.schemas import (
+    AbortRequest,
+    PruneOut,
+    PruneRequest,
+    SagaDetail,
+    SagaFilters,
+    SagaPage,
+    StatusCounts,
+)
 from sagakit.admin.service import SagaAdmin, SubjectUnknown
 from sagakit.admin.timeline import layout_timeline, render_timeline
 from sagakit.errors import InvalidTransition, SagaNotFound
@@ -151,5 +159,12 @@ def admin_router(
             raise not_found(saga_id) from None
         except InvalidTransition as invalid:
             raise refused(409, "invalid_transition", str(invalid)) from None
+
+    @router.post("/sagas/prune", response_model=PruneOut, responses=body_responses or {})
+    async def prune_sagas(body: PruneRequest, admin: AdminDep) -> PruneOut:
+        """Delete the history of finished sagas (completed or compensated) that finished
+        longer ago than ``older_than_seconds``, or all but the ``keep_last`` most recent;
+        never a running, waiting, compensating or failed one. ``dry_run`` only counts."""
+        return await admin.prune(body)
 
     return router

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from sagakit.state import SagaStatus
 
@@ -140,3 +140,39 @@ class AbortRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, Field(min_length=1, max_length=500)] = "aborted by an operator"
+
+
+class PruneRequest(BaseModel):
+    """Delete finished sagas' history now, as a retention policy would."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    older_than_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=10 * 365 * 86400,
+        description="Finished sagas that finished longer ago than this go",
+    )
+    keep_last: int | None = Field(
+        default=None, ge=0, description="Or: all but this many most recently finished go"
+    )
+    dry_run: bool = Field(default=False, description="Only count what would go")
+    limit: int = Field(
+        default=10_000,
+        ge=1,
+        le=100_000,
+        description="At most this many sagas in this call; ``more`` says if some remain",
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> PruneRequest:
+        if self.older_than_seconds is None and self.keep_last is None:
+            raise ValueError("give older_than_seconds, keep_last or both: what may go")
+        return self
+
+
+class PruneOut(BaseModel):
+    dry_run: bool
+    sagas: int = Field(description="Sagas deleted (or, in a dry run, that would be)")
+    rows: int = Field(description="Rows deleted in all their tables (0 in a dry run)")
+    more: bool = Field(description="Whether prunable sagas remain beyond ``limit``")

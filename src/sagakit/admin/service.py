@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, Select, select
@@ -20,6 +20,8 @@ from sagakit.admin.schemas import (
     AttemptOut,
     EventOut,
     FailureOut,
+    PruneOut,
+    PruneRequest,
     SagaDetail,
     SagaFilters,
     SagaPage,
@@ -30,6 +32,7 @@ from sagakit.admin.schemas import (
 from sagakit.definition import Direction, Saga
 from sagakit.errors import SagaNotFound, UnknownSagaError
 from sagakit.handle import SagaHandle
+from sagakit.retention import OnPrune, Pruned, Pruner, Retention
 from sagakit.state import AttemptRecord, AttemptStatus, Failure, SagaEvent, SagaState, SagaStatus
 from sagakit.store.tables import sagas
 
@@ -73,6 +76,12 @@ class SagaHistory(Protocol):
 
     async def events(self, saga_id: str) -> Sequence[SagaEvent]: ...
 
+    async def prune(self, retention: Retention, *, on_prune: OnPrune | None = None) -> Pruned: ...
+
+    async def count_prunable(self, retention: Retention) -> int: ...
+
+    async def oldest_finished(self) -> float | None: ...
+
 
 class SagaSteering(Protocol):
     """The operator actions of ``SagaEngine``."""
@@ -95,7 +104,8 @@ class SagaAdmin:
 
     ``history`` is the saga store, ``engine`` the engine whose definitions name the
     steps and which carries out retries and aborts. ``on_action`` hears each action
-    taken (for a metric, say).
+    taken (for a metric, say); ``on_prune`` is the application's hook for the sagas an
+    operator's prune deletes (see :mod:`sagakit.retention`).
     """
 
     def __init__(
@@ -106,10 +116,12 @@ class SagaAdmin:
         subject: Subject | None = None,
         clock: Callable[[], float] = time.time,
         on_action: Callable[[str], None] = lambda _action: None,
+        on_prune: OnPrune | None = None,
     ) -> None:
         self._history, self._engine, self._clock = history, engine, clock
         self.subject = subject
         self._on_action = on_action
+        self._on_prune = on_prune
 
     async def list_sagas(self, filters: SagaFilters) -> SagaPage:
         conditions = self._id_conditions(filters)
@@ -167,6 +179,22 @@ class SagaAdmin:
         await self._engine.abort(saga_id, actor=actor, reason=reason)
         self._on_action("abort")
         return await self.show(saga_id)
+
+    async def prune(self, request: PruneRequest) -> PruneOut:
+        """Delete (or count) the finished sagas ``request`` lets go, up to its limit."""
+        keep_for = request.older_than_seconds
+        retention = Retention(
+            keep_for=timedelta(seconds=keep_for) if keep_for is not None else None,
+            keep_last=request.keep_last,
+        )
+        if request.dry_run:
+            count = await self._history.count_prunable(retention)
+            return PruneOut(dry_run=True, sagas=count, rows=0, more=False)
+        pruner = Pruner(self._history, retention, on_prune=self._on_prune)
+        pruned = await pruner.prune(max_sagas=request.limit)
+        self._on_action("prune")
+        more = retention.bounded and await self._history.count_prunable(retention) > 0
+        return PruneOut(dry_run=False, sagas=pruned.sagas, rows=pruned.rows, more=more)
 
     def _id_conditions(self, filters: SagaFilters) -> list[ColumnElement[bool]]:
         conditions = []
