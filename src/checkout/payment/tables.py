@@ -49,7 +49,9 @@ refunds = sa.Table(
     "refunds",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("payment_id", sa.String(36), sa.ForeignKey("payments.id"), nullable=False),
+    sa.Column(
+        "payment_id", sa.String(36), sa.ForeignKey("payments.id"), nullable=False, index=True
+    ),
     sa.Column("amount", sa.Numeric(12, 2), nullable=False),
     sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
