@@ -26,8 +26,9 @@ from checkout.admin.token_lookup import (
     installed_project_root,
     token_file_candidates,
 )
+from checkout.durations import parse_duration
 
-sagas_app = typer.Typer(help="List, inspect, retry and abort sagas (the admin API).")
+sagas_app = typer.Typer(help="List, inspect, retry, abort and prune sagas (the admin API).")
 console = Console()
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="ORDERS_URL", help="The order service.")]
@@ -156,6 +157,47 @@ def abort(
     full_id = resolve(url, token, saga_id)
     detail = call("POST", url, token, f"/admin/sagas/{full_id}/abort", json={"reason": reason})
     console.print(f"Abort requested: saga {full_id} is now {_status(detail['status'])}")
+
+
+@sagas_app.command()
+def prune(
+    older_than: Annotated[
+        str | None,
+        typer.Option(help="Finished sagas that finished longer ago than this go: 30d, 12h."),
+    ] = None,
+    keep_last: Annotated[
+        int | None,
+        typer.Option(min=0, help="Or: all but this many most recently finished go."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only say how many would go.")] = False,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Delete the history of finished sagas (completed or cancelled orders keep their
+    status); running, waiting and failed sagas are never deleted."""
+    if older_than is None and keep_last is None:
+        console.print("[red]Say what may go: --older-than 30d, --keep-last N, or both.[/red]")
+        raise typer.Exit(2)
+    body: dict[str, Any] = {"keep_last": keep_last, "dry_run": dry_run}
+    if older_than is not None:
+        try:
+            body["older_than_seconds"] = parse_duration(older_than).total_seconds()
+        except ValueError as wrong:
+            console.print(f"[red]--older-than: {wrong}[/red]", highlight=False)
+            raise typer.Exit(2) from None
+    if dry_run:
+        answer = call("POST", url, token, "/admin/sagas/prune", json=body)
+        console.print(f"{answer['sagas']} finished sagas would be pruned (dry run).")
+        return
+    sagas = rows = 0
+    with console.status("pruning…") as status:
+        while True:  # one call per batch of up to 10,000 sagas, so each answers quickly
+            answer = call("POST", url, token, "/admin/sagas/prune", json=body)
+            sagas, rows = sagas + answer["sagas"], rows + answer["rows"]
+            status.update(f"pruning… {sagas} sagas so far")
+            if not answer["more"] or not answer["sagas"]:
+                break
+    console.print(f"Pruned {sagas} finished sagas ({rows} rows).")
 
 
 def resolve(url: str, token: str | None, saga_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -197,3 +198,44 @@ def test_the_list_shows_every_id_whole_in_a_narrow_terminal() -> None:
 
     assert result.exit_code == 0, result.output
     assert whole in result.output
+
+
+@respx.mock
+def test_prune_sends_the_duration_in_seconds_and_prunes_batch_after_batch() -> None:
+    route = respx.post(f"{URL}/admin/sagas/prune").mock(
+        side_effect=[
+            httpx.Response(200, json={"dry_run": False, "sagas": 3, "rows": 12, "more": True}),
+            httpx.Response(200, json={"dry_run": False, "sagas": 1, "rows": 4, "more": False}),
+        ]
+    )
+
+    code, output = run("prune", "--older-than", "30d", "--token", "t")
+
+    assert code == 0, output
+    sent = json.loads(route.calls.last.request.content)
+    assert sent == {"older_than_seconds": 30 * 86_400.0, "keep_last": None, "dry_run": False}
+    assert route.call_count == 2
+    assert "Pruned 4 finished sagas (16 rows)" in output
+
+
+@respx.mock
+def test_a_dry_run_prune_says_how_many_would_go() -> None:
+    route = respx.post(f"{URL}/admin/sagas/prune").mock(
+        return_value=httpx.Response(
+            200, json={"dry_run": True, "sagas": 7, "rows": 0, "more": False}
+        )
+    )
+
+    code, output = run("prune", "--keep-last", "100", "--dry-run", "--token", "t")
+
+    assert code == 0, output
+    assert json.loads(route.calls.last.request.content)["dry_run"] is True
+    assert "7 finished sagas would be pruned (dry run)" in output
+
+
+def test_prune_refuses_a_duration_it_cannot_read_and_a_call_without_bounds() -> None:
+    code, output = run("prune", "--older-than", "a month", "--token", "t")
+    assert code == 2 and "--older-than" in output and "30d" in output
+
+    code, output = run("prune", "--token", "t")
+    assert code == 2 and "--older-than 30d" in output
