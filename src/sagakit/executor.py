@@ -17,7 +17,7 @@ from typing import Any
 
 from sagakit.definition import Direction, Saga, idempotency_key
 from sagakit.group import GroupRun
-from sagakit.invoke import ATTEMPT_STATUS, hear, invoke, waiting_context
+from sagakit.invoke import attempt_end, hear, invoke, waiting_context
 from sagakit.observer import SagaObserver
 from sagakit.progress import (
     Decision,
@@ -146,12 +146,7 @@ class Executor:
             park = retry_after is not None and retry_after > self._store.lease_duration / 2
             if retry_after is not None:
                 retry_after = self._until_deadline(next_state, retry_after)
-            end = AttemptEnd(
-                status=ATTEMPT_STATUS[outcome.kind],
-                finished_at=self._clock(),
-                result=outcome.result,
-                error=outcome.error,
-            )
+            end = attempt_end(begun, outcome, finished_at=self._clock())
             next_start = None
             if (
                 retry_after is None

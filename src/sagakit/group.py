@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from sagakit.definition import Direction, Saga, Step, idempotency_key
-from sagakit.invoke import ATTEMPT_STATUS, invoke
+from sagakit.invoke import attempt_end, invoke
 from sagakit.progress import (
     Outcome,
     Uniform,
@@ -184,12 +184,7 @@ class GroupRun:
                 after, again = decision.state, decision.retry_after is not None
             else:  # the group failed while this attempt was in flight
                 after, again = member_settled(before, step.name, outcome), False
-            end = AttemptEnd(
-                status=ATTEMPT_STATUS[outcome.kind],
-                finished_at=self._clock(),
-                result=outcome.result,
-                error=outcome.error,
-            )
+            end = attempt_end(start, outcome, finished_at=self._clock())
             await self._store.finish_attempt(before, start, end, after)
             self.state = after
             self.records[at] = AttemptRecord.of(start, end)

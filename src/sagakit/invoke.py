@@ -14,7 +14,14 @@ from typing import Any
 from sagakit.definition import JSON, Direction, Saga, Step, StepContext, idempotency_key
 from sagakit.errors import OutcomeUnknown, StepRejected
 from sagakit.progress import Outcome, OutcomeKind
-from sagakit.state import AttemptStart, AttemptStatus, SagaState, Signal, SignalKind
+from sagakit.state import (
+    AttemptEnd,
+    AttemptStart,
+    AttemptStatus,
+    SagaState,
+    Signal,
+    SignalKind,
+)
 
 ATTEMPT_STATUS = {
     OutcomeKind.SUCCEEDED: AttemptStatus.SUCCEEDED,
@@ -23,6 +30,19 @@ ATTEMPT_STATUS = {
     OutcomeKind.FATAL: AttemptStatus.FAILED,
     OutcomeKind.TIMED_OUT: AttemptStatus.TIMED_OUT,
 }
+
+
+def attempt_end(start: AttemptStart, outcome: Outcome, *, finished_at: float) -> AttemptEnd:
+    """What the log keeps of an attempt's outcome. A forward step's result is kept once,
+    in the saga's results (its attempt row would copy it, doubling the bytes of every
+    step); a compensation's is kept on its attempt, its only record."""
+    forward = start.direction is Direction.FORWARD
+    return AttemptEnd(
+        status=ATTEMPT_STATUS[outcome.kind],
+        finished_at=finished_at,
+        result=None if forward else outcome.result,
+        error=outcome.error,
+    )
 
 
 async def invoke(saga: Saga, state: SagaState, start: AttemptStart, deps: Any) -> Outcome:

@@ -457,3 +457,20 @@ async def test_a_saga_backing_off_before_a_retry_is_loaded_as_waiting_until_then
     await engine.recover()
     done = await store.load(parked.id)
     assert done is not None and done.status is SagaStatus.COMPLETED and done.retry_at is None
+
+
+async def test_a_forward_result_is_kept_once_in_the_saga_and_a_compensations_on_its_attempt(
+    store, clock, participant
+):
+    participant.on("shipping", F, Behaviour.REJECT)
+    saga = saga_over(participant)
+    engine = engine_for(store, clock, saga)
+
+    state = await engine.run(saga, input={})
+
+    history = await store.attempts(state.id)
+    forward = [a for a in history if a.direction is F and a.status.value == "succeeded"]
+    undone = [a for a in history if a.direction is C]
+    assert forward and all(a.result is None for a in forward)
+    assert {a.step for a in forward} <= set(state.results)
+    assert undone and all(a.result is not None for a in undone)
