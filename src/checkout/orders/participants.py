@@ -136,4 +136,17 @@ class Participants:
         parent = context.input.get(TRACEPARENT)
         trace = child_traceparent(parent if isinstance(parent, str) else current_traceparent.get())
         headers = {**self._headers, TRACEPARENT: trace}
-        return await post_step(client, path, context=context, json=body, headers=headers)
+        answer = await post_step(client, path, context=context, json=body, headers=headers)
+        return kept_of(answer)
+
+
+KEPT = ("id", "status", "challenge")
+"""What the saga keeps of a participant's answer: the effect's id and status, and a
+payment's challenge. The rest (the order id, amounts, lines) the order already holds,
+and the saga's row would carry it to no one until the history is pruned."""
+
+
+def kept_of(answer: JSON) -> JSON:
+    if not isinstance(answer, dict):
+        return answer
+    return {name: answer[name] for name in KEPT if answer.get(name) is not None}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from checkout.orders.participants import ParticipantClients, Participants
+from checkout.orders.participants import ParticipantClients, Participants, kept_of
 from checkout.orders.saga import CHECKOUT, FORWARD_ATTEMPTS
 from sagakit import InMemorySagaStore, SagaEngine, SagaStatus
 from sagakit.http.transport_client import TransportParticipantClient
@@ -165,3 +165,24 @@ async def test_an_unreachable_participant_is_retried_then_compensated_as_unknown
     assert state.status is SagaStatus.COMPENSATED
     assert len(reserve.calls) == FORWARD_ATTEMPTS
     assert release.called
+
+
+def test_the_saga_keeps_an_answers_id_status_and_challenge_not_what_the_order_holds():
+    payment = {
+        "id": "pay-1",
+        "order_id": "o-1",
+        "amount": "35.00",
+        "status": "requires_confirmation",
+        "challenge": {"id": "ch-1", "kind": "3ds"},
+    }
+    reservation = {"id": "r-1", "order_id": "o-1", "status": "reserved", "lines": [{"q": 1}]}
+
+    assert kept_of(payment) == {
+        "id": "pay-1",
+        "status": "requires_confirmation",
+        "challenge": {"id": "ch-1", "kind": "3ds"},
+    }
+    assert kept_of(reservation) == {"id": "r-1", "status": "reserved"}
+    assert kept_of({"order_id": "o-1", "status": "nothing_to_refund"}) == {
+        "status": "nothing_to_refund"
+    }
