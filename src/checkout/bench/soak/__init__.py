@@ -1,0 +1,1 @@
+"""``checkout bench --soak``: one configuration for a long time, retention on."""
