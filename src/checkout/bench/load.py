@@ -30,6 +30,9 @@ ADDRESS = {
 }
 
 
+STOCK = 1_000_000_000
+"""Of every benchmark product: enough that no order is refused for want of it."""
+
 CONNECTIONS_PER_PARTICIPANT = 8
 """For every orchestrator here (the order service gets it as a setting): a connection
 pool costs more per request the more connections it holds."""
@@ -66,7 +69,7 @@ async def stock_products(client: httpx.AsyncClient, inventory_url: str, admin_to
     for product in PRODUCTS:
         response = await client.put(
             f"{inventory_url}/products/{product}",
-            json={"available": 1_000_000_000},
+            json={"available": STOCK},
             headers={"Authorization": f"Bearer {admin_token}"},
         )
         response.raise_for_status()
