@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -207,17 +207,27 @@ def chaos(
 
 @app.command()
 def bench(
-    orders: Annotated[int, typer.Option(help="Orders per run (N).")] = 2000,
+    orders: Annotated[
+        int | None, typer.Option(help="Orders per run (N) [default: 2000].", show_default=False)
+    ] = None,
     concurrency: Annotated[
         list[int] | None,
-        typer.Option(help="Clients in the closed loop (C); repeat for several [default: 1, 32]."),
+        typer.Option(
+            help="Clients in the closed loop (C); repeat for several [default: 1, 32; "
+            "with --soak: 32]."
+        ),
     ] = None,
-    rounds: Annotated[int, typer.Option(help="Runs of each configuration, interleaved.")] = 3,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            help="Runs of each configuration, interleaved [default: 3].", show_default=False
+        ),
+    ] = None,
     configuration: Annotated[
         list[str] | None,
         typer.Option(
             help="Only these: raw, relay, ours-sqlite, ours-postgresql, dbos-sqlite, "
-            "dbos-postgresql."
+            "dbos-postgresql. With --soak, one of ours-sqlite and ours-postgresql."
         ),
     ] = None,
     postgres_url: Annotated[
@@ -230,8 +240,38 @@ def bench(
     json_out: Annotated[
         Path | None, typer.Option(help="Also write the results as JSON here.")
     ] = None,
+    soak: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead, soak one configuration this long (90s, 30m, 1h): retention on, "
+            "a row every --report-every, the books checked at the end.",
+            show_default=False,
+        ),
+    ] = None,
+    report_every: Annotated[
+        str, typer.Option(help="With --soak: how often a row is printed.")
+    ] = "60s",
+    retention: Annotated[
+        str,
+        typer.Option(help="With --soak: how long sagas' history and idempotency keys are kept."),
+    ] = "3m",
 ) -> None:
-    """Throughput and latency of the checkout: raw calls vs our engine vs DBOS."""
+    """Throughput and latency of the checkout: raw calls vs our engine vs DBOS; with
+    --soak, one configuration over a long run with retention on, then the books."""
+    if soak is not None:
+        _soak(
+            soak,
+            report_every=report_every,
+            retention=retention,
+            configurations=configuration or [],
+            concurrency=concurrency or [],
+            connections=connections,
+            postgres_url=postgres_url,
+            json_out=json_out,
+            ignored={"--orders": orders, "--rounds": rounds},
+        )
+    orders = 2000 if orders is None else orders
+    rounds = 3 if rounds is None else rounds
     from checkout.bench.results import CONFIGURATIONS, BenchConfig
     from checkout.bench.run import run_benchmark
     from checkout.serving import settle_heap
@@ -268,6 +308,43 @@ def bench(
     if json_out is not None:
         json_out.write_text(json.dumps(result.as_json(), indent=2))
         typer.echo(f"JSON written to {json_out}")
+
+
+def _soak(
+    duration: str,
+    *,
+    report_every: str,
+    retention: str,
+    configurations: list[str],
+    concurrency: list[int],
+    connections: int,
+    postgres_url: str,
+    json_out: Path | None,
+    ignored: dict[str, int | None],
+) -> NoReturn:
+    """``bench --soak``: one configuration for DURATION, retention on, then the books."""
+    from checkout.bench.soak.command import soak, soak_config
+    from checkout.serving import settle_heap
+
+    given = [name for name, value in ignored.items() if value is not None]
+    if given:
+        raise typer.BadParameter(
+            f"{' and '.join(given)} do not apply to --soak (it runs for a time)"
+        )
+    try:
+        config = soak_config(
+            duration=duration,
+            report_every=report_every,
+            retention=retention,
+            configurations=configurations,
+            concurrency=concurrency,
+            connections=connections,
+            postgres_url=postgres_url,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    settle_heap()  # as every service's, as the benchmark's client
+    raise typer.Exit(soak(config, json_out=json_out))
 
 
 @app.command("bench-engine")
