@@ -70,6 +70,8 @@ def answers_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("status_code", sa.Integer, nullable=False),
         sa.Column("body", sa.JSON, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        # When it may be forgotten (checkout.common.pruning); NULL: kept for good.
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True, index=True),
     )
 
 

@@ -27,6 +27,8 @@ def compensated_orders_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("order_id", sa.String(36), primary_key=True),
         sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        # When it may be forgotten (checkout.common.pruning); NULL: kept for good.
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True, index=True),
     )
 
 
