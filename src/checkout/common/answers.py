@@ -12,15 +12,20 @@ A request under a key that is still being decided waits for the decision: the ke
 locked first (:func:`checkout.common.database.lock_key`). A key reused with a different
 request is refused with 422 and nothing is recorded, so the key keeps meaning its first
 request.
+
+"For good" is as long as a request under the key can still be served: an answer made
+with an ``Idempotency-Key-Issued-At`` expires, and a request that comes too late to find
+it is refused with 410 (:mod:`checkout.common.key_expiry`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +33,16 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from checkout.common.database import lock_key
+from checkout.common.key_expiry import (
+    DEFAULT_CLOCK_SKEW,
+    DEFAULT_RETENTION,
+    UNTIMED,
+    KeyTimes,
+    acceptance_window,
+    check_retention,
+    expires_at,
+    refuse_if_too_late,
+)
 from checkout.common.refusals import KEY_REUSED, BusinessError, key_reused
 
 
@@ -56,6 +71,35 @@ class KeyRules:
     (:meth:`checkout.common.effects.EffectLedger.undo_once`)."""
     remember_refusals: bool = True
     """False: a refusal is not recorded, so a later copy of its request is judged afresh."""
+    key_retention: timedelta = DEFAULT_RETENTION
+    """How long after its key was issued an answer is kept (``KEY_RETENTION_SECONDS``)."""
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW
+    """How far this participant's clock may be from the orchestrator's
+    (``CLOCK_SKEW_SECONDS``)."""
+    now: Callable[[], float] = time.time
+    """This participant's clock, in Unix seconds (the simulator's is virtual)."""
+
+    def __post_init__(self) -> None:
+        check_retention(retention=self.key_retention, skew=self.clock_skew)
+
+    @property
+    def acceptance_window(self) -> timedelta:
+        """How long after its issue a key is accepted for a forward request."""
+        return acceptance_window(retention=self.key_retention, skew=self.clock_skew)
+
+    def refuse_if_too_late(self, times: KeyTimes, *, compensation: bool) -> None:
+        """Raise the 410 refusal of a request that comes too late, now."""
+        refuse_if_too_late(
+            times,
+            now=self.now(),
+            window=self.acceptance_window,
+            skew=self.clock_skew,
+            compensation=compensation,
+        )
+
+    def expires_at(self, times: KeyTimes) -> datetime | None:
+        """When a record made under ``times`` may be forgotten (None: never)."""
+        return expires_at(times, retention=self.key_retention)
 
 
 SAFE = KeyRules()
@@ -92,14 +136,30 @@ def answer_once(
     request: BaseModel,
     decide: Callable[[Connection], Answer],
     rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
+    compensation: bool = False,
 ) -> Answer:
     """The answer under ``key``: the recorded one, or ``decide``'s, recorded now.
 
     ``request`` is the validated body. ``decide`` runs in a savepoint: when it raises a
     :class:`BusinessError` its writes are undone and the refusal is the answer.
+
+    A request that comes too late (``times``; a ``compensation`` whatever its key's
+    age) is refused with a 410 :class:`BusinessError` raised to the caller, whose
+    transaction then rolls back: nothing decided, nothing recorded. The clock is read
+    before anything else, and again after the last read, just before the answer is
+    given: the proof in :mod:`checkout.common.key_expiry` needs the reads to happen
+    while the key is accepted, however long the transaction waited for its locks.
     """
+
+    def refuse_if_late() -> None:
+        rules.refuse_if_too_late(times, compensation=compensation)
+
+    refuse_if_late()
     if not rules.idempotent:
-        return _decide(connection, decide)
+        answer = _decide(connection, decide)
+        refuse_if_late()
+        return answer
     lock_key(connection, key)
     fingerprint = request_hash(operation, request.model_dump(mode="json"))
     recorded = connection.execute(
@@ -108,10 +168,12 @@ def answer_once(
         )
     ).first()
     if recorded is not None:
+        refuse_if_late()
         if recorded.request_hash != fingerprint:
             raise key_reused()
         return Answer(recorded.status_code, recorded.body, replayed=True)
     answer = _decide(connection, decide)
+    refuse_if_late()
     if answer.is_refusal and not rules.remember_refusals:
         return answer
     connection.execute(
@@ -121,6 +183,7 @@ def answer_once(
             status_code=answer.status_code,
             body=answer.body,
             created_at=datetime.now(UTC),
+            expires_at=rules.expires_at(times),
         )
     )
     return answer

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
+from checkout.common.answers import KeyRules
 from checkout.common.database import Database
 from checkout.common.errors import install_error_handlers
 from checkout.common.faults import FaultInjector, faults_router
@@ -27,12 +30,14 @@ def build_app(
     database: Database | None = None,
     faults: FaultInjector | None = None,
     background: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """A participant app. A ``database`` passed in stays the caller's to dispose.
 
     Faults are installed only when ``settings.faults_enabled``; ``faults`` lets tests
     pass an injector with a deterministic random source. ``background`` is work the
-    service does while it runs (given the app, entered once it has started).
+    service does while it runs (given the app, entered once it has started). ``clock``
+    (Unix seconds) says when keys are too old and records expired; tests move it.
     """
     owned = database is None
     db = (
@@ -52,6 +57,7 @@ def build_app(
 
     app = FastAPI(title=title, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
+    app.state.key_rules = replace(settings.key_rules, now=clock)
     app.state.database = db
     app.state.faults = (faults or FaultInjector()) if settings.faults_enabled else None
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -85,5 +91,12 @@ async def get_settings(request: Request) -> ServiceSettings:
     return settings
 
 
+async def get_key_rules(request: Request) -> KeyRules:
+    rules: KeyRules = request.app.state.key_rules
+    return rules
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+KeyRulesDep = Annotated[KeyRules, Depends(get_key_rules)]
+"""How this participant treats idempotency keys: the settings' rules, on its clock."""

@@ -16,6 +16,9 @@ four promises:
 * Forward and undo for one order are serialised by the per-order lock
   (:func:`checkout.common.database.lock_order`), so neither can slip between the
   other's check and write.
+* A request too late to act is refused with 410 and changes nothing; a compensation
+  is never refused for its key's age, since it is decided on the effects, which are
+  kept for good (:mod:`checkout.common.key_expiry`).
 
 The domain supplies only the decision (``apply``) and the undo (``undo``); both run
 inside the transaction and savepoint of :func:`~checkout.common.answers.answer_once`,
@@ -35,6 +38,7 @@ from sqlalchemy import Connection
 
 from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
 from checkout.common.database import lock_order
+from checkout.common.key_expiry import UNTIMED, KeyTimes
 from checkout.common.refusals import BusinessError
 from checkout.common.tombstones import record_compensated, refuse_if_compensated
 
@@ -68,6 +72,7 @@ class EffectLedger:
         request: BaseModel,
         apply: Apply,
         rules: KeyRules = SAFE,
+        times: KeyTimes = UNTIMED,
     ) -> Answer:
         """The answer to a forward request: the recorded one, or ``apply``'s.
 
@@ -93,6 +98,7 @@ class EffectLedger:
             request=request,
             decide=decide,
             rules=rules,
+            times=times,
         )
 
     def undo_once(
@@ -106,6 +112,7 @@ class EffectLedger:
         undo: Undo,
         nothing_to_undo: Answer,
         rules: KeyRules = SAFE,
+        times: KeyTimes = UNTIMED,
     ) -> Answer:
         """The answer to a compensation: the recorded one, or ``undo``'s, or, when the
         order has no effect, ``nothing_to_undo`` and a tombstone.
@@ -119,7 +126,13 @@ class EffectLedger:
             lock_order(connection, order_id)
             if self._has_effect(connection, order_id):
                 return undo(connection)
-            record_compensated(connection, self.tombstones, order_id=order_id, idempotency_key=key)
+            record_compensated(
+                connection,
+                self.tombstones,
+                order_id=order_id,
+                idempotency_key=key,
+                expires_at=rules.expires_at(times),
+            )
             return nothing_to_undo
 
         return answer_once(
@@ -130,6 +143,8 @@ class EffectLedger:
             request=request,
             decide=decide,
             rules=replace(rules, idempotent=True),
+            times=times,
+            compensation=True,
         )
 
     def _has_effect(self, connection: Connection, order_id: str) -> bool:

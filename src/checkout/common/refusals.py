@@ -8,6 +8,7 @@ routes answer it as ``{"detail": {"code": ..., "message": ...}}`` with its statu
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 
@@ -34,4 +35,35 @@ def key_reused() -> BusinessError:
         KEY_REUSED,
         "This Idempotency-Key was already used for a different request; "
         "use a new key for a new request.",
+    )
+
+
+TOO_LATE = 410
+"""A request that came too late to be acted on (:mod:`checkout.common.key_expiry`); the
+orchestrator reads it as an unknown outcome (``sagakit.http.TOO_LATE``)."""
+REQUEST_EXPIRED = "request_expired"
+KEY_EXPIRED = "key_expired"
+
+
+def request_expired(*, deadline: float, skew: timedelta) -> BusinessError:
+    return BusinessError(
+        TOO_LATE,
+        REQUEST_EXPIRED,
+        f"This request's Request-Deadline ({deadline:.3f}) passed more than "
+        f"{skew.total_seconds():g} s (CLOCK_SKEW_SECONDS) ago: its caller no longer waits "
+        "for it, so nothing was done and nothing recorded. Send it again with a new "
+        "deadline if it is a compensation; a forward request's outcome is unknown: "
+        "compensate it.",
+    )
+
+
+def key_expired(*, issued_at: float, age: float, window: timedelta) -> BusinessError:
+    return BusinessError(
+        TOO_LATE,
+        KEY_EXPIRED,
+        f"This Idempotency-Key was issued {age:.0f} s ago (Idempotency-Key-Issued-At "
+        f"{issued_at:.3f}), longer than keys are accepted ({window.total_seconds():g} s: "
+        "KEY_RETENTION_SECONDS - 2 x CLOCK_SKEW_SECONDS), so nothing was done and nothing "
+        "recorded. An earlier request under this key may have acted: compensate it "
+        "rather than send it again.",
     )

@@ -59,6 +59,15 @@ BODY: Responses = {
     422: {"model": Unprocessable, "description": "Invalid fields, or a refused request"},
 }
 QUERY: Responses = {422: {"model": Unprocessable, "description": "Invalid parameters"}}
+TOO_LATE: Responses = {
+    410: {
+        "model": BusinessRefusal,
+        "description": "Too late to act, so nothing was done or recorded: the "
+        "Request-Deadline passed (`request_expired`), or a forward request's key is older "
+        "than keys are accepted (`key_expired`); see checkout.common.key_expiry",
+    }
+}
+"""What a request under an Idempotency-Key can answer when it comes too late."""
 
 
 def refusals(*statuses: int) -> Responses:

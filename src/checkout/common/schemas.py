@@ -1,14 +1,18 @@
-"""Field types every participant's API shares: order ids, money, text, the idempotency header."""
+"""Field types every participant's API shares: order ids, money, text, the idempotency
+header and the two times that come with it."""
 
 from __future__ import annotations
 
 import unicodedata
 import uuid
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Depends, Header
 from pydantic import AfterValidator, Field, PlainSerializer
+
+from checkout.common.key_expiry import KeyTimes
+from sagakit.http import DEADLINE_HEADER, KEY_ISSUED_HEADER
 
 MAX_AMOUNT = Decimal("1000000000")
 
@@ -46,3 +50,35 @@ ShortText = Annotated[PlainText, Field(min_length=1, max_length=200)]
 
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 """The caller's key for this effect; a repeat with the same key replays the first answer."""
+
+LAST_UNIX_SECONDS = 32_503_680_000
+"""1 January 3000: a later time in a header is a mistake, and would overflow a date."""
+
+
+def _unix_seconds(header: str) -> Any:
+    return Header(alias=header, ge=0, lt=LAST_UNIX_SECONDS, allow_inf_nan=False)
+
+
+KeyIssuedAt = Annotated[float, _unix_seconds(KEY_ISSUED_HEADER)]
+"""When the key's saga started (Unix seconds, the caller's clock): no request under its
+keys is older. A record made under it expires (:mod:`checkout.common.key_expiry`)."""
+RequestDeadline = Annotated[float, _unix_seconds(DEADLINE_HEADER)]
+"""When the caller stops waiting for this request (Unix seconds, the caller's clock)."""
+OptionalKeyIssuedAt = Annotated[float | None, _unix_seconds(KEY_ISSUED_HEADER)]
+OptionalRequestDeadline = Annotated[float | None, _unix_seconds(DEADLINE_HEADER)]
+
+
+async def _key_times(issued_at: KeyIssuedAt, deadline: RequestDeadline) -> KeyTimes:
+    return KeyTimes(issued_at=issued_at, deadline=deadline)
+
+
+async def _optional_key_times(
+    issued_at: OptionalKeyIssuedAt = None, deadline: OptionalRequestDeadline = None
+) -> KeyTimes:
+    return KeyTimes(issued_at=issued_at, deadline=deadline)
+
+
+KeyTimesHeaders = Annotated[KeyTimes, Depends(_key_times)]
+"""Both times, required: the orchestrator's calls (a saga step's) always send them."""
+OptionalKeyTimesHeaders = Annotated[KeyTimes, Depends(_optional_key_times)]
+"""Either time, when sent: without an Issued-At a record never expires."""

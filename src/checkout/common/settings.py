@@ -6,6 +6,7 @@ built inside ``create_app``, never at import time, so tests pass their own insta
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -13,6 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from checkout.common.answers import KeyRules
+from checkout.common.key_expiry import DEFAULT_CLOCK_SKEW, DEFAULT_RETENTION, acceptance_window
+
+LONGEST_RETENTION = timedelta(days=3650)
+"""Keys kept longer than ten years are kept for good; the bound keeps dates computable."""
+LONGEST_CLOCK_SKEW = timedelta(days=1)
+LONGEST_PRUNE_INTERVAL = timedelta(days=1)
 
 
 class ServiceSettings(BaseSettings):
@@ -41,6 +48,30 @@ class ServiceSettings(BaseSettings):
         default=5.0, gt=0, le=60, validation_alias="DATABASE_CONNECT_TIMEOUT_SECONDS"
     )
     """How long opening a PostgreSQL connection may take before the request gets a 503."""
+    key_retention_seconds: float = Field(
+        default=DEFAULT_RETENTION.total_seconds(),
+        gt=0,
+        le=LONGEST_RETENTION.total_seconds(),
+        validation_alias="KEY_RETENTION_SECONDS",
+    )
+    """How long a participant keeps the answer recorded under an idempotency key, and a
+    tombstone, after the key was issued. It accepts a key for this less twice the clock
+    skew (the acceptance window): see :mod:`checkout.common.key_expiry`."""
+    clock_skew_seconds: float = Field(
+        default=DEFAULT_CLOCK_SKEW.total_seconds(),
+        ge=0,
+        le=LONGEST_CLOCK_SKEW.total_seconds(),
+        validation_alias="CLOCK_SKEW_SECONDS",
+    )
+    """How far the clock of any service process may be from the order service's database
+    clock. Set it, and the retention, alike on all four services."""
+    key_prune_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=LONGEST_PRUNE_INTERVAL.total_seconds(),
+        validation_alias="KEY_PRUNE_INTERVAL_SECONDS",
+    )
+    """How often a participant deletes the answers and tombstones that expired."""
     idempotency_disabled: bool = Field(
         default=False,
         validation_alias="IDEMPOTENCY_DISABLED",
@@ -63,8 +94,37 @@ class ServiceSettings(BaseSettings):
         }
 
     @property
+    def key_retention(self) -> timedelta:
+        return timedelta(seconds=self.key_retention_seconds)
+
+    @property
+    def clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.clock_skew_seconds)
+
+    @property
+    def acceptance_window(self) -> timedelta:
+        """How long after its issue a participant accepts a key for a forward request."""
+        return acceptance_window(retention=self.key_retention, skew=self.clock_skew)
+
+    @property
     def key_rules(self) -> KeyRules:
-        return KeyRules(idempotent=not self.idempotency_disabled)
+        return KeyRules(
+            idempotent=not self.idempotency_disabled,
+            key_retention=self.key_retention,
+            clock_skew=self.clock_skew,
+        )
+
+    @model_validator(mode="after")
+    def _keys_outlast_the_skew(self) -> Self:
+        if self.acceptance_window <= self.clock_skew:
+            raise ValueError(
+                f"KEY_RETENTION_SECONDS ({self.key_retention_seconds:g}) must be more than "
+                f"three times CLOCK_SKEW_SECONDS ({self.clock_skew_seconds:g}): keys are "
+                "accepted for KEY_RETENTION_SECONDS - 2 x CLOCK_SKEW_SECONDS, and so short "
+                "a window would forget keys sooner than their requests can arrive; raise "
+                "KEY_RETENTION_SECONDS or lower CLOCK_SKEW_SECONDS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _tokens_differ(self) -> Self:

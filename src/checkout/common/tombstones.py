@@ -7,6 +7,10 @@ compensation leaves a tombstone, and a forward action for a tombstoned order is 
 with 409 ``order_compensated``. Both sides take the per-order lock first
 (:func:`checkout.common.database.lock_order`), so neither can slip between the other's
 check and write.
+
+A tombstone is needed only while its saga's forward requests can still act, so it
+expires with the keys of the compensation that left it (issued_at + retention, see
+:mod:`checkout.common.key_expiry`), or never when that carried no Issued-At.
 """
 
 from __future__ import annotations
@@ -52,13 +56,21 @@ def is_compensated(connection: Connection, table: sa.Table, order_id: str) -> bo
 
 
 def record_compensated(
-    connection: Connection, table: sa.Table, *, order_id: str, idempotency_key: str
+    connection: Connection,
+    table: sa.Table,
+    *,
+    order_id: str,
+    idempotency_key: str,
+    expires_at: datetime | None,
 ) -> None:
     """Leave the tombstone once; a second no-op compensation keeps the first."""
     if is_compensated(connection, table, order_id):
         return
     statement = table.insert().values(
-        order_id=order_id, idempotency_key=idempotency_key, created_at=datetime.now(UTC)
+        order_id=order_id,
+        idempotency_key=idempotency_key,
+        created_at=datetime.now(UTC),
+        expires_at=expires_at,
     )
     write_once(connection, statement)
 

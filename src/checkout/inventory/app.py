@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from fastapi import FastAPI
 
 from checkout.common.app import build_app
@@ -16,6 +19,7 @@ def create_app(
     *,
     database: Database | None = None,
     faults: FaultInjector | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The inventory app; settings come from the environment unless given."""
     settings = settings if settings is not None else InventorySettings()
@@ -26,4 +30,5 @@ def create_app(
         routers=[routes.orchestrated, routes.queries, routes.public, routes.admin],
         database=database,
         faults=faults,
+        clock=clock,
     )

@@ -7,11 +7,25 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path
 from fastapi.responses import JSONResponse
 
-from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.app import DatabaseDep, KeyRulesDep
 from checkout.common.outages import UNAVAILABLE
-from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, Message, answered, refusals
+from checkout.common.responses import (
+    BODY,
+    QUERY,
+    TOO_LATE,
+    UNAUTHORIZED,
+    Message,
+    answered,
+    refusals,
+)
 from checkout.common.routing import AdminRoute, OrchestratorRoute, ServiceRoute
-from checkout.common.schemas import IdempotencyKey, OrderId, PlainText
+from checkout.common.schemas import (
+    IdempotencyKey,
+    KeyTimesHeaders,
+    OptionalKeyTimesHeaders,
+    OrderId,
+    PlainText,
+)
 from checkout.inventory import domain, service
 from checkout.inventory.schemas import (
     ProductOut,
@@ -27,7 +41,7 @@ from checkout.inventory.schemas import (
 orchestrated = APIRouter(
     tags=["reservations"],
     route_class=OrchestratorRoute,
-    responses={**UNAUTHORIZED, **BODY, **UNAVAILABLE},
+    responses={**UNAUTHORIZED, **BODY, **TOO_LATE, **UNAVAILABLE},
 )
 queries = APIRouter(
     tags=["reservations"],
@@ -52,16 +66,26 @@ OptionalIdempotencyKey = Annotated[
     responses=refusals(409),
 )
 async def reserve(
-    body: ReserveRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+    body: ReserveRequest,
+    key: IdempotencyKey,
+    times: KeyTimesHeaders,
+    database: DatabaseDep,
+    rules: KeyRulesDep,
 ) -> JSONResponse:
-    return answered(await database.run(service.reserve, body, key=key, rules=settings.key_rules))
+    answer = await database.run(service.reserve, body, key=key, rules=rules, times=times)
+    return answered(answer)
 
 
 @orchestrated.post("/reservations/release", response_model=ReleaseOut)
 async def release(
-    body: ReleaseRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+    body: ReleaseRequest,
+    key: IdempotencyKey,
+    times: KeyTimesHeaders,
+    database: DatabaseDep,
+    rules: KeyRulesDep,
 ) -> JSONResponse:
-    return answered(await database.run(service.release, body, key=key, rules=settings.key_rules))
+    answer = await database.run(service.release, body, key=key, rules=rules, times=times)
+    return answered(answer)
 
 
 @queries.get("/reservations", response_model=ReservationList)
@@ -93,12 +117,14 @@ async def set_product(
 @admin.post(
     "/products/{product_id}/restock",
     response_model=ProductOut,
-    responses=refusals(404, 409),
+    responses={**refusals(404, 409), **TOO_LATE},
 )
 async def restock(
     product_id: ProductId,
     body: RestockRequest,
+    times: OptionalKeyTimesHeaders,
     database: DatabaseDep,
+    rules: KeyRulesDep,
     key: OptionalIdempotencyKey = None,
 ) -> JSONResponse:
     """Add ``quantity`` units to the stock, atomically; answers the new level.
@@ -106,4 +132,12 @@ async def restock(
     Unlike ``PUT``, which overwrites the level, a restock never loses a reservation
     made meanwhile. With an ``Idempotency-Key`` a retry adds the units once.
     """
-    return answered(await database.run(service.restock, body, product_id=product_id, key=key))
+    answer = await database.run(
+        service.restock,
+        body,
+        product_id=product_id,
+        key=key,
+        rules=rules,
+        times=times,
+    )
+    return answered(answer)

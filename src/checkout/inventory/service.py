@@ -9,10 +9,13 @@ their answer.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import Connection
 
 from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
 from checkout.common.effects import EffectLedger
+from checkout.common.key_expiry import UNTIMED, KeyTimes
 from checkout.inventory import domain
 from checkout.inventory.schemas import (
     LineOut,
@@ -43,7 +46,12 @@ def reservation_out(reservation: domain.Reservation) -> ReservationOut:
 
 
 def reserve(
-    connection: Connection, request: ReserveRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection,
+    request: ReserveRequest,
+    *,
+    key: str,
+    rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
 ) -> Answer:
     def apply(connection: Connection, effect_key: str) -> Answer:
         reservation = domain.reserve(
@@ -62,11 +70,17 @@ def reserve(
         request=request,
         apply=apply,
         rules=rules,
+        times=times,
     )
 
 
 def release(
-    connection: Connection, request: ReleaseRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection,
+    request: ReleaseRequest,
+    *,
+    key: str,
+    rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
 ) -> Answer:
     order_id = str(request.order_id)
 
@@ -83,6 +97,7 @@ def release(
         undo=undo,
         nothing_to_undo=_release_answer(domain.ReleaseOutcome(order_id, "nothing_to_release")),
         rules=rules,
+        times=times,
     )
 
 
@@ -92,14 +107,22 @@ def _release_answer(outcome: domain.ReleaseOutcome) -> Answer:
 
 
 def restock(
-    connection: Connection, request: RestockRequest, *, product_id: str, key: str | None
+    connection: Connection,
+    request: RestockRequest,
+    *,
+    product_id: str,
+    key: str | None,
+    rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
 ) -> Answer:
     """Add the units; the product's new level.
 
     Without a key a lost answer leaves the caller unsure whether the units were added.
     With one, a retry gets the first answer and adds nothing: the key is honoured
-    whatever the test-only ``KeyRules``, so a run that restocks can count what it added.
-    The product is part of the operation, so a key reused for another product is refused.
+    whatever the test-only switches of ``rules`` (only its retention and clock count),
+    so a run that restocks can count what it added. The product is part of the
+    operation, so a key reused for another product is refused. ``times`` are ignored
+    without a key: nothing is recorded that could expire.
     """
 
     def decide(connection: Connection) -> Answer:
@@ -115,4 +138,6 @@ def restock(
         operation=f"restock {product_id}",
         request=request,
         decide=decide,
+        rules=replace(rules, idempotent=True, remember_refusals=True),
+        times=times,
     )

@@ -130,6 +130,24 @@ class OrdersSettings(ServiceSettings, CustomerIdentitySettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _deadline_within_the_keys_acceptance(self) -> Self:
+        # The last forward attempt may begin just before the deadline and reach a
+        # participant a step's timeout later, on a clock up to the skew ahead.
+        latest = self.deadline_seconds + STEP_TIMEOUT.total_seconds() + self.clock_skew_seconds
+        window = self.acceptance_window.total_seconds()
+        if latest >= window:
+            raise ValueError(
+                f"ORDERS_DEADLINE_SECONDS ({self.deadline_seconds:g}), plus a step's "
+                f"timeout ({STEP_TIMEOUT.total_seconds():g}) and CLOCK_SKEW_SECONDS "
+                f"({self.clock_skew_seconds:g}), must be shorter than the participants "
+                f"accept an order's keys ({window:g}: KEY_RETENTION_SECONDS - 2 x "
+                "CLOCK_SKEW_SECONDS), or an order's last steps would be refused as too late "
+                "and the order cancelled; lower ORDERS_DEADLINE_SECONDS or raise "
+                "KEY_RETENTION_SECONDS (alike on all four services)"
+            )
+        return self
+
     def database_options(self) -> dict[str, Any]:
         """The store's pool on PostgreSQL (``sagakit.open_database`` keeps it fixed)."""
         if make_url(self.database_url).get_backend_name() == "sqlite":

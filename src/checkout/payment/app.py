@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import httpx
@@ -20,6 +22,7 @@ def create_app(
     *,
     database: Database | None = None,
     faults: FaultInjector | None = None,
+    clock: Callable[[], float] = time.time,
     orders_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The payment app; settings come from the environment unless given. With an
@@ -32,6 +35,7 @@ def create_app(
         routers=[routes.orchestrated, routes.queries],
         database=database,
         faults=faults,
+        clock=clock,
         background=_delivering_notices,
     )
     app.state.webhooks = WebhookSender(

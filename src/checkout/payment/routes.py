@@ -5,11 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.app import DatabaseDep, KeyRulesDep
 from checkout.common.outages import UNAVAILABLE
-from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, answered, refusals
+from checkout.common.responses import BODY, QUERY, TOO_LATE, UNAUTHORIZED, answered, refusals
 from checkout.common.routing import OrchestratorRoute, ServiceRoute
-from checkout.common.schemas import IdempotencyKey, OrderId
+from checkout.common.schemas import (
+    IdempotencyKey,
+    KeyTimesHeaders,
+    OptionalKeyTimesHeaders,
+    OrderId,
+)
 from checkout.payment import domain, service
 from checkout.payment.schemas import (
     ChargeRequest,
@@ -25,7 +30,7 @@ orchestrated = APIRouter(
     prefix="/payments",
     tags=["payments"],
     route_class=OrchestratorRoute,
-    responses={**UNAUTHORIZED, **BODY, **UNAVAILABLE},
+    responses={**UNAUTHORIZED, **BODY, **TOO_LATE, **UNAVAILABLE},
 )
 queries = APIRouter(
     prefix="/payments",
@@ -42,9 +47,14 @@ queries = APIRouter(
     responses=refusals(402, 409),
 )
 async def charge(
-    body: ChargeRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+    body: ChargeRequest,
+    key: IdempotencyKey,
+    times: KeyTimesHeaders,
+    database: DatabaseDep,
+    rules: KeyRulesDep,
 ) -> JSONResponse:
-    return answered(await database.run(service.charge, body, key=key, rules=settings.key_rules))
+    answer = await database.run(service.charge, body, key=key, rules=rules, times=times)
+    return answered(answer)
 
 
 @orchestrated.post(
@@ -54,9 +64,14 @@ async def charge(
     responses=refusals(409),
 )
 async def refund(
-    body: RefundRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+    body: RefundRequest,
+    key: IdempotencyKey,
+    times: KeyTimesHeaders,
+    database: DatabaseDep,
+    rules: KeyRulesDep,
 ) -> JSONResponse:
-    return answered(await database.run(service.refund, body, key=key, rules=settings.key_rules))
+    answer = await database.run(service.refund, body, key=key, rules=rules, times=times)
+    return answered(answer)
 
 
 @orchestrated.post(
@@ -67,13 +82,14 @@ async def refund(
 async def confirm(
     body: ConfirmationRequest,
     key: IdempotencyKey,
+    times: OptionalKeyTimesHeaders,
     request: Request,
     database: DatabaseDep,
-    settings: SettingsDep,
+    rules: KeyRulesDep,
 ) -> JSONResponse:
     """The card holder's answer to a payment's challenge: the first answer stands; the
     order service is told of it (``POST /payment-events``) once it is recorded."""
-    answer = await database.run(service.confirm, body, key=key, rules=settings.key_rules)
+    answer = await database.run(service.confirm, body, key=key, rules=rules, times=times)
     if not answer.is_refusal:
         request.app.state.webhooks.poke()
     return answered(answer)

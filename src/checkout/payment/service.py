@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from checkout.common.answers import SAFE, Answer, KeyRules, answer_once
 from checkout.common.effects import EffectLedger
+from checkout.common.key_expiry import UNTIMED, KeyTimes
 from checkout.payment import challenges, domain
 from checkout.payment.schemas import (
     ChallengeOut,
@@ -46,7 +47,12 @@ def payment_out(payment: domain.Payment) -> PaymentOut:
 
 
 def charge(
-    connection: Connection, request: ChargeRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection,
+    request: ChargeRequest,
+    *,
+    key: str,
+    rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
 ) -> Answer:
     def apply(connection: Connection, effect_key: str) -> Answer:
         payment = domain.charge(
@@ -67,11 +73,17 @@ def charge(
         request=request,
         apply=apply,
         rules=rules,
+        times=times,
     )
 
 
 def refund(
-    connection: Connection, request: RefundRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection,
+    request: RefundRequest,
+    *,
+    key: str,
+    rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
 ) -> Answer:
     order_id = str(request.order_id)
 
@@ -90,11 +102,17 @@ def refund(
         undo=undo,
         nothing_to_undo=_refund_answer(domain.RefundOutcome(order_id, "nothing_to_refund")),
         rules=rules,
+        times=times,
     )
 
 
 def confirm(
-    connection: Connection, request: ConfirmationRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection,
+    request: ConfirmationRequest,
+    *,
+    key: str,
+    rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
 ) -> Answer:
     """The card holder's answer to a challenge; the payment's first answer stands
     whatever the key (:func:`checkout.payment.challenges.answer`)."""
@@ -122,6 +140,7 @@ def confirm(
         request=request,
         decide=decide,
         rules=rules,
+        times=times,
     )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from checkout.common.app import DatabaseDep, SettingsDep
+from checkout.common.app import DatabaseDep, KeyRulesDep
 from checkout.common.outages import UNAVAILABLE
-from checkout.common.responses import BODY, QUERY, UNAUTHORIZED, answered, refusals
+from checkout.common.responses import BODY, QUERY, TOO_LATE, UNAUTHORIZED, answered, refusals
 from checkout.common.routing import OrchestratorRoute, ServiceRoute
-from checkout.common.schemas import IdempotencyKey, OrderId
+from checkout.common.schemas import IdempotencyKey, KeyTimesHeaders, OrderId
 from checkout.shipping import domain, service
 from checkout.shipping.schemas import (
     CancelOut,
@@ -23,7 +23,7 @@ orchestrated = APIRouter(
     prefix="/shipments",
     tags=["shipments"],
     route_class=OrchestratorRoute,
-    responses={**UNAUTHORIZED, **BODY, **UNAVAILABLE},
+    responses={**UNAUTHORIZED, **BODY, **TOO_LATE, **UNAVAILABLE},
 )
 queries = APIRouter(
     prefix="/shipments",
@@ -40,17 +40,25 @@ queries = APIRouter(
     responses=refusals(409),
 )
 async def create_shipment(
-    body: ShipRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+    body: ShipRequest,
+    key: IdempotencyKey,
+    times: KeyTimesHeaders,
+    database: DatabaseDep,
+    rules: KeyRulesDep,
 ) -> JSONResponse:
-    answer = await database.run(service.create_shipment, body, key=key, rules=settings.key_rules)
+    answer = await database.run(service.create_shipment, body, key=key, rules=rules, times=times)
     return answered(answer)
 
 
 @orchestrated.post("/cancel", response_model=CancelOut)
 async def cancel_shipment(
-    body: CancelRequest, key: IdempotencyKey, database: DatabaseDep, settings: SettingsDep
+    body: CancelRequest,
+    key: IdempotencyKey,
+    times: KeyTimesHeaders,
+    database: DatabaseDep,
+    rules: KeyRulesDep,
 ) -> JSONResponse:
-    answer = await database.run(service.cancel_shipment, body, key=key, rules=settings.key_rules)
+    answer = await database.run(service.cancel_shipment, body, key=key, rules=rules, times=times)
     return answered(answer)
 
 

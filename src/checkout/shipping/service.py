@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from checkout.common.answers import SAFE, Answer, KeyRules
 from checkout.common.effects import EffectLedger
+from checkout.common.key_expiry import UNTIMED, KeyTimes
 from checkout.shipping import domain
 from checkout.shipping.schemas import CancelOut, CancelRequest, ShipmentOut, ShipRequest
 from checkout.shipping.tables import answers, compensated_orders, shipments
@@ -30,7 +31,12 @@ def shipment_out(shipment: domain.Shipment) -> ShipmentOut:
 
 
 def create_shipment(
-    connection: Connection, request: ShipRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection,
+    request: ShipRequest,
+    *,
+    key: str,
+    rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
 ) -> Answer:
     def apply(connection: Connection, effect_key: str) -> Answer:
         shipment = domain.create_shipment(
@@ -49,11 +55,17 @@ def create_shipment(
         request=request,
         apply=apply,
         rules=rules,
+        times=times,
     )
 
 
 def cancel_shipment(
-    connection: Connection, request: CancelRequest, *, key: str, rules: KeyRules = SAFE
+    connection: Connection,
+    request: CancelRequest,
+    *,
+    key: str,
+    rules: KeyRules = SAFE,
+    times: KeyTimes = UNTIMED,
 ) -> Answer:
     order_id = str(request.order_id)
 
@@ -70,6 +82,7 @@ def cancel_shipment(
         undo=undo,
         nothing_to_undo=_cancel_answer(domain.CancelOutcome(order_id, "nothing_to_cancel")),
         rules=rules,
+        times=times,
     )
 
 

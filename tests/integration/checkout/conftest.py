@@ -27,6 +27,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 class Service:
     client: httpx.AsyncClient
     database: Database
+    app: FastAPI
 
 
 class Serve(Protocol):
@@ -37,13 +38,15 @@ class Serve(Protocol):
         settings_class: Callable[..., Any],
         *,
         faults: FaultInjector | None = None,
+        clock: Callable[[], float] | None = None,
         **settings: Any,
     ) -> Service: ...
 
 
 @pytest.fixture
 async def serve(make_database_url: DatabaseFactory) -> AsyncIterator[Serve]:
-    """Start a participant app on a freshly migrated database of its own."""
+    """Start a participant app on a freshly migrated database of its own (on ``clock``
+    when given: Unix seconds, as the participant reads them)."""
     stack = AsyncExitStack()
 
     async def start(
@@ -52,6 +55,7 @@ async def serve(make_database_url: DatabaseFactory) -> AsyncIterator[Serve]:
         settings_class: Callable[..., Any],
         *,
         faults: FaultInjector | None = None,
+        clock: Callable[[], float] | None = None,
         **settings: Any,
     ) -> Service:
         url = await make_database_url(name)
@@ -64,11 +68,12 @@ async def serve(make_database_url: DatabaseFactory) -> AsyncIterator[Serve]:
             ),
             database=database,
             faults=faults,
+            **({} if clock is None else {"clock": clock}),
         )
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=f"http://{name}"
         )
-        return Service(await stack.enter_async_context(client), database)
+        return Service(await stack.enter_async_context(client), database, app)
 
     yield start
     await stack.aclose()

@@ -22,6 +22,7 @@ from checkout.payment.settings import PaymentSettings
 from checkout.shipping.app import create_app as shipping_app
 from checkout.shipping.settings import ShippingSettings
 from tests.integration.checkout.conftest import ADMIN, SERVICE, Serve
+from tests.support.keys import keyed
 
 ADDRESS = {
     "street": "1 Main St",
@@ -35,7 +36,7 @@ ADDRESS = {
 async def post(
     client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str
 ) -> httpx.Response:
-    return await client.post(path, json=body, headers={**SERVICE, "Idempotency-Key": key})
+    return await client.post(path, json=body, headers={**SERVICE, **keyed(key)})
 
 
 async def listed(client: httpx.AsyncClient, path: str, order_id: str) -> list[Any]:

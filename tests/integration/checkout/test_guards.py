@@ -11,6 +11,7 @@ from checkout.common.faults import FaultInjector
 from checkout.payment.app import create_app
 from checkout.payment.settings import PaymentSettings
 from tests.integration.checkout.conftest import ADMIN, SERVICE, SERVICE_TOKEN, Serve, Service
+from tests.support.keys import keyed
 
 FAULTS = {"error_rate": 0, "timeout_rate": 0, "fail_after_commit_rate": 0, "latency_ms": 0}
 
@@ -116,7 +117,7 @@ async def test_faults_inject_errors_timeouts_and_failures_after_commit(
     settings = {**FAULTS, "error_rate": 0.5, "timeout_rate": 0.5, "fail_after_commit_rate": 0.5}
     configured = await service.client.put("/admin/faults", json=settings, headers=ADMIN)
     assert configured.status_code == 200
-    headers = {**SERVICE, "Idempotency-Key": "k"}
+    headers = {**SERVICE, **keyed("k")}
     order_id = str(uuid.uuid4())
 
     # draws 0.9 (no error), 0.1 (timeout: hang, then act), 0.9 (no failure after commit)
@@ -124,13 +125,13 @@ async def test_faults_inject_errors_timeouts_and_failures_after_commit(
     assert hung.status_code == 201 and sleeps.seconds == [30.0]
     # draws 0.1: error before acting
     errored = await service.client.post(
-        "/payments", json=charge(str(uuid.uuid4())), headers=SERVICE | {"Idempotency-Key": "e"}
+        "/payments", json=charge(str(uuid.uuid4())), headers=SERVICE | keyed("e")
     )
     assert errored.status_code == 500
     # draws 0.9, 0.9, 0.1: acts, then the answer is lost
     lost_id = str(uuid.uuid4())
     lost = await service.client.post(
-        "/payments", json=charge(lost_id), headers=SERVICE | {"Idempotency-Key": "l"}
+        "/payments", json=charge(lost_id), headers=SERVICE | keyed("l")
     )
     assert lost.status_code == 500
     listed = await service.client.get("/payments", params={"order_id": lost_id}, headers=SERVICE)

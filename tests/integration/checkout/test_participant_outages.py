@@ -22,6 +22,7 @@ from checkout.payment.settings import PaymentSettings
 from checkout.processes import free_port
 from tests.conftest import DatabaseFactory, test_database_backend
 from tests.integration.checkout.conftest import ADMIN_TOKEN, SERVICE, SERVICE_TOKEN
+from tests.support.keys import keyed
 
 CHARGE = {
     "customer_id": "c-1",
@@ -62,7 +63,7 @@ async def test_a_write_answers_503_with_retry_after_and_the_usual_error_body(
     response = await down.post(
         "/payments",
         json={**CHARGE, "order_id": str(uuid.uuid4())},
-        headers={**SERVICE, "Idempotency-Key": "k-1"},
+        headers={**SERVICE, **keyed("k-1")},
     )
 
     assert response.status_code == 503, response.text
@@ -121,7 +122,7 @@ async def test_a_request_that_finds_the_pool_busy_waits_the_configured_time_then
             response = await client.post(
                 "/payments",
                 json={**CHARGE, "order_id": str(uuid.uuid4())},
-                headers={**SERVICE, "Idempotency-Key": "k-2"},
+                headers={**SERVICE, **keyed("k-2")},
             )
             waited = time.monotonic() - began
     finally:

@@ -23,6 +23,7 @@ from checkout.payment.app import create_app as payment_app
 from checkout.payment.settings import PaymentSettings
 from checkout.shipping.app import create_app as shipping_app
 from checkout.shipping.settings import ShippingSettings
+from sagakit.http import DEADLINE_HEADER, IDEMPOTENCY_HEADER, KEY_ISSUED_HEADER
 from tests.integration.checkout.conftest import ADMIN_TOKEN, SERVICE_TOKEN
 
 PARTICIPANTS: dict[str, tuple[Callable[..., FastAPI], Callable[..., Any]]] = {
@@ -147,3 +148,37 @@ async def test_every_error_an_operation_documents_has_a_json_body_model(
     ]
 
     assert errors == []
+
+
+def header_parameters(operation: Operation) -> dict[str, bool]:
+    """The operation's header parameters, and whether each is required."""
+    return {
+        parameter["name"]: parameter.get("required", False)
+        for parameter in operation.document.get("parameters", [])
+        if parameter["in"] == "header"
+    }
+
+
+ORCHESTRATED = {
+    "POST /payments",
+    "POST /payments/refunds",
+    "POST /reservations",
+    "POST /reservations/release",
+    "POST /shipments",
+    "POST /shipments/cancel",
+}
+
+
+async def test_every_operation_under_an_idempotency_key_documents_410_and_the_keys_times(
+    participant: Participant,
+) -> None:
+    keyed = [op for op in participant.operations if IDEMPOTENCY_HEADER in header_parameters(op)]
+
+    assert keyed
+    assert [str(op) for op in keyed if not op.documents(410)] == []
+    assert {op.body_model(410) for op in keyed} == {"BusinessRefusal"}
+    for op in keyed:
+        times = {KEY_ISSUED_HEADER, DEADLINE_HEADER}
+        required = {name for name, needed in header_parameters(op).items() if needed}
+        assert times <= set(header_parameters(op)), str(op)
+        assert (times <= required) == (str(op) in ORCHESTRATED), str(op)

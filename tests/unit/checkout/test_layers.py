@@ -18,6 +18,7 @@ import checkout
 COMMON_DOMAIN = (
     "checkout.common.answers",
     "checkout.common.effects",
+    "checkout.common.key_expiry",
     "checkout.common.refusals",
     "checkout.common.tombstones",
 )

@@ -131,7 +131,7 @@ async def start_orders(make_database_url: DatabaseFactory) -> AsyncIterator[Star
         stack.push_async_callback(database.dispose)
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://orders")
-        return Service(await stack.enter_async_context(client), database)
+        return Service(await stack.enter_async_context(client), database, app)
 
     try:
         yield start

@@ -13,6 +13,7 @@ import pytest
 from tests.integration.checkout.conftest import ADMIN, SERVICE, Service
 from tests.integration.checkout.hostile.test_orders import order
 from tests.support.identity import bearer, customer_token
+from tests.support.keys import keyed
 
 CREDENTIALS = {"admin": ADMIN, "service": SERVICE, "customer": bearer(customer_token("alice"))}
 ORDER_ID = str(uuid.uuid4())
@@ -76,7 +77,7 @@ async def test_a_credential_opens_its_own_doors_only(
     services: dict[str, Service], door: Door, credential: str
 ) -> None:
     client = services[door.service].client
-    headers = {**CREDENTIALS[credential], "Idempotency-Key": str(uuid.uuid4())}
+    headers = {**CREDENTIALS[credential], **keyed(str(uuid.uuid4()))}
 
     response = await client.request(door.method, door.path, json=door.body, headers=headers)
 

@@ -19,6 +19,7 @@ from tests.integration.checkout.hostile.conftest import (
     assert_refused,
     raw_json,
 )
+from tests.support.keys import keyed
 
 ADDRESS = {
     "street": "1 Main St",
@@ -99,7 +100,7 @@ async def post(
     return await client.post(
         path,
         content=content,
-        headers={**SERVICE, "Idempotency-Key": "k-1", "Content-Type": "application/json"} | headers,
+        headers={**SERVICE, **keyed("k-1"), "Content-Type": "application/json"} | headers,
     )
 
 

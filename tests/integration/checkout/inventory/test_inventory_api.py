@@ -12,6 +12,7 @@ import pytest
 from checkout.inventory.app import create_app
 from checkout.inventory.settings import InventorySettings
 from tests.integration.checkout.conftest import ADMIN, SERVICE, Serve, Service
+from tests.support.keys import keyed
 
 
 def reservation(*lines: tuple[str, int], order_id: str | None = None) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def reservation(*lines: tuple[str, int], order_id: str | None = None) -> dict[st
 async def post(
     client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str = "k-1"
 ) -> httpx.Response:
-    return await client.post(path, json=body, headers={**SERVICE, "Idempotency-Key": key})
+    return await client.post(path, json=body, headers={**SERVICE, **keyed(key)})
 
 
 async def stock(client: httpx.AsyncClient, product_id: str) -> int:

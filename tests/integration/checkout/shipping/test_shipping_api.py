@@ -11,6 +11,7 @@ import pytest
 from checkout.shipping.app import create_app
 from checkout.shipping.settings import ShippingSettings
 from tests.integration.checkout.conftest import ADMIN, SERVICE, Serve, Service
+from tests.support.keys import keyed
 
 ADDRESS = {
     "street": "123 Main St",
@@ -28,7 +29,7 @@ def shipment(order_id: str | None = None, **address: str) -> dict[str, Any]:
 async def post(
     client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str = "k-1"
 ) -> httpx.Response:
-    return await client.post(path, json=body, headers={**SERVICE, "Idempotency-Key": key})
+    return await client.post(path, json=body, headers={**SERVICE, **keyed(key)})
 
 
 async def shipments_of(client: httpx.AsyncClient, order_id: str) -> list[dict[str, Any]]:

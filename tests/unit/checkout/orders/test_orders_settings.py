@@ -60,3 +60,35 @@ def test_a_confirmation_timeout_that_is_not_positive_or_over_a_day_is_refused(
 
     with pytest.raises(ValueError, match="ORDERS_CONFIRMATION_TIMEOUT_SECONDS"):
         OrdersSettings(**TOKENS)
+
+
+def test_an_order_deadline_the_participants_would_not_accept_keys_for_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Keys accepted for 3600 - 2 x 60 seconds: an hour's deadline is too long for them.
+    monkeypatch.setenv("KEY_RETENTION_SECONDS", "3600")
+
+    with pytest.raises(ValueError) as refused:
+        OrdersSettings(**TOKENS)
+
+    message = str(refused.value)
+    assert "ORDERS_DEADLINE_SECONDS (3600)" in message and "(3480: KEY_RETENTION" in message
+    assert "lower ORDERS_DEADLINE_SECONDS or raise KEY_RETENTION_SECONDS" in message
+
+
+def test_the_longest_order_deadline_is_refused_with_the_default_key_retention(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORDERS_DEADLINE_SECONDS", str(7 * 86400))
+
+    with pytest.raises(ValueError, match="ORDERS_DEADLINE_SECONDS"):
+        OrdersSettings(**TOKENS)
+
+
+def test_an_order_deadline_the_keys_outlast_by_a_step_and_the_skew_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KEY_RETENTION_SECONDS", "3600")
+    monkeypatch.setenv("ORDERS_DEADLINE_SECONDS", "3400")  # + 5 s step + 60 s skew < 3480
+
+    assert OrdersSettings(**TOKENS).deadline_seconds == 3400
