@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from checkout.common.answers import KeyRules
@@ -16,6 +17,7 @@ from checkout.common.errors import install_error_handlers
 from checkout.common.faults import FaultInjector, faults_router
 from checkout.common.limits import BodySizeLimitMiddleware
 from checkout.common.outages import Dependency, install_outage_handlers, readiness_router
+from checkout.common.pruning import KeyPruner, forgotten_counter
 from checkout.common.routing import AdminRoute
 from checkout.common.settings import ServiceSettings
 from checkout.observability import install_observability
@@ -30,13 +32,16 @@ def build_app(
     database: Database | None = None,
     faults: FaultInjector | None = None,
     background: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    expiring: Sequence[sa.Table] = (),
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """A participant app. A ``database`` passed in stays the caller's to dispose.
 
     Faults are installed only when ``settings.faults_enabled``; ``faults`` lets tests
     pass an injector with a deterministic random source. ``background`` is work the
-    service does while it runs (given the app, entered once it has started). ``clock``
+    service does while it runs (given the app, entered once it has started). The
+    expired rows of the ``expiring`` tables (answers, tombstones) are deleted every
+    ``KEY_PRUNE_INTERVAL_SECONDS`` while it runs (``app.state.key_pruner``). ``clock``
     (Unix seconds) says when keys are too old and records expired; tests move it.
     """
     owned = database is None
@@ -49,7 +54,13 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            async with background(app) if background is not None else nullcontext():
+            async with AsyncExitStack() as running:
+                if expiring:
+                    pruner: KeyPruner = app.state.key_pruner
+                    interval = settings.key_prune_interval_seconds
+                    await running.enter_async_context(pruner.running(interval=interval))
+                if background is not None:
+                    await running.enter_async_context(background(app))
                 yield
         finally:
             if owned:
@@ -63,7 +74,15 @@ def build_app(
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     install_outage_handlers(app)
-    install_observability(app, service=title.split()[0].lower())
+    registry = install_observability(app, service=title.split()[0].lower())
+    if expiring:
+        forgotten = forgotten_counter(registry)
+        app.state.key_pruner = KeyPruner(
+            database=db,
+            tables=expiring,
+            clock=clock,
+            forgotten=lambda table, rows: forgotten.labels(table).inc(rows),
+        )
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:

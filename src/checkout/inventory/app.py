@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from checkout.common.app import build_app
 from checkout.common.database import Database
 from checkout.common.faults import FaultInjector
-from checkout.inventory import routes
+from checkout.inventory import routes, tables
 from checkout.inventory.settings import InventorySettings
 
 
@@ -30,5 +30,6 @@ def create_app(
         routers=[routes.orchestrated, routes.queries, routes.public, routes.admin],
         database=database,
         faults=faults,
+        expiring=[tables.answers, tables.compensated_orders],
         clock=clock,
     )

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from checkout.common.app import build_app
 from checkout.common.database import Database
 from checkout.common.faults import FaultInjector
-from checkout.payment import routes
+from checkout.payment import routes, tables
 from checkout.payment.settings import PaymentSettings
 from checkout.payment.webhooks import WebhookSender
 
@@ -35,6 +35,7 @@ def create_app(
         routers=[routes.orchestrated, routes.queries],
         database=database,
         faults=faults,
+        expiring=[tables.answers, tables.compensated_orders],
         clock=clock,
         background=_delivering_notices,
     )

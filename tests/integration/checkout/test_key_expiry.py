@@ -142,6 +142,10 @@ class Running:
         async with self.service.database.reading() as connection:
             return int(await connection.scalar(query) or 0)
 
+    async def forget_expired(self) -> dict[str, int]:
+        pruned: dict[str, int] = await self.service.app.state.key_pruner.prune()
+        return pruned
+
 
 @pytest.fixture
 async def running(serve: Serve, participant: Participant) -> Running:
@@ -209,6 +213,22 @@ async def test_a_late_request_is_refused_whatever_its_key_recorded(running: Runn
 
 
 @each_participant
+async def test_a_forward_retry_under_an_expired_key_changes_nothing_once_its_answer_is_forgotten(
+    running: Running,
+) -> None:
+    order_id = str(uuid.uuid4())
+    assert (await running.forward(order_id)).status_code == 201
+    running.clock.advance(RETENTION + 1)
+    assert await running.forget_expired() == {"answers": 1, "compensated_orders": 0}
+
+    retry = await running.forward(order_id)
+
+    assert refusal(retry) == (410, "key_expired")
+    assert await running.effects(order_id) == [running.participant.in_force]
+    assert await running.count("answers") == 0
+
+
+@each_participant
 async def test_a_forward_request_under_a_key_older_than_the_window_is_refused_before_it_acts(
     running: Running,
 ) -> None:
@@ -235,3 +255,66 @@ async def test_a_compensation_under_a_key_older_than_the_retention_is_served(
     assert undone.status_code == 200, undone.text
     assert undone.json()["status"] == running.participant.undone
     assert await running.effects(order_id) == [running.participant.undone]
+
+
+@each_participant
+async def test_a_compensation_under_a_forgotten_key_is_judged_afresh_and_undoes_nothing_twice(
+    running: Running,
+) -> None:
+    order_id = str(uuid.uuid4())
+    assert (await running.forward(order_id)).status_code == 201
+    first = await running.compensate(order_id)
+    running.clock.advance(RETENTION + 1)
+    assert await running.forget_expired() == {"answers": 2, "compensated_orders": 0}
+
+    again = await running.compensate(order_id)
+
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert "Idempotent-Replayed" not in again.headers  # judged afresh, not replayed
+    assert await running.effects(order_id) == [running.participant.undone]
+
+
+async def test_stock_released_under_a_forgotten_key_goes_back_once(serve: Serve) -> None:
+    clock = FakeClock(NOW)
+    inventory = await serve("inventory", inventory_app, InventorySettings, clock=clock)
+    running = Running(PARTICIPANTS[1], inventory, clock)
+    order_id = str(uuid.uuid4())
+    await running.forward(order_id)
+    await running.compensate(order_id)
+    clock.advance(RETENTION + 1)
+    await running.forget_expired()
+
+    await running.compensate(order_id)
+
+    assert (await inventory.client.get("/products/product1")).json()["available"] == 1000
+
+
+async def test_a_refund_under_a_forgotten_key_refunds_once(serve: Serve) -> None:
+    clock = FakeClock(NOW)
+    payment = await serve("payment", payment_app, PaymentSettings, clock=clock)
+    running = Running(PARTICIPANTS[0], payment, clock)
+    order_id = str(uuid.uuid4())
+    await running.forward(order_id)
+    await running.compensate(order_id)
+    clock.advance(RETENTION + 1)
+    await running.forget_expired()
+
+    await running.compensate(order_id)
+
+    assert await running.count("refunds") == 1
+
+
+@each_participant
+async def test_a_tombstone_is_forgotten_with_its_sagas_keys_and_the_late_forward_still_refused(
+    running: Running,
+) -> None:
+    order_id = str(uuid.uuid4())
+    nothing = await running.compensate(order_id)
+    running.clock.advance(RETENTION + 1)
+    assert await running.forget_expired() == {"answers": 1, "compensated_orders": 1}
+
+    late = await running.forward(order_id)
+
+    assert nothing.status_code == 200 and nothing.json()["status"].startswith("nothing_to_")
+    assert refusal(late) == (410, "key_expired")
+    assert await running.effects(order_id) == []
