@@ -149,5 +149,6 @@ def _sample_json(sample: Sample) -> dict[str, Any]:
         "database_bytes": sample.database_bytes,
         "finished": sample.finished,
         "load": sample.load,
+        "table_bytes": None if sample.tables is None else dict(sample.tables),
         "final": sample.final,
     }

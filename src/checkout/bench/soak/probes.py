@@ -8,23 +8,34 @@ connection. Where ``/proc`` cannot be read, the count is "n/a" rather than a gue
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checkout.bench.memory import resident_mib
+from checkout.bench.soak.report import FREE_PAGES
 from sagakit.database import open_database
+
+PROBE_NAME = "checkout-soak-probe"
+"""The probe's ``application_name`` on PostgreSQL: its own connections are not counted."""
 
 
 class Probe(Protocol):
     async def connections(self) -> Mapping[str, int] | None: ...
 
     async def database_bytes(self) -> int: ...
+
+    async def table_bytes(self) -> dict[str, int]:
+        """Bytes by ``service.table``, each table with its indexes."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -73,25 +84,48 @@ class SqliteProbe:
                     total += path.stat().st_size
         return total
 
+    async def table_bytes(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for name, database in self._files.items():
+            tables = await asyncio.to_thread(_sqlite_tables, database)
+            found.update({f"{name}.{table}": size for table, size in tables.items()})
+        return found
+
     async def close(self) -> None:
         return None
 
 
+def _sqlite_tables(database: Path) -> dict[str, int]:
+    """Pages by table (its indexes included) from SQLite's ``dbstat``, and free pages."""
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute(
+            "SELECT m.tbl_name, sum(s.pgsize) FROM dbstat AS s "
+            "JOIN sqlite_master AS m ON m.name = s.name GROUP BY m.tbl_name"
+        ).fetchall()
+        free = connection.execute("PRAGMA freelist_count").fetchone()[0]
+        page = connection.execute("PRAGMA page_size").fetchone()[0]
+    return {**{table: int(size) for table, size in rows}, FREE_PAGES: free * page}
+
+
 class PostgresProbe:
-    """Asks the server, over one connection to its maintenance database (so the probe
-    itself is counted against none of the services')."""
+    """Asks the server, mostly over one connection to its maintenance database. Table
+    sizes need one to each service's database: those carry :data:`PROBE_NAME`, and no
+    count includes them."""
 
     def __init__(self, server_url: str, urls: Mapping[str, str]) -> None:
+        self._urls = dict(urls)
         self._names = {name: make_url(url).database or "" for name, url in urls.items()}
-        self._engine = open_database(server_url, pool_size=1)
+        self._engine = _probe_engine(server_url)
 
     async def connections(self) -> Mapping[str, int] | None:
         query = text(
             "SELECT datname, count(*) FROM pg_stat_activity WHERE datname IN :names "
-            "GROUP BY datname"
+            "AND application_name <> :probe GROUP BY datname"
         ).bindparams(bindparam("names", expanding=True))
         async with self._engine.connect() as connection:
-            rows = await connection.execute(query, {"names": list(self._names.values())})
+            rows = await connection.execute(
+                query, {"names": list(self._names.values()), "probe": PROBE_NAME}
+            )
             counts = {datname: int(count) for datname, count in rows}
         return {name: counts.get(database, 0) for name, database in self._names.items()}
 
@@ -104,5 +138,28 @@ class PostgresProbe:
             result = await connection.execute(query, {"names": list(self._names.values())})
             return int(result.scalar_one())
 
+    async def table_bytes(self) -> dict[str, int]:
+        query = text(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'r' AND n.nspname = current_schema()"
+        )
+        found: dict[str, int] = {}
+        for name, url in self._urls.items():
+            engine = _probe_engine(url)
+            try:
+                async with engine.connect() as connection:
+                    for table, size in await connection.execute(query):
+                        found[f"{name}.{table}"] = int(size)
+            finally:
+                await engine.dispose()
+        return found
+
     async def close(self) -> None:
         await self._engine.dispose()
+
+
+def _probe_engine(url: str) -> AsyncEngine:
+    return open_database(
+        url, pool_size=1, connect_args={"server_settings": {"application_name": PROBE_NAME}}
+    )

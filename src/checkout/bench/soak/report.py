@@ -8,11 +8,28 @@ open database connections and the databases' size.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SERVICE_ORDER = ("orders", "payment", "inventory", "shipping")
 ALL_FOUR = "all four"
+PRUNED_TABLES = frozenset(
+    {
+        "sagakit_sagas",
+        "sagakit_attempts",
+        "sagakit_events",
+        "sagakit_signals",
+        "answers",
+        "compensated_orders",
+    }
+)
+"""What retention deletes: finished sagas' history in the orders database, expired
+answers and tombstones in the participants'. The rest (orders, payments, reservations,
+shipments…) are business records, kept for good: they grow with every order."""
+FREE_PAGES = "(free pages)"
+"""SQLite's pages that deletes emptied, kept in the file for later writes."""
+SMALL_TABLE_BYTES = 100_000
+"""Tables smaller than this at both ends are left out of the breakdown."""
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -47,6 +64,8 @@ class Sample:
     """The four services' databases together."""
     load: float = 0.0
     """The machine's load average over the last minute: the soak shares its cores."""
+    tables: Mapping[str, int] | None = None
+    """Bytes by ``service.table``, read at the baseline row and at the end only."""
     final: bool = False
 
     @property
@@ -109,6 +128,10 @@ class Comparison:
     """RSS MiB by service (and all four) at the first row and at the end."""
     p99: tuple[float, float]
     """p99 seconds over every order up to the baseline, and in the last interval."""
+    tables: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """Bytes by ``service.table`` at the baseline row and at the end, where both were read."""
+    orders_between: int = 0
+    """Orders finished between the baseline row and the end."""
 
     def lines(self) -> list[str]:
         since = f"minute {self.baseline_seconds / 60:g}"
@@ -134,7 +157,47 @@ class Comparison:
             f"p99 of POST /orders, {first} → the last interval: {self.p99[0] * 1000:.1f} → "
             f"{self.p99[1] * 1000:.1f} ms ({_percent(*self.p99)})"
         )
+        return lines + self._table_lines(elapsed_text(self.row_seconds))
+
+    def _table_lines(self, since: str) -> list[str]:
+        if not self.tables:
+            return []
+        groups = {
+            "Tables retention prunes (saga history, answers, tombstones)": _pruned,
+            "Tables kept for good (orders, payments, reservations, shipments…)": _kept,
+        }
+        if any(_free(name) for name in self.tables):
+            groups["SQLite's free pages (what deletes emptied, reused by later writes)"] = _free
+        lines = []
+        for title, member in groups.items():
+            chosen = [sizes for name, sizes in self.tables.items() if member(name)]
+            before, after = sum(s[0] for s in chosen), sum(s[1] for s in chosen)
+            lines.append(
+                f"{title}, {since} → end: {before / 2**20:.1f} → {after / 2**20:.1f} MiB "
+                f"({_percent(before, after)}), {self._per_order(before, after)} bytes per "
+                "order finished in between"
+            )
+        lines += [
+            "",
+            f"| table (with its indexes) | MiB at {since} | MiB at the end "
+            "| bytes per order in between |",
+            "|---|---|---|---|",
+        ]
+        ranked = sorted(self.tables.items(), key=lambda item: -item[1][1])
+        for name, (before, after) in ranked:
+            if max(before, after) < SMALL_TABLE_BYTES and not _pruned(name):
+                continue
+            mark = " (pruned)" if _pruned(name) else ""
+            lines.append(
+                f"| {name}{mark} | {before / 2**20:.1f} | {after / 2**20:.1f} | "
+                f"{self._per_order(before, after)} |"
+            )
         return lines
+
+    def _per_order(self, before: int, after: int) -> str:
+        if not self.orders_between:
+            return "n/a"
+        return f"{(after - before) / self.orders_between:,.0f}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -149,6 +212,11 @@ class Comparison:
             },
             "p99_ms": {"baseline": self.p99[0] * 1000, "last_interval": self.p99[1] * 1000},
             "p99_change": change(*self.p99),
+            "table_bytes": {
+                name: {"baseline": before, "end": after}
+                for name, (before, after) in self.tables.items()
+            },
+            "orders_between": self.orders_between,
         }
 
 
@@ -163,6 +231,7 @@ def compare(samples: Sequence[Sample], *, baseline_seconds: float, shortened: bo
     first = samples[0]
     memory = {name: (first.rss_mib[name], last.rss_mib[name]) for name in SERVICE_ORDER}
     memory[ALL_FOUR] = (sum(first.rss_mib.values()), sum(last.rss_mib.values()))
+    before, after = samples[at].tables or {}, last.tables or {}
     return Comparison(
         baseline_seconds=baseline_seconds,
         row_seconds=samples[at].elapsed,
@@ -170,7 +239,21 @@ def compare(samples: Sequence[Sample], *, baseline_seconds: float, shortened: bo
         size=(samples[at].database_bytes, last.database_bytes),
         memory=memory,
         p99=(percentile(early, 99), percentile(last.latencies, 99)),
+        tables={name: (before[name], after[name]) for name in before.keys() & after.keys()},
+        orders_between=last.finished - samples[at].finished,
     )
+
+
+def _pruned(name: str) -> bool:
+    return name.split(".", 1)[-1] in PRUNED_TABLES
+
+
+def _free(name: str) -> bool:
+    return name.endswith(FREE_PAGES)
+
+
+def _kept(name: str) -> bool:
+    return not _pruned(name) and not _free(name)
 
 
 def _percent(before: float, after: float) -> str:

@@ -1,12 +1,15 @@
-"""What the soak's rows read from SQLite databases: sizes, and connections as open
-file descriptors, from a made-up ``/proc``."""
+"""What the soak reads from SQLite databases: sizes, table by table, and connections
+as open file descriptors, from a made-up ``/proc``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 
 from checkout.bench.soak.probes import SqliteProbe, descriptors_on
+from checkout.bench.soak.report import FREE_PAGES
 
 
 def test_connections_are_the_descriptors_open_on_the_database_file(tmp_path: Path) -> None:
@@ -31,3 +34,27 @@ async def test_a_databases_size_counts_its_write_ahead_log(tmp_path: Path) -> No
     urls = {name: f"sqlite+aiosqlite:///{tmp_path / name}.db" for name in ("orders", "payment")}
 
     assert await SqliteProbe(urls, pids={}).database_bytes() == 5196
+
+
+async def test_table_sizes_count_indexes_with_their_table_and_free_pages_apart(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "orders.db"
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        connection.execute("CREATE TABLE kept (id INTEGER PRIMARY KEY, body TEXT)")
+        connection.execute("CREATE TABLE pruned (id TEXT PRIMARY KEY, body TEXT)")
+        connection.execute("CREATE INDEX ix_pruned_body ON pruned (body)")
+        rows = [(str(i), "x" * 500) for i in range(200)]
+        connection.executemany("INSERT INTO kept (body) VALUES (?)", [(r[1],) for r in rows])
+        connection.executemany("INSERT INTO pruned VALUES (?, ?)", rows)
+        connection.commit()
+        connection.execute("DELETE FROM pruned WHERE id <> '0'")
+        connection.commit()
+    probe = SqliteProbe({"orders": f"sqlite+aiosqlite:///{database}"}, pids={})
+
+    sizes = await probe.table_bytes()
+
+    assert set(sizes) == {"orders.kept", "orders.pruned", f"orders.{FREE_PAGES}"}
+    assert sizes["orders.kept"] > 100_000
+    assert sizes[f"orders.{FREE_PAGES}"] > 100_000  # what the delete emptied
+    assert sizes["orders.pruned"] < sizes[f"orders.{FREE_PAGES}"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from checkout.bench.soak.report import ALL_FOUR, Sample, compare, header, percentile, row
@@ -132,3 +134,56 @@ def test_a_long_soak_compares_from_minute_ten() -> None:
 
     assert lines[0].startswith("Database size, minute 10 → end:")
     assert lines[2].startswith("p99 of POST /orders, the first 10 minutes → the last interval:")
+
+
+def with_tables(taken: Sample, tables: dict[str, int]) -> Sample:
+    return replace(taken, tables=tables)
+
+
+def test_tables_compare_the_baseline_row_with_the_end_per_order_finished_between() -> None:
+    samples = [
+        sample(60, finished=1000),
+        with_tables(
+            sample(120, finished=2000),
+            {"orders.sagakit_attempts": 4 * MIB, "payment.payments": 1 * MIB},
+        ),
+        with_tables(
+            sample(180, finished=3024, final=True),
+            {"orders.sagakit_attempts": 4 * MIB, "payment.payments": 2 * MIB},
+        ),
+    ]
+
+    comparison = compare(samples, baseline_seconds=120, shortened=True)
+
+    assert comparison.tables == {
+        "orders.sagakit_attempts": (4 * MIB, 4 * MIB),
+        "payment.payments": (1 * MIB, 2 * MIB),
+    }
+    assert comparison.orders_between == 1024
+    lines = comparison.lines()
+    assert any(
+        line.startswith("Tables retention prunes") and "4.0 → 4.0 MiB (+0.0%), 0 bytes" in line
+        for line in lines
+    )
+    assert any(
+        line.startswith("Tables kept for good") and "1.0 → 2.0 MiB (+100.0%), 1,024 bytes" in line
+        for line in lines
+    )
+    assert "| orders.sagakit_attempts (pruned) | 4.0 | 4.0 | 0 |" in lines
+    assert "| payment.payments | 1.0 | 2.0 | 1,024 |" in lines
+
+
+def test_small_tables_are_left_out_of_the_breakdown_unless_retention_prunes_them() -> None:
+    tables = {"orders.alembic_version": 8192, "payment.answers": 8192, "shipping.shipments": MIB}
+    samples = [with_tables(sample(60), tables), with_tables(sample(120, final=True), tables)]
+
+    lines = compare(samples, baseline_seconds=60, shortened=True).lines()
+
+    assert not any("alembic_version" in line for line in lines)
+    assert any(line.startswith("| payment.answers (pruned) |") for line in lines)
+
+
+def test_without_table_sizes_there_is_no_breakdown() -> None:
+    lines = compare([sample(60), sample(120, final=True)], baseline_seconds=60, shortened=True)
+
+    assert not any("Tables" in line for line in lines.lines())
