@@ -91,7 +91,16 @@ async def _postgres(url: str) -> dict[str, str]:
     try:
         async with engine.connect() as connection:
             settings = {}
-            for name in ("server_version", "fsync", "synchronous_commit", "wal_sync_method"):
+            # autovacuum: without it the space of deleted rows is not reused (a soak's
+            # databases grow whatever retention deletes).
+            shown = (
+                "server_version",
+                "fsync",
+                "synchronous_commit",
+                "wal_sync_method",
+                "autovacuum",
+            )
+            for name in shown:
                 settings[name] = (await connection.execute(text(f"SHOW {name}"))).scalar_one()
             return settings
     finally:

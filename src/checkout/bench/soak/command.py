@@ -82,7 +82,18 @@ def _preamble(config: SoakConfig, environment: dict[str, Any]) -> list[str]:
         f"Retention {format_duration(config.retention)}: {settings}",
         f"{environment['cores']} cores ({environment['cpu']}), Python {environment['python']}"
         + "".join(f", {k}={v}" for k, v in environment.get("postgresql", {}).items()),
+        *_autovacuum_warning(environment),
         "",
+    ]
+
+
+def _autovacuum_warning(environment: dict[str, Any]) -> list[str]:
+    if environment.get("postgresql", {}).get("autovacuum") != "off":
+        return []
+    return [
+        "Autovacuum is off on this PostgreSQL server: the space of deleted and updated rows "
+        "is not made reusable (only VACUUM does that), so the databases keep growing "
+        "whatever retention deletes. Turn it on for a soak whose sizes mean something."
     ]
 
 
