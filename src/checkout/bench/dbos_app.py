@@ -20,11 +20,12 @@ from dbos import DBOS, SetWorkflowID
 from fastapi import FastAPI, Response
 
 from checkout.bench.load import (
+    direct_context,
     participant_clients,
     participant_clients_from_environment,
 )
 from checkout.orders.schemas import OrderRequest
-from sagakit import Direction, StepContext, StepRejected, idempotency_key
+from sagakit import Direction, StepRejected
 from sagakit.http import ParticipantCaller, post_step
 
 StepFunction = TypeVar("StepFunction", bound=Callable[..., Any])
@@ -40,16 +41,7 @@ def _should_retry(error: BaseException) -> bool:
 async def _call(
     service: str, path: str, order_id: str, step: str, direction: Direction, body: dict[str, Any]
 ) -> Any:
-    context: StepContext = StepContext(
-        saga_id=order_id,
-        saga_name="checkout",
-        step=step,
-        direction=direction,
-        idempotency_key=idempotency_key(order_id, step, direction),
-        attempt=1,
-        input={},
-        results={},
-    )
+    context = direct_context(order_id, step, direction, saga_name="checkout")
     return await post_step(_clients[service], path, context=context, json=body, headers=_headers)
 
 

@@ -159,6 +159,26 @@ def raw_calls(
     return place
 
 
+def direct_context(
+    order_id: str, step: str, direction: Direction, *, saga_name: str
+) -> StepContext[Any, Any]:
+    """The context of a participant call made without sagakit's engine: its key, and the
+    times a participant asks of every call (issued now; due within the call timeout)."""
+    now = time.time()
+    return StepContext(
+        saga_id=order_id,
+        saga_name=saga_name,
+        step=step,
+        direction=direction,
+        idempotency_key=idempotency_key(order_id, step, direction),
+        attempt=1,
+        input={},
+        results={},
+        key_issued_at=now,
+        deadline=now + CALL_TIMEOUT_SECONDS,
+    )
+
+
 def checkout_calls(
     clients: dict[str, ParticipantCaller], token: str
 ) -> Callable[[dict[str, Any], str], Awaitable[str]]:
@@ -169,16 +189,7 @@ def checkout_calls(
     async def call(
         service: str, path: str, order_id: str, step: str, direction: Direction, body: Any
     ) -> None:
-        context: StepContext = StepContext(
-            saga_id=order_id,
-            saga_name="raw",
-            step=step,
-            direction=direction,
-            idempotency_key=idempotency_key(order_id, step, direction),
-            attempt=1,
-            input={},
-            results={},
-        )
+        context = direct_context(order_id, step, direction, saga_name="raw")
         await post_step(clients[service], path, context=context, json=body, headers=headers)
 
     async def checkout(body: dict[str, Any], order_id: str) -> str:
