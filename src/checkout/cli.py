@@ -481,11 +481,12 @@ def simulate(
     command that replays it exactly.
     """
     import os
+    from dataclasses import replace
 
-    from checkout.common.answers import KeyRules
     from checkout.simulation.command import replay, search
+    from checkout.simulation.scenario import SIMULATED_KEYS
 
-    rules = KeyRules(remember_refusals=not unsafe_forget_refusals)
+    rules = replace(SIMULATED_KEYS, remember_refusals=not unsafe_forget_refusals)
     if seed is not None:
         raise typer.Exit(0 if replay(seed, rules=rules, echo=typer.echo) else 1)
     processes = jobs or os.cpu_count() or 1

@@ -12,6 +12,11 @@ Only the second closes a *copy* of a refused request (the engine saw nothing but
 refusal). So each control disables one rule, in a world where the other cannot save
 the books, and the search must find a violation; with the rule back, the same seeds
 are clean.
+
+The participants also forget keys and tombstones 50 virtual seconds after the keys were
+issued, which is safe only because they refuse a request that comes too late (past its
+deadline, or under a key older than they accept): a third control accepts those, and
+the search finds a request acting after what would have refused it was forgotten.
 """
 
 from __future__ import annotations
@@ -20,16 +25,47 @@ import functools
 import os
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 import sagakit.progress
 from checkout.common.answers import KeyRules
+from checkout.common.key_expiry import KeyTimes
 from checkout.simulation.command import OPTIONS
-from checkout.simulation.scenario import CheckoutScenario
+from checkout.simulation.scenario import SIMULATED_KEYS, CheckoutScenario
 from sagakit.simulation import CALM, Faults, Mayhem, run_seeds, simulate
 
-FORGETFUL = functools.partial(CheckoutScenario, rules=KeyRules(remember_refusals=False))
+
+class AcceptsLate(KeyRules):
+    """TEST ONLY: a participant that never refuses a request for coming too late."""
+
+    def refuse_if_too_late(self, times: KeyTimes, *, compensation: bool) -> None:
+        return None
+
+
+FORGETFUL = functools.partial(
+    CheckoutScenario, rules=replace(SIMULATED_KEYS, remember_refusals=False)
+)
+FORGETFUL_LATE_WELCOME = functools.partial(
+    CheckoutScenario,
+    rules=AcceptsLate(
+        remember_refusals=False, key_retention=timedelta(days=1), clock_skew=timedelta(seconds=1)
+    ),
+)
+"""Forgets refusals, and takes late requests without forgetting keys: only the engine
+rule stands between a late first attempt and the books."""
+LATE_AFTER_EXPIRY = functools.partial(
+    CheckoutScenario,
+    rules=AcceptsLate(key_retention=timedelta(seconds=50), clock_skew=timedelta(seconds=1)),
+)
+HELD_BACK_LONG = Mayhem(
+    orchestrators=2,
+    crashes=1,
+    faults=Faults(late_rate=0.3, late_latency=(1.0, 120.0)),
+)
+"""Requests held back for up to two minutes: longer than the participants keep keys."""
 LATE_NOT_DUPLICATED = Mayhem(
     orchestrators=2,
     crashes=1,
@@ -108,7 +144,11 @@ def test_without_the_engine_rule_a_late_request_acts_for_a_cancelled_order(
     monkeypatch.setattr(sagakit.progress, "_earlier_attempt_unknown", lambda _state: False)
 
     search = run_seeds(
-        FORGETFUL, BUDGET, mayhem=LATE_NOT_DUPLICATED, options=OPTIONS, stop_at_first_failure=True
+        FORGETFUL_LATE_WELCOME,
+        BUDGET,
+        mayhem=LATE_NOT_DUPLICATED,
+        options=OPTIONS,
+        stop_at_first_failure=True,
     )
 
     assert search.failures, f"no violation in {search.runs} seeds"
@@ -117,7 +157,30 @@ def test_without_the_engine_rule_a_late_request_acts_for_a_cancelled_order(
 
 
 def test_with_the_engine_rule_the_same_world_keeps_the_books() -> None:
-    search = run_seeds(FORGETFUL, range(80), mayhem=LATE_NOT_DUPLICATED, options=OPTIONS)
+    search = run_seeds(
+        FORGETFUL_LATE_WELCOME, range(80), mayhem=LATE_NOT_DUPLICATED, options=OPTIONS
+    )
 
     assert [(r.seed, r.violations) for r in search.failures] == []
     assert search.counts["late deliveries"] > 0
+
+
+def test_forgetting_keys_without_refusing_late_requests_lets_one_act_too_late() -> None:
+    search = run_seeds(
+        LATE_AFTER_EXPIRY,
+        BUDGET,
+        mayhem=HELD_BACK_LONG,
+        options=OPTIONS,
+        stop_at_first_failure=True,
+    )
+
+    assert search.failures, f"no violation in {search.runs} seeds"
+    [failure] = search.failures
+    assert "(late)" in failure.trace
+
+
+def test_refusing_late_requests_keeps_the_books_while_keys_are_forgotten() -> None:
+    search = run_seeds(CheckoutScenario, range(80), mayhem=HELD_BACK_LONG, options=OPTIONS)
+
+    assert [(r.seed, r.violations) for r in search.failures] == []
+    assert search.counts["refused as too late"] > 0

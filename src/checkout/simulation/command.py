@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from checkout.common.answers import SAFE, KeyRules
+from checkout.common.answers import KeyRules
 from checkout.progress_bars import progress_bar
-from checkout.simulation.scenario import CheckoutScenario
+from checkout.simulation.scenario import SIMULATED_KEYS, CheckoutScenario
 from sagakit.simulation import Options, SeedReport, run_seeds, simulate
 
 SHOWN_FAILURES = 3
@@ -21,7 +21,7 @@ def search(
     seeds: range,
     *,
     jobs: int,
-    rules: KeyRules = SAFE,
+    rules: KeyRules = SIMULATED_KEYS,
     show_progress: bool = True,
     echo: Callable[[str], None] = print,
 ) -> bool:
@@ -48,6 +48,7 @@ def search(
         f"simulate: {found.runs} seeds ({seeds.start}-{seeds.stop - 1}), {counts['sagas']} "
         f"sagas, {counts['crashes']} crashes, {counts['pauses']} pauses, "
         f"{counts['outages']} outages, {counts['late deliveries']} late deliveries, "
+        f"{counts['refused as too late']} requests refused as too late, "
         f"{counts['aborts']} aborts, {counts['changes']} restocks, "
         f"{len(found.failures)} seeds with violations, in {time.monotonic() - began:.0f}s "
         f"on {jobs} processes"
@@ -55,7 +56,9 @@ def search(
     return not found.failures
 
 
-def replay(seed: int, *, rules: KeyRules = SAFE, echo: Callable[[str], None] = print) -> bool:
+def replay(
+    seed: int, *, rules: KeyRules = SIMULATED_KEYS, echo: Callable[[str], None] = print
+) -> bool:
     """Run one seed and print its whole trace; True when it broke no invariant."""
     outcome = simulate(functools.partial(CheckoutScenario, rules=rules), seed, options=OPTIONS)
     echo(outcome.trace.render())

@@ -9,6 +9,7 @@ instant the simulated network delivers it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,8 @@ from sqlalchemy.pool import StaticPool
 
 from checkout.common.answers import SAFE, Answer, KeyRules
 from checkout.common.errors import validation_errors
+from checkout.common.key_expiry import KeyTimes
+from checkout.common.pruning import delete_expired
 from checkout.common.refusals import BusinessError
 from checkout.inventory import service as inventory
 from checkout.inventory import tables as inventory_tables
@@ -41,6 +44,7 @@ class ServiceModel:
     def __init__(self, metadata: sa.MetaData, routes: Routes, *, rules: KeyRules) -> None:
         self.database = _empty_database(metadata)
         self._routes, self._rules = routes, rules
+        self._expiring = [metadata.tables["answers"], metadata.tables["compensated_orders"]]
 
     def __call__(self, request: Request) -> Reply:
         route = self._routes.get(request.operation)
@@ -53,12 +57,21 @@ class ServiceModel:
             body = model.model_validate(request.body)
         except ValidationError as invalid:
             return Reply(422, {"detail": validation_errors(invalid.errors())})
+        times = KeyTimes(issued_at=request.key_issued_at, deadline=request.deadline)
         try:
             with self.database.begin() as connection:
-                answer = handle(connection, body, key=request.key, rules=self._rules)
+                self._forget_expired(connection)
+                answer = handle(connection, body, key=request.key, rules=self._rules, times=times)
         except BusinessError as refusal:  # a reused key: refused, nothing recorded
             return Reply(refusal.status_code, {"detail": refusal.detail()})
         return Reply(answer.status_code, answer.body)
+
+    def _forget_expired(self, connection: sa.Connection) -> None:
+        """Delete every answer and tombstone that expired: the most eager pruner there
+        can be, so a request that could still find what it needs is never spared."""
+        now = datetime.fromtimestamp(self._rules.now(), UTC)
+        for table in self._expiring:
+            delete_expired(connection, table, now=now, limit=1_000_000)
 
     def read(self, reader: Callable[[sa.Connection], Any]) -> Any:
         with self.database.connect() as connection:

@@ -12,7 +12,7 @@ import json
 
 import httpx
 
-from sagakit.http import IDEMPOTENCY_HEADER
+from sagakit.http import DEADLINE_HEADER, IDEMPOTENCY_HEADER, KEY_ISSUED_HEADER
 from sagakit.simulation.network import Network, Request, Unreachable
 
 
@@ -28,9 +28,15 @@ class SimulatedTransport(httpx.AsyncBaseTransport):
             operation=f"{request.method} {request.url.path}",
             body=json.loads(content) if content else None,
             key=request.headers.get(IDEMPOTENCY_HEADER),
+            key_issued_at=_seconds(request.headers.get(KEY_ISSUED_HEADER)),
+            deadline=_seconds(request.headers.get(DEADLINE_HEADER)),
         )
         try:
             reply = await self._network.call(message)
         except Unreachable as error:
             raise httpx.ConnectError(str(error), request=request) from error
         return httpx.Response(reply.status, json=reply.body, request=request)
+
+
+def _seconds(value: str | None) -> float | None:
+    return float(value) if value is not None else None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagakit.definition import JSON
+from sagakit.http import TOO_LATE
 from sagakit.simulation.trace import Trace, saga_of_key, short_key
 
 sender: ContextVar[str] = ContextVar("sender", default="client")
@@ -31,6 +32,10 @@ class Request:
     operation: str
     body: JSON
     key: str | None = None
+    key_issued_at: float | None = None
+    """``Idempotency-Key-Issued-At``, on the virtual clock."""
+    deadline: float | None = None
+    """``Request-Deadline``, on the virtual clock."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,8 @@ class Network:
             if self._draws(faults.fail_after_effect_rate):
                 reply = Reply(500, {"detail": "injected error after acting"})
         self._trace(name, f"← {what}: {reply.status} {_gist(reply)}", saga_id=saga_id)
+        if reply.status == TOO_LATE:
+            self.counts["refused as too late"] += 1
         if self._draws(faults.drop_reply_rate):
             self.counts["answers lost"] += 1
             self._trace(name, f"answer to {what} lost", saga_id=saga_id)
