@@ -208,19 +208,19 @@ def chaos(
 @app.command()
 def bench(
     orders: Annotated[
-        int | None, typer.Option(help="Orders per run (N) [default: 2000].", show_default=False)
+        int | None, typer.Option(help="Orders per run (N); 2000 unless given.", show_default=False)
     ] = None,
     concurrency: Annotated[
         list[int] | None,
         typer.Option(
-            help="Clients in the closed loop (C); repeat for several [default: 1, 32; "
-            "with --soak: 32]."
+            help="Clients in the closed loop (C); repeat for several. 1 and 32 unless "
+            "given; 32 with --soak."
         ),
     ] = None,
     rounds: Annotated[
         int | None,
         typer.Option(
-            help="Runs of each configuration, interleaved [default: 3].", show_default=False
+            help="Runs of each configuration, interleaved; 3 unless given.", show_default=False
         ),
     ] = None,
     configuration: Annotated[
@@ -329,7 +329,8 @@ def _soak(
     given = [name for name, value in ignored.items() if value is not None]
     if given:
         raise typer.BadParameter(
-            f"{' and '.join(given)} do not apply to --soak (it runs for a time)"
+            f"{' and '.join(given)} {'do' if len(given) > 1 else 'does'} not apply to --soak "
+            "(it runs for a time)"
         )
     try:
         config = soak_config(
