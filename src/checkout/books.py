@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from checkout.inventory.tables import products, reservation_lines, reservations
 from checkout.orders.tables import order_items, orders
@@ -162,7 +162,14 @@ def _at_most_one(books: Books, effect: str, per_order: Counter[str]) -> None:
 
 
 def read_orders(connection: Connection) -> OrderBook:
-    rows = connection.execute(select(sagas.c.id, sagas.c.status, sagas.c.compensation_failure))
+    """Each order's status is its saga's, or, once retention pruned the saga, the
+    outcome kept on the order."""
+    status = func.coalesce(sagas.c.status, orders.c.outcome).label("status")
+    rows = connection.execute(
+        select(orders.c.id, status, sagas.c.compensation_failure).select_from(
+            orders.outerjoin(sagas, sagas.c.id == orders.c.id)
+        )
+    )
     statuses, stuck = {}, {}
     for row in rows:
         statuses[row.id] = row.status

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from checkout.books import read_orders
+from sagakit import open_database
 from tests.conftest import DatabaseFactory
 from tests.integration.checkout.admin.conftest import Orders, orders_service
 from tests.integration.checkout.conftest import ADMIN
@@ -82,6 +84,27 @@ async def test_pruned_orders_keep_their_status_and_failure_and_say_the_history_i
     assert stuck["status"] == "failed" and stuck["saga"]["history"] == "kept"
     assert (await orders.client.get(f"/admin/sagas/{completed}", headers=ADMIN)).status_code == 404
     assert (await orders.client.get(f"/admin/sagas/{failed}", headers=ADMIN)).status_code == 200
+
+
+async def test_the_books_read_a_pruned_orders_status_from_the_order(
+    make_database_url: DatabaseFactory,
+):
+    url = await make_database_url("orders")
+    async with orders_service(url, prune_interval_seconds=3600) as orders:
+        completed, cancelled, failed = await settle_three(orders)
+        await prune(orders, older_than_seconds=0)
+    engine = open_database(url)
+    try:
+        async with engine.connect() as connection:
+            book = await connection.run_sync(read_orders)
+    finally:
+        await engine.dispose()
+
+    assert book.statuses == {
+        completed: "completed",
+        cancelled: "compensated",
+        failed: "failed",
+    }
 
 
 async def test_listing_by_status_finds_pruned_orders(orders: Orders):
