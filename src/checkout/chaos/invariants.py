@@ -30,9 +30,8 @@ async def pending_sagas(orders_url: str) -> int:
         await engine.dispose()
 
 
-async def check_books(
-    urls: Mapping[str, str], *, stock_received: Mapping[str, int], order_ids: set[str]
-) -> Books:
+async def read_ledger(urls: Mapping[str, str]) -> Ledger:
+    """The books as the four databases (``urls`` by service) hold them now."""
     engines = {name: open_database(url) for name, url in urls.items()}
     try:
         async with (
@@ -41,7 +40,7 @@ async def check_books(
             engines["inventory"].connect() as inventory,
             engines["shipping"].connect() as shipping,
         ):
-            ledger = Ledger(
+            return Ledger(
                 orders=await orders.run_sync(read_orders),
                 payment=await payment.run_sync(read_payments),
                 inventory=await inventory.run_sync(read_inventory),
@@ -50,4 +49,10 @@ async def check_books(
     finally:
         for engine in engines.values():
             await engine.dispose()
+
+
+async def check_books(
+    urls: Mapping[str, str], *, stock_received: Mapping[str, int], order_ids: set[str]
+) -> Books:
+    ledger = await read_ledger(urls)
     return judge(ledger, stock_received=stock_received, accepted=order_ids)

@@ -21,36 +21,12 @@ from checkout.books import (
     Ledger,
     OrderBook,
     judge,
-    read_inventory,
-    read_orders,
-    read_payments,
-    read_shipments,
 )
-from sagakit.database import open_database
+from checkout.chaos.invariants import read_ledger
 
 CENT = Decimal("0.01")
 SAGA_STATUS = {"completed": "completed", "cancelled": "compensated", "failed": "failed"}
 """An order's final status as its API says it, as its saga's."""
-
-
-async def read_ledger(urls: Mapping[str, str]) -> Ledger:
-    engines = {name: open_database(url) for name, url in urls.items()}
-    try:
-        async with (
-            engines["orders"].connect() as orders,
-            engines["payment"].connect() as payment,
-            engines["inventory"].connect() as inventory,
-            engines["shipping"].connect() as shipping,
-        ):
-            return Ledger(
-                orders=await orders.run_sync(read_orders),
-                payment=await payment.run_sync(read_payments),
-                inventory=await inventory.run_sync(read_inventory),
-                shipping=await shipping.run_sync(read_shipments),
-            )
-    finally:
-        for engine in engines.values():
-            await engine.dispose()
 
 
 def with_answers(
